@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Tensors;
+using Microsoft.ML.TokenIdle.Tensors.Cpu;
+
+namespace Microsoft.ML.TokenIdle.Cli.Commands;
+
+/// <summary><c>tokenidle bench</c>: images per second of a forward pass (or a training step) on random images.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var source = new ModelSource();
+        var batch = new Option<int>("--batch") { Description = "images per pass", DefaultValueFactory = _ => 32 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
+        var seconds = new Option<double>("--seconds") { Description = "measuring time after one warm-up pass", DefaultValueFactory = _ => 10 };
+        var train = new Option<bool>("--train") { Description = "time a training step (forward, cross-entropy, backward) instead of inference" };
+        var command = new Command("bench", "measure throughput; prints one JSON line with images_per_second");
+        source.AddTo(command);
+        command.Options.Add(batch);
+        command.Options.Add(threads);
+        command.Options.Add(seconds);
+        command.Options.Add(train);
+        command.SetAction(result => CommandRunner.Run(() =>
+        {
+            CommandRunner.SetThreads(result.GetValue(threads));
+            var b = result.GetValue(batch);
+            var limit = result.GetValue(seconds);
+            if (b < 1 || !(limit > 0))
+            {
+                throw new ArgumentException($"--batch must be at least 1 and --seconds positive, got {b} and {limit}");
+            }
+
+            var model = source.Build(result, weightsOptional: true);
+            var c = model.Config;
+            var images = Nn.Init.Normal(new Random(1), 1f, new[] { b, c.InChannels, c.ImageSize, c.ImageSize });
+            var labels = Enumerable.Range(0, b).Select(i => i % c.NumClasses).ToArray();
+            var isTrain = result.GetValue(train);
+            Action step = isTrain ? () => TrainStep(model, images, labels) : () => InferStep(model, images);
+            step();
+            var passes = 0;
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed.TotalSeconds < limit)
+            {
+                step();
+                passes++;
+            }
+
+            var elapsed = watch.Elapsed.TotalSeconds;
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                mode = isTrain ? "train" : "inference",
+                img_size = c.ImageSize,
+                embed_dim = c.EmbedDim,
+                depth = c.Depth,
+                batch = b,
+                threads = CpuBackend.Threads,
+                gemm = CpuBackend.Instance.GemmKernel.Name,
+                passes,
+                seconds = Math.Round(elapsed, 3),
+                images_per_second = Math.Round(passes * b / elapsed, 2),
+            }));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void InferStep(VisionTransformer model, Tensor images)
+    {
+        using var scope = TensorScope.Begin();
+        model.Forward(images);
+    }
+
+    private static void TrainStep(VisionTransformer model, Tensor images, int[] labels)
+    {
+        model.ZeroGrad();
+        using var tape = GradientTape.Begin();
+        tape.Backward(Ops.CrossEntropy(model.Forward(images), labels));
+    }
+}

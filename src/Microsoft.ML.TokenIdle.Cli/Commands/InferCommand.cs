@@ -1,0 +1,59 @@
+using System.CommandLine;
+using Microsoft.ML.TokenIdle.Serialization;
+using Microsoft.ML.TokenIdle.Tensors;
+
+namespace Microsoft.ML.TokenIdle.Cli.Commands;
+
+/// <summary><c>tokenidle infer</c>: logits for the images of a safetensors file.</summary>
+internal static class InferCommand
+{
+    public static Command Create()
+    {
+        var source = new ModelSource();
+        var input = new Option<string>("--input") { Description = "safetensors file holding the tensor 'input' [B,C,H,W]", Required = true };
+        var output = new Option<string?>("--output") { Description = "safetensors file to write the tensor 'logits' [B,classes] to" };
+        var batch = new Option<int>("--batch-size") { Description = "images per forward pass", DefaultValueFactory = _ => 64 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
+        var command = new Command("infer", "score images: prints the predicted class of each and optionally writes the logits");
+        source.AddTo(command);
+        command.Options.Add(input);
+        command.Options.Add(output);
+        command.Options.Add(batch);
+        command.Options.Add(threads);
+        command.SetAction(result => CommandRunner.Run(() =>
+        {
+            CommandRunner.SetThreads(result.GetValue(threads));
+            var batchSize = result.GetValue(batch);
+            if (batchSize < 1)
+            {
+                throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}");
+            }
+
+            var model = source.Build(result, weightsOptional: false);
+            var inputPath = result.GetValue(input)!;
+            var entries = SafetensorsFile.Read(inputPath);
+            if (!entries.TryGetValue("input", out var entry))
+            {
+                throw new InvalidDataException($"'{inputPath}' holds no tensor named 'input' (it has: {string.Join(", ", entries.Keys)})");
+            }
+
+            var images = entry.ToTensor();
+            var logits = Scorer.Score(model, images, batchSize);
+            var outputPath = result.GetValue(output);
+            if (outputPath is not null)
+            {
+                SafetensorsFile.Write(outputPath, new[] { KeyValuePair.Create("logits", logits) }, new Dictionary<string, string> { ["format"] = "pt" });
+            }
+
+            var classes = logits.Size(1);
+            for (var b = 0; b < logits.Size(0); b++)
+            {
+                var row = logits.Data.Slice(b * classes, classes);
+                Console.WriteLine($"image {b}: class {System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row)}");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,7 @@
+using System.CommandLine;
+using Microsoft.ML.TokenIdle.Cli.Commands;
+
+var root = new RootCommand("tokenidle: Vision Transformer token reduction (IdleViT, EViT, life regression) for .NET");
+root.Subcommands.Add(InferCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
+return root.Parse(args).Invoke();

@@ -1,0 +1,54 @@
+using Microsoft.ML.TokenIdle.Tensors;
+
+namespace Microsoft.ML.TokenIdle.Nn;
+
+/// <summary>
+/// timm's pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)), each residual
+/// branch under drop-path in training. The two halves are public so that token-reduction methods
+/// can act between them.
+/// </summary>
+public sealed class Block : Module
+{
+    private readonly Random _random;
+
+    /// <summary>Creates the block.</summary>
+    public Block(int dim, int heads, int hidden, bool qkvBias, float eps, float dropPath, Random random)
+    {
+        _random = random;
+        DropPathRate = dropPath;
+        Norm1 = Child("norm1", new LayerNorm(dim, eps));
+        Attn = Child("attn", new Attention(dim, heads, qkvBias, random));
+        Norm2 = Child("norm2", new LayerNorm(dim, eps));
+        Mlp = Child("mlp", new Mlp(dim, hidden, random));
+    }
+
+    /// <summary>Stochastic-depth probability of each residual branch in training.</summary>
+    public float DropPathRate { get; }
+
+    /// <summary>Norm before attention.</summary>
+    public LayerNorm Norm1 { get; }
+
+    /// <summary>Self-attention.</summary>
+    public Attention Attn { get; }
+
+    /// <summary>Norm before the MLP.</summary>
+    public LayerNorm Norm2 { get; }
+
+    /// <summary>The MLP.</summary>
+    public Mlp Mlp { get; }
+
+    /// <summary>The whole block on x [B,N,E].</summary>
+    public Tensor Forward(Tensor x) => MlpResidual(AttentionResidual(x).Output);
+
+    /// <summary>x + attn(norm1(x)); also returns the attention probabilities [B,H,N,N].</summary>
+    public (Tensor Output, Tensor Probabilities) AttentionResidual(Tensor x, Tensor? keyMask = null)
+    {
+        var (a, probs) = Attn.Forward(Norm1.Forward(x), keyMask);
+        return (Ops.Add(x, Branch(a)), probs);
+    }
+
+    /// <summary>x + mlp(norm2(x)).</summary>
+    public Tensor MlpResidual(Tensor x) => Ops.Add(x, Branch(Mlp.Forward(Norm2.Forward(x))));
+
+    private Tensor Branch(Tensor y) => IsTraining && DropPathRate > 0f ? Ops.DropPath(y, DropPathRate, _random) : y;
+}

@@ -1,0 +1,32 @@
+using Microsoft.ML.TokenIdle.Tensors.Cpu;
+
+namespace Microsoft.ML.TokenIdle.Tensors;
+
+/// <summary>
+/// Differentiable tensor operations. Each checks its arguments, runs the forward kernel of the
+/// tensors' backend and, when a <see cref="GradientTape"/> records, registers its backward step.
+/// </summary>
+public static partial class Ops
+{
+    /// <summary>The backend that computes on <paramref name="t"/>'s device.</summary>
+    /// <exception cref="NotSupportedException">No backend for that device is loaded.</exception>
+    public static IComputeBackend BackendOf(Tensor t) => t.Device.Type switch
+    {
+        DeviceType.Cpu => CpuBackend.Instance,
+        _ => throw new NotSupportedException($"no compute backend is loaded for {t.Device}"),
+    };
+
+    private static void SameDevice(Tensor a, Tensor b, string op)
+    {
+        if (a.Device != b.Device)
+        {
+            throw new ArgumentException($"{op}: tensors on {a.Device} and {b.Device}");
+        }
+    }
+
+    private static ArgumentException ShapeError(string op, string what, ReadOnlySpan<int> shape)
+        => new($"{op}: {what}, got {ShapeUtil.Format(shape)}");
+
+    /// <summary>A scalar tensor of shape [1].</summary>
+    public static Tensor Scalar(float value) => Tensor.FromArray(new[] { value }, 1);
+}
