@@ -1,0 +1,128 @@
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Serialization;
+using Microsoft.ML.TokenIdle.Tensors;
+
+namespace Microsoft.ML.TokenIdle.Tests.Models;
+
+public class VisionTransformerTests
+{
+    private static readonly VisionTransformerConfig Small = new() { ImageSize = 16, PatchSize = 4, EmbedDim = 16, Depth = 2, NumHeads = 2, NumClasses = 5 };
+
+    [Fact]
+    public void ParameterNamesAndShapesFollowTimm()
+    {
+        var state = new VisionTransformer(VisionTransformerConfig.DeitSmall).StateDict();
+        Assert.Equal(new[] { 384, 3, 16, 16 }, state["patch_embed.proj.weight"].Shape.ToArray());
+        Assert.Equal(new[] { 1, 197, 384 }, state["pos_embed"].Shape.ToArray());
+        Assert.Equal(new[] { 1152, 384 }, state["blocks.11.attn.qkv.weight"].Shape.ToArray());
+        Assert.Equal(new[] { 1536, 384 }, state["blocks.0.mlp.fc1.weight"].Shape.ToArray());
+        Assert.Equal(new[] { 1000, 384 }, state["head.weight"].Shape.ToArray());
+        Assert.Equal(4 + 12 * 12 + 4, state.Count);
+
+        // DeiT-S has 22.05 M parameters.
+        Assert.Equal(22_050_664, new VisionTransformer(VisionTransformerConfig.DeitSmall).ParameterCount());
+    }
+
+    [Fact]
+    public void InitialisationIsTimmLike()
+    {
+        var model = new VisionTransformer(VisionTransformerConfig.DeitTiny, seed: 3);
+        var w = model.Blocks[0].Attn.Qkv.Weight.ToArray();
+        var mean = w.Average();
+        var std = Math.Sqrt(w.Select(v => (v - mean) * (v - mean)).Average());
+        Assert.InRange(std, 0.019, 0.021);
+        Assert.All(model.Blocks[0].Attn.Qkv.Bias!.ToArray(), b => Assert.Equal(0f, b));
+        Assert.All(model.Norm.Weight.ToArray(), g => Assert.Equal(1f, g));
+        Assert.True(model.ClsToken.ToArray().All(v => Math.Abs(v) < 1e-5));
+        Assert.NotEqual(w, new VisionTransformer(VisionTransformerConfig.DeitTiny, seed: 4).Blocks[0].Attn.Qkv.Weight.ToArray());
+    }
+
+    [Fact]
+    public void SaveAndLoadRoundTrip()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"vit-{Guid.NewGuid():N}.safetensors");
+        var a = new VisionTransformer(Small, seed: 1);
+        a.SaveWeights(path);
+        var b = new VisionTransformer(Small, seed: 2);
+        b.LoadWeights(path);
+        var images = Tensors.GradientCheck.Random(5, 2, 3, 16, 16);
+        Assert.Equal(a.Forward(images).ToArray(), b.Forward(images).ToArray());
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void MissingExtraAndMisshapedKeysAreNamed()
+    {
+        var model = new VisionTransformer(Small);
+        var state = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
+
+        var missing = new Dictionary<string, Tensor>(state);
+        missing.Remove("blocks.1.norm2.bias");
+        var e = Assert.Throws<InvalidDataException>(() => model.LoadStateDict(missing, "w.safetensors"));
+        Assert.Contains("missing key 'blocks.1.norm2.bias'", e.Message);
+        Assert.Contains("[16]", e.Message);
+
+        var extra = new Dictionary<string, Tensor>(state) { ["dist_token"] = Tensor.Zeros(1, 1, 16) };
+        e = Assert.Throws<InvalidDataException>(() => model.LoadStateDict(extra, "w.safetensors"));
+        Assert.Contains("unexpected key 'dist_token'", e.Message);
+
+        var wrong = new Dictionary<string, Tensor>(state) { ["head.weight"] = Tensor.Zeros(7, 16) };
+        e = Assert.Throws<InvalidDataException>(() => model.LoadStateDict(wrong, "w.safetensors"));
+        Assert.Contains("'head.weight' has shape [7,16], the model expects [5,16]", e.Message);
+    }
+
+    [Fact]
+    public void PositionEmbeddingIsResampledWhenLoadingAtAnotherSize()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"vit-{Guid.NewGuid():N}.safetensors");
+        new VisionTransformer(Small).SaveWeights(path);
+        var larger = new VisionTransformer(Small with { ImageSize = 24 });
+        larger.LoadWeights(path);
+        Assert.Equal(new[] { 1, 37, 16 }, larger.PosEmbed.Shape.ToArray());
+        File.Delete(path);
+    }
+
+    /// <summary>Expected values from torch 1.13: F.interpolate(grid, size, mode='bicubic', antialias=True, align_corners=False), as timm's resample_abs_pos_embed.</summary>
+    [Theory]
+    [InlineData(6, new[] { 0.000000f, 0.963558f, 0.515501f, 0.683498f, 1.069705f, -0.111208f, 0.904181f, 0.829178f, -0.460572f, 1.122631f, 0.385989f, -0.916128f, 1.037961f, -0.143285f, -1.114618f, 0.667124f, -0.652670f, -1.016301f, 0.360000f, -0.952487f, -0.869578f, 0.163090f, -0.096517f, -0.214726f, 0.100308f, -0.148575f, -0.179796f, -0.002247f, -0.207422f, -0.108723f, -0.100623f, -0.209616f, -0.011521f, -0.175121f, -0.154718f, 0.092348f, -0.212773f, -0.104899f, 0.156652f, -0.340274f, -0.868549f, -0.124398f, -0.560408f, -0.743709f, 0.162525f, -0.816913f, -0.478268f, 0.561041f, -0.849432f, -0.096235f, 0.797946f, -0.651453f, 0.325897f, 0.825807f, -0.464518f, 0.591082f, 0.780745f, -0.093757f, 0.813899f, 0.529191f, 0.191227f, 0.832327f, 0.254065f, 0.583684f, 0.765030f, -0.174394f, 0.808781f, 0.498733f, -0.541961f, 0.821452f, 0.086753f, -0.775039f, 0.766274f, -0.203542f, -0.875168f, 0.198036f, 0.141987f, -0.122074f, 0.206860f, 0.074843f, -0.166819f, 0.196301f, -0.031172f, -0.212978f, 0.134445f, -0.125273f, -0.201466f, 0.033677f, -0.188619f, -0.134588f, -0.038296f, -0.217545f, -0.078090f, 0.389827f, -0.934562f, -0.889816f, 0.008773f, -1.048323f, -0.569623f, -0.545872f, -1.095129f, -0.040019f, -0.937436f, -0.852059f, 0.481586f, -1.087518f, -0.367783f, 0.890756f, -1.106218f, -0.005868f, 1.103079f })]
+    [InlineData(3, new[] { 0.000000f, 0.963558f, 0.515501f, 0.400830f, 0.276115f, -0.253109f, 0.378840f, -0.095994f, -0.430197f, 0.072884f, -0.396150f, -0.284823f, -0.201890f, 0.012580f, 0.208620f, -0.068701f, 0.172895f, 0.161199f, 0.115984f, 0.203614f, -0.007051f, 0.209351f, -0.314136f, -0.377414f, -0.171203f, -0.426556f, -0.057004f, -0.423429f, -0.219243f, 0.306134f })]
+    public void ResamplingMatchesTorchAntialiasedBicubic(int newGrid, float[] expected)
+    {
+        const int e = 3;
+        var pos = Tensor.Zeros(1, 17, e);
+        for (var p = 0; p < 17; p++)
+        {
+            for (var c = 0; c < e; c++)
+            {
+                pos.Data[p * e + c] = MathF.Sin(p * 0.7f + c * 1.3f);
+            }
+        }
+
+        var actual = PositionEmbeddingResampler.Resample(pos, newGrid).ToArray();
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < actual.Length; i++)
+        {
+            Assert.True(Math.Abs(actual[i] - expected[i]) < 2e-6, $"element {i}: {actual[i]} vs torch {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void ConfigErrorsNameTheField()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"cfg-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, """{"img_size": 30, "patch_size": 4}""");
+        var e = Assert.Throws<InvalidDataException>(() => VisionTransformerConfig.Load(path));
+        Assert.Contains("img_size 30", e.Message);
+        File.WriteAllText(path, "{not json");
+        Assert.Throws<InvalidDataException>(() => VisionTransformerConfig.Load(path));
+        File.Delete(path);
+        Assert.Throws<ArgumentException>(() => VisionTransformerConfig.FromPreset("deit-huge"));
+    }
+
+    [Fact]
+    public void WrongImageSizeIsAClearError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new VisionTransformer(Small).Forward(Tensor.Zeros(1, 3, 20, 20)));
+        Assert.Contains("[B,3,16,16]", e.Message);
+    }
+}

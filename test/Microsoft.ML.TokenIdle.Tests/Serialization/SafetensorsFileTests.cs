@@ -1,0 +1,87 @@
+using System.Buffers.Binary;
+using System.Text;
+using Microsoft.ML.TokenIdle.Serialization;
+using Microsoft.ML.TokenIdle.Tensors;
+
+namespace Microsoft.ML.TokenIdle.Tests.Serialization;
+
+public class SafetensorsFileTests
+{
+    private static string Temp(string name) => Path.Combine(Path.GetTempPath(), $"tokenidle-{Guid.NewGuid():N}-{name}");
+
+    private static byte[] Build(string headerJson, byte[] data)
+    {
+        var header = Encoding.UTF8.GetBytes(headerJson);
+        var bytes = new byte[8 + header.Length + data.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        header.CopyTo(bytes, 8);
+        data.CopyTo(bytes, 8 + header.Length);
+        return bytes;
+    }
+
+    [Fact]
+    public void WriteThenReadRoundTripsWithAlignedHeader()
+    {
+        var path = Temp("round.safetensors");
+        var a = Tensor.FromArray(new[] { 1f, -2.5f, 3e-8f, float.MaxValue, 0f, 6f }, 2, 3);
+        SafetensorsFile.Write(path, new[] { KeyValuePair.Create("a", a), KeyValuePair.Create("b", Tensor.Full(7f, 1)) }, new Dictionary<string, string> { ["format"] = "pt" });
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(bytes) % 8);
+        var read = SafetensorsFile.Read(path);
+        Assert.Equal(new[] { "a", "b" }, read.Keys);
+        Assert.Equal(a.ToArray(), read["a"].ToTensor().ToArray());
+        Assert.Equal(new[] { 2, 3 }, read["a"].Shape);
+        Assert.Equal(new[] { 7f }, read["b"].ToTensor().ToArray());
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void HalfAndBFloat16AreConverted()
+    {
+        var data = new byte[8];
+        BinaryPrimitives.WriteHalfLittleEndian(data, (Half)1.5f);
+        BinaryPrimitives.WriteHalfLittleEndian(data.AsSpan(2), (Half)(-0.25f));
+        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(4), (ushort)(BitConverter.SingleToInt32Bits(3.0f) >> 16));
+        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(6), (ushort)(BitConverter.SingleToInt32Bits(-2.0f) >> 16));
+        var parsed = SafetensorsFile.Parse(Build("""{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}}""", data), "mem");
+        Assert.Equal(new[] { 1.5f, -0.25f }, parsed["h"].ToTensor().ToArray());
+        Assert.Equal(new[] { 3f, -2f }, parsed["b"].ToTensor().ToArray());
+    }
+
+    [Theory]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}}""", "'x'")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", "'x'")]
+    [InlineData("""{"x":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}}""", "Q4")]
+    [InlineData("""{"x": nope""", "malformed")]
+    public void CorruptHeadersNameTheSourceAndTheProblem(string header, string expected)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Parse(Build(header, new byte[8]), "w.safetensors"));
+        Assert.Contains("w.safetensors", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void TruncatedFileIsRejected()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Parse(new byte[] { 255, 0, 0, 0, 0, 0, 0, 0, 1 }, "t.safetensors"));
+        Assert.Contains("truncated", e.Message);
+        Assert.Throws<InvalidDataException>(() => SafetensorsFile.Parse(new byte[3], "t.safetensors"));
+    }
+
+    [Fact]
+    public void FailedWriteLeavesTheOldFileIntact()
+    {
+        var path = Temp("keep.safetensors");
+        File.WriteAllText(path, "old");
+        Assert.Throws<InvalidOperationException>(() => SafetensorsFile.Write(path, Throwing()));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}*"));
+        File.Delete(path);
+
+        static IEnumerable<KeyValuePair<string, Tensor>> Throwing()
+        {
+            yield return KeyValuePair.Create("a", Tensor.Zeros(1));
+            throw new InvalidOperationException("boom");
+        }
+    }
+}
