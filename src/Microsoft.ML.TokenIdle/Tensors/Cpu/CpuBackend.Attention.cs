@@ -10,7 +10,7 @@ public sealed partial class CpuBackend
     {
         var (batch, n, e) = (qkv.Size(0), qkv.Size(1), qkv.Size(2) / 3);
         var d = e / heads;
-        var kernel = GemmKernel;
+        var kernel = _batchedGemm;
         fixed (float* pqkv = qkv.Data, pout = output.Data, pp = probs.Data)
         {
             nint aq = (nint)pqkv, ao = (nint)pout, ap = (nint)pp;
@@ -21,7 +21,7 @@ public sealed partial class CpuBackend
                     var (b, h) = (t / heads, t % heads);
                     var q = (float*)aq + (long)b * n * 3 * e + h * d;
                     var p = (float*)ap + (long)t * n * n;
-                    kernel.Gemm(false, true, n, n, d, scale, q, 3 * e, q + e, 3 * e, 0f, p, n, parallel: false);
+                    kernel.Gemm(false, true, n, n, d, scale, q, 3 * e, q + e, 3 * e, 0f, p, n);
                     var rows = new Span<float>(p, n * n);
                     for (var i = 0; i < n; i++)
                     {
@@ -34,7 +34,7 @@ public sealed partial class CpuBackend
                         SoftmaxRow(row, row, log: false);
                     }
 
-                    kernel.Gemm(false, false, n, d, n, 1f, p, n, q + 2 * e, 3 * e, 0f, (float*)ao + (long)b * n * e + h * d, e, parallel: false);
+                    kernel.Gemm(false, false, n, d, n, 1f, p, n, q + 2 * e, 3 * e, 0f, (float*)ao + (long)b * n * e + h * d, e);
                 }
             });
         }
@@ -45,7 +45,7 @@ public sealed partial class CpuBackend
     {
         var (batch, n, e) = (qkv.Size(0), qkv.Size(1), qkv.Size(2) / 3);
         var d = e / heads;
-        var kernel = GemmKernel;
+        var kernel = _batchedGemm;
         fixed (float* pqkv = qkv.Data, pp = probs.Data, pdq = dqkv.Data)
         fixed (float* pdo = dOutput is null ? default : dOutput.Data, pdp = dProbs is null ? default : dProbs.Data)
         {
@@ -69,8 +69,8 @@ public sealed partial class CpuBackend
                                 var dout = (float*)ado + (long)b * n * e + h * d;
 
                                 // dV += Pᵀ·dO; dP = dO·Vᵀ
-                                kernel.Gemm(true, false, n, d, n, 1f, p, n, dout, e, 1f, dq + 2 * e, 3 * e, parallel: false);
-                                kernel.Gemm(false, true, n, n, d, 1f, dout, e, q + 2 * e, 3 * e, 0f, ds, n, parallel: false);
+                                kernel.Gemm(true, false, n, d, n, 1f, p, n, dout, e, 1f, dq + 2 * e, 3 * e);
+                                kernel.Gemm(false, true, n, n, d, 1f, dout, e, q + 2 * e, 3 * e, 0f, ds, n);
                             }
                             else
                             {
@@ -90,8 +90,8 @@ public sealed partial class CpuBackend
                             }
 
                             // dQ += scale·dS·K; dK += scale·dSᵀ·Q
-                            kernel.Gemm(false, false, n, d, n, scale, ds, n, q + e, 3 * e, 1f, dq, 3 * e, parallel: false);
-                            kernel.Gemm(true, false, n, d, n, scale, ds, n, q, 3 * e, 1f, dq + e, 3 * e, parallel: false);
+                            kernel.Gemm(false, false, n, d, n, scale, ds, n, q + e, 3 * e, 1f, dq, 3 * e);
+                            kernel.Gemm(true, false, n, d, n, scale, ds, n, q, 3 * e, 1f, dq + e, 3 * e);
                         }
                     }
                 }

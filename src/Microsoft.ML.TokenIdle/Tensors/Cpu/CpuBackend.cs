@@ -36,8 +36,11 @@ public sealed partial class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public Tensor Empty(int[] shape) => Tensor.Allocate(shape, clear: false);
 
-    /// <summary>Runs body(start, end) over [0, count) in about one contiguous chunk per thread; serial for small work.</summary>
-    internal static void ParallelRanges(int count, long workPerItem, Action<int, int> body)
+    /// <summary>
+    /// Runs body(start, end) over [0, count) in contiguous chunks, <paramref name="chunksPerThread"/>
+    /// per thread (more chunks balance uneven work); serial for small work.
+    /// </summary>
+    internal static void ParallelRanges(int count, long workPerItem, Action<int, int> body, int chunksPerThread = 4)
     {
         var threads = Math.Min(_threads, count);
         if (threads <= 1 || count * workPerItem < 32_768)
@@ -46,7 +49,7 @@ public sealed partial class CpuBackend : IComputeBackend
             return;
         }
 
-        var chunks = threads * 4 < count ? threads * 4 : count;
+        var chunks = Math.Min(threads * chunksPerThread, count);
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
         {
             var start = (int)((long)count * c / chunks);

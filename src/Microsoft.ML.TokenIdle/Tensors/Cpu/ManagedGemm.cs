@@ -19,13 +19,16 @@ public sealed unsafe class ManagedGemm : IGemmKernel
     public string Name => "managed";
 
     /// <inheritdoc/>
+    public bool ThreadsItself => false;
+
+    /// <inheritdoc/>
     public void SetThreads(int threads)
     {
     }
 
     /// <inheritdoc/>
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
         ScaleOutput(m, n, beta, c, ldc);
         if (k == 0 || alpha == 0f)
@@ -38,37 +41,23 @@ public sealed unsafe class ManagedGemm : IGemmKernel
         var packedB = ArrayPool<float>.Shared.Rent(panels * Nr * Math.Min(k, Kc));
         try
         {
+            var packedA = stackalloc float[Mr * Kc];
             fixed (float* pb = packedB)
             {
-                var pbAddr = (nint)pb;
                 for (var k0 = 0; k0 < k; k0 += Kc)
                 {
                     var kc = Math.Min(Kc, k - k0);
                     PackB(transB, b, ldb, k0, kc, n, pb);
-                    var k0c = k0;
-                    void Rows(int p0, int p1)
+                    for (var p = 0; p < rowPanels; p++)
                     {
-                        var packedA = stackalloc float[Mr * Kc];
-                        for (var p = p0; p < p1; p++)
+                        var row = p * Mr;
+                        var rows = Math.Min(Mr, m - row);
+                        PackA(transA, a, lda, row, rows, k0, kc, alpha, packedA);
+                        for (var q = 0; q < panels; q++)
                         {
-                            var row = p * Mr;
-                            var rows = Math.Min(Mr, m - row);
-                            PackA(transA, a, lda, row, rows, k0c, kc, alpha, packedA);
-                            for (var q = 0; q < panels; q++)
-                            {
-                                var col = q * Nr;
-                                MicroKernel(kc, packedA, (float*)pbAddr + (long)q * Nr * kc, c + (long)row * ldc + col, ldc, rows, Math.Min(Nr, n - col));
-                            }
+                            var col = q * Nr;
+                            MicroKernel(kc, packedA, pb + (long)q * Nr * kc, c + (long)row * ldc + col, ldc, rows, Math.Min(Nr, n - col));
                         }
-                    }
-
-                    if (parallel)
-                    {
-                        CpuBackend.ParallelRanges(rowPanels, (long)Mr * kc * n, Rows);
-                    }
-                    else
-                    {
-                        Rows(0, rowPanels);
                     }
                 }
             }

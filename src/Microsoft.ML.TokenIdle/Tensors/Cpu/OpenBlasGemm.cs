@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace Microsoft.ML.TokenIdle.Tensors.Cpu;
 
 /// <summary>
-/// cblas_sgemm from a native OpenBLAS, bound at run time with <see cref="NativeLibrary"/>.
+/// cblas_sgemm from a native OpenBLAS, bound at run time with <see cref="NativeLibrary"/>. OpenBLAS
+/// threads each call itself: calls from several threads at once were measured to serialise.
 /// The library is looked up from <c>TOKENIDLE_OPENBLAS</c> (a file path) first, then by the names
 /// Debian's <c>libopenblas0-pthread</c> installs.
 /// </summary>
@@ -31,13 +32,25 @@ public sealed unsafe class OpenBlasGemm : IGemmKernel
     {
         _sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)
             NativeLibrary.GetExport(library, "cblas_sgemm");
-        _setThreads = NativeLibrary.TryGetExport(library, "openblas_set_num_threads", out var p)
-            ? (delegate* unmanaged<int, void>)p
+        _setThreads = NativeLibrary.TryGetExport(library, "openblas_set_num_threads", out var setThreads)
+            ? (delegate* unmanaged<int, void>)setThreads
             : null;
     }
 
     /// <inheritdoc/>
     public string Name => "openblas";
+
+    /// <inheritdoc/>
+    public bool ThreadsItself => true;
+
+    /// <inheritdoc/>
+    public void SetThreads(int threads)
+    {
+        if (_setThreads is not null)
+        {
+            _setThreads(threads);
+        }
+    }
 
     /// <summary>Loads OpenBLAS, or returns null with the reason.</summary>
     public static OpenBlasGemm? TryLoad(out string error)
@@ -61,16 +74,7 @@ public sealed unsafe class OpenBlasGemm : IGemmKernel
     }
 
     /// <inheritdoc/>
-    public void SetThreads(int threads)
-    {
-        if (_setThreads is not null)
-        {
-            _setThreads(threads);
-        }
-    }
-
-    /// <inheritdoc/>
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
         => _sgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -26,17 +26,21 @@ public static partial class Ops
             {
                 if (op == BinaryOp.Add)
                 {
-                    be.Axpy(1f, gy, a.GradOrZeros());
+                    AccumulateGrad(a, gy);
                 }
                 else
                 {
                     var t = be.Empty(a.ShapeArray.ToArray());
                     be.BroadcastBinary(BinaryOp.Multiply, gy, b, t);
-                    be.Axpy(1f, t, a.GradOrZeros());
+                    AccumulateGrad(a, t);
                 }
             }
 
-            if (b.RequiresGrad)
+            if (b.RequiresGrad && b.Length == a.Length && op == BinaryOp.Add)
+            {
+                AccumulateGrad(b, gy);
+            }
+            else if (b.RequiresGrad)
             {
                 be.BroadcastReduceAccumulate(gy, op == BinaryOp.Add ? null : a, b.GradOrZeros());
             }
@@ -68,7 +72,7 @@ public static partial class Ops
         {
             if (y.Grad is { } gy && x.RequiresGrad)
             {
-                be.Axpy(alpha, gy, x.GradOrZeros());
+                AccumulateGrad(x, gy, alpha);
             }
         }, x);
         return y;

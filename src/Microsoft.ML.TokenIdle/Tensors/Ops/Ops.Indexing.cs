@@ -49,14 +49,14 @@ public static partial class Ops
             {
                 var gv = be.Empty(values.ShapeArray.ToArray());
                 be.Gather(gy, outer, len, inner, index, k, gv, IndexMode.Gather);
-                be.Axpy(1f, gv, values.GradOrZeros());
+                AccumulateGrad(values, gv);
             }
 
             if (x.RequiresGrad)
             {
                 var gx = gy.Clone();
                 be.Gather(gx, outer, len, inner, index, k, be.Zeros(values.ShapeArray.ToArray()), IndexMode.Scatter);
-                be.Axpy(1f, gx, x.GradOrZeros());
+                AccumulateGrad(x, gx);
             }
         }, x, values);
         return y;

@@ -24,7 +24,7 @@ public static partial class Ops
         {
             if (y.Grad is { } gy && x.RequiresGrad)
             {
-                BackendOf(x).Axpy(1f, gy, x.GradOrZeros());
+                AccumulateGrad(x, gy);
             }
         }, x);
         return y;

@@ -27,6 +27,21 @@ public static partial class Ops
     private static ArgumentException ShapeError(string op, string what, ReadOnlySpan<int> shape)
         => new($"{op}: {what}, got {ShapeUtil.Format(shape)}");
 
+    /// <summary>target.Grad += alpha·g (same element count); a first gradient is written, not added to zeros.</summary>
+    private static void AccumulateGrad(Tensor target, Tensor g, float alpha = 1f)
+    {
+        var be = BackendOf(target);
+        if (target.Grad is null)
+        {
+            target.Grad = be.Empty(target.ShapeArray.ToArray());
+            be.Scale(alpha, g, target.Grad);
+        }
+        else
+        {
+            be.Axpy(alpha, g, target.Grad);
+        }
+    }
+
     /// <summary>A scalar tensor of shape [1].</summary>
     public static Tensor Scalar(float value) => Tensor.FromArray(new[] { value }, 1);
 }

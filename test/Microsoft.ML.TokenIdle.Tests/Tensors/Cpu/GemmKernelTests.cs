@@ -42,7 +42,7 @@ public class GemmKernelTests
 
                     fixed (float* pa = a, pb = b, pc = c)
                     {
-                        kernel.Gemm(ta, tb, m, n, k, 0.5f, pa, ta ? m : k, pb, tb ? k : n, 0.25f, pc, n, parallel: true);
+                        kernel.Gemm(ta, tb, m, n, k, 0.5f, pa, ta ? m : k, pb, tb ? k : n, 0.25f, pc, n);
                     }
 
                     for (var i = 0; i < m * n; i++)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs at run time (OpenBLAS for the GEMM kernel)
+# and, with --bench, CPU PyTorch for side-by-side benchmarks. Does nothing when they are present.
+set -euo pipefail
+packages=()
+ldconfig -p | grep -q 'libopenblas.so.0' || packages+=(libopenblas0-pthread)
+if [[ "${1:-}" == "--bench" ]]; then
+  /usr/bin/python3 -c 'import torch' 2>/dev/null || packages+=(python3-torch)
+fi
+if ((${#packages[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "installing ${packages[*]} with apt-get" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
