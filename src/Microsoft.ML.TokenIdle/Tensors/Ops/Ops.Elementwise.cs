@@ -22,23 +22,27 @@ public static partial class Ops
                 return;
             }
 
-            if (a.RequiresGrad)
+            // The gradient reaching one operand: gy for a sum, gy·(the other operand) for a product.
+            Tensor Upstream(Tensor other)
             {
                 if (op == BinaryOp.Add)
                 {
-                    AccumulateGrad(a, gy);
+                    return gy;
                 }
-                else
-                {
-                    var t = be.Empty(a.ShapeArray.ToArray());
-                    be.BroadcastBinary(BinaryOp.Multiply, gy, b, t);
-                    AccumulateGrad(a, t);
-                }
+
+                var t = be.Empty(a.ShapeArray.ToArray());
+                be.BroadcastBinary(BinaryOp.Multiply, gy, other, t);
+                return t;
             }
 
-            if (b.RequiresGrad && b.Length == a.Length && op == BinaryOp.Add)
+            if (a.RequiresGrad)
             {
-                AccumulateGrad(b, gy);
+                AccumulateGrad(a, Upstream(b));
+            }
+
+            if (b.RequiresGrad && b.Length == a.Length)
+            {
+                AccumulateGrad(b, Upstream(a));
             }
             else if (b.RequiresGrad)
             {
