@@ -60,6 +60,33 @@ public sealed class FixtureSet
 
     public int[] Labels => Expected["labels"].ToInt64().Select(l => (int)l).ToArray();
 
+    /// <summary>The <c>settings</c> object of a case.</summary>
+    public JsonElement Settings(string caseName) => Case(caseName).GetProperty("settings");
+
+    /// <summary>A per-layer list of numbers from a case's settings.</summary>
+    public double[] SettingList(string caseName, string key)
+        => Settings(caseName).GetProperty(key).EnumerateArray().Select(v => v.GetDouble()).ToArray();
+
+    /// <summary>The index checks of a case: tensor name and whether the stored order is reliable.</summary>
+    public IEnumerable<(string Tensor, bool OrderReliable)> IndexChecks(string caseName)
+        => Case(caseName).GetProperty("checks").EnumerateArray()
+            .Where(c => c.GetProperty("dtype").GetString() == "I64")
+            .Select(c => (c.GetProperty("tensor").GetString()!, !c.TryGetProperty("order_check_reliable", out var r) || r.GetBoolean()));
+
+    /// <summary>Rows [B][k] of an I64 expected tensor.</summary>
+    public int[][] IndexRows(string name)
+    {
+        var entry = Expected[name];
+        var values = entry.ToInt64();
+        var k = (int)entry.Shape[^1];
+        return Enumerable.Range(0, values.Length / k).Select(b => values.Skip(b * k).Take(k).Select(v => (int)v).ToArray()).ToArray();
+    }
+
+    private JsonElement Case(string caseName)
+        => Cases.EnumerateArray().FirstOrDefault(c => c.GetProperty("name").GetString() == caseName) is { ValueKind: JsonValueKind.Object } c
+            ? c
+            : throw new KeyNotFoundException($"no case '{caseName}' in {Directory}");
+
     /// <summary>The float checks of a case: tensor name and absolute tolerance.</summary>
     public IEnumerable<(string Tensor, float Atol)> FloatChecks(string caseName)
     {

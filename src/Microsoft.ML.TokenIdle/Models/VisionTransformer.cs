@@ -1,5 +1,4 @@
 using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Serialization;
 using Microsoft.ML.TokenIdle.Tensors;
 
 namespace Microsoft.ML.TokenIdle.Models;
@@ -86,74 +85,21 @@ public sealed class VisionTransformer : Module
         var x = Embed(images);
         foreach (var block in Blocks)
         {
-            x = RunBlock(() => block.Forward(x));
+            x = TensorScope.Run(() => block.Forward(x), y => new[] { y });
             blockOutputs?.Add(x);
         }
 
         return Classify(x);
     }
 
-    /// <summary>Runs one block's work; in inference its temporaries go back to the pool at once.</summary>
-    internal static Tensor RunBlock(Func<Tensor> step)
-    {
-        if (GradientTape.Current is not null)
-        {
-            return step();
-        }
-
-        using var scope = TensorScope.Begin();
-        return scope.Keep(step());
-    }
-
-    /// <summary>The parameters by timm name.</summary>
-    public IReadOnlyDictionary<string, Tensor> StateDict() => NamedParameters().ToDictionary(p => p.Key, p => p.Value);
-
-    /// <summary>Saves the parameters as a safetensors file with timm names (atomically).</summary>
-    public void SaveWeights(string path) => SafetensorsFile.Write(path, NamedParameters(), new Dictionary<string, string> { ["format"] = "pt" });
-
     /// <summary>
-    /// Loads timm-named weights from a safetensors file (F32, F16 or BF16). Every parameter must be
-    /// present with its shape, and no other key; a <c>pos_embed</c> for another grid is resampled.
+    /// A <c>pos_embed</c> made for another grid is resampled to this model's grid (antialiased
+    /// bicubic, as timm's <c>resample_abs_pos_embed</c>); everything else loads as it is.
     /// </summary>
-    /// <exception cref="InvalidDataException">A key is missing, unexpected or mis-shaped; the message names it and both shapes.</exception>
-    public void LoadWeights(string path) => LoadStateDict(SafetensorsFile.Read(path).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()), path);
-
-    /// <summary>Copies values from a state dict (see <see cref="LoadWeights"/>); <paramref name="source"/> names it in errors.</summary>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict")
-    {
-        var own = StateDict();
-        var extra = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
-        if (extra.Count > 0)
-        {
-            throw new InvalidDataException($"'{source}': unexpected key '{extra[0]}' {ShapeUtil.Format(state[extra[0]].Shape)}" + (extra.Count > 1 ? $" (and {extra.Count - 1} more)" : string.Empty));
-        }
-
-        var resolved = new Dictionary<string, Tensor>();
-        foreach (var (name, p) in own)
-        {
-            if (!state.TryGetValue(name, out var value))
-            {
-                throw new InvalidDataException($"'{source}': missing key '{name}' (expected shape {ShapeUtil.Format(p.Shape)})");
-            }
-
-            if (name == "pos_embed" && !ShapeUtil.SameShape(value.Shape, p.Shape) && value.Rank == 3 && value.Size(2) == p.Size(2))
-            {
-                value = PositionEmbeddingResampler.Resample(value, Config.GridSize);
-            }
-
-            if (!ShapeUtil.SameShape(value.Shape, p.Shape))
-            {
-                throw new InvalidDataException($"'{source}': key '{name}' has shape {ShapeUtil.Format(value.Shape)}, the model expects {ShapeUtil.Format(p.Shape)}");
-            }
-
-            resolved[name] = value;
-        }
-
-        foreach (var (name, p) in own)
-        {
-            resolved[name].Data.CopyTo(p.Data);
-        }
-    }
+    protected override Tensor AdaptLoadedValue(string name, Tensor value, Tensor parameter)
+        => name == "pos_embed" && !ShapeUtil.SameShape(value.Shape, parameter.Shape) && value.Rank == 3 && value.Size(2) == parameter.Size(2)
+            ? PositionEmbeddingResampler.Resample(value, Config.GridSize)
+            : value;
 
     /// <summary>The blocks as a module list named <c>0</c>, <c>1</c>, ….</summary>
     public sealed class BlockList : Module, IReadOnlyList<Block>

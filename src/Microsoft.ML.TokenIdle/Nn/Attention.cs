@@ -28,9 +28,12 @@ public sealed class Attention : Module
     public Linear Proj { get; }
 
     /// <summary>Attention over h [B,N,E]; returns the projected output and the probabilities [B,H,N,N].</summary>
-    public (Tensor Output, Tensor Probabilities) Forward(Tensor h, Tensor? keyMask = null)
+    public (Tensor Output, Tensor Probabilities) Forward(Tensor h, Tensor? keyMask = null) => FromQkv(Qkv.Forward(h), keyMask);
+
+    /// <summary>The same from already projected queries, keys and values [B,N,3E] (e.g. gathered rows of them).</summary>
+    public (Tensor Output, Tensor Probabilities) FromQkv(Tensor qkv, Tensor? keyMask = null)
     {
-        var (output, probs) = Ops.Attention(Qkv.Forward(h), Heads, keyMask);
+        var (output, probs) = Ops.Attention(qkv, Heads, keyMask);
         return (Proj.Forward(output), probs);
     }
 }

@@ -40,15 +40,24 @@ public sealed class Block : Module
     /// <summary>The whole block on x [B,N,E].</summary>
     public Tensor Forward(Tensor x) => MlpResidual(AttentionResidual(x).Output);
 
-    /// <summary>x + attn(norm1(x)); also returns the attention probabilities [B,H,N,N].</summary>
-    public (Tensor Output, Tensor Probabilities) AttentionResidual(Tensor x, Tensor? keyMask = null)
+    /// <summary>
+    /// x + attn(norm1(x)); also returns the attention probabilities [B,H,N,N]. Token-reduction methods
+    /// pass a key mask [B,N] added to the logits, and an update mask [B,N,1] that multiplies the
+    /// branch (0 leaves a token as it was).
+    /// </summary>
+    public (Tensor Output, Tensor Probabilities) AttentionResidual(Tensor x, Tensor? keyMask = null, Tensor? updateMask = null)
     {
         var (a, probs) = Attn.Forward(Norm1.Forward(x), keyMask);
-        return (Ops.Add(x, Branch(a)), probs);
+        return (Residual(x, a, updateMask), probs);
     }
 
-    /// <summary>x + mlp(norm2(x)).</summary>
-    public Tensor MlpResidual(Tensor x) => Ops.Add(x, Branch(Mlp.Forward(Norm2.Forward(x))));
+    /// <summary>x + mlp(norm2(x)), the branch multiplied by <paramref name="updateMask"/> [B,N,1] when given.</summary>
+    public Tensor MlpResidual(Tensor x, Tensor? updateMask = null) => Residual(x, Mlp.Forward(Norm2.Forward(x)), updateMask);
 
-    private Tensor Branch(Tensor y) => IsTraining && DropPathRate > 0f ? Ops.DropPath(y, DropPathRate, _random) : y;
+    /// <summary>x + branch, with drop-path in training and the optional per-token update mask.</summary>
+    public Tensor Residual(Tensor x, Tensor branch, Tensor? updateMask = null)
+    {
+        var y = IsTraining && DropPathRate > 0f ? Ops.DropPath(branch, DropPathRate, _random) : branch;
+        return Ops.Add(x, updateMask is null ? y : Ops.Mul(y, updateMask));
+    }
 }

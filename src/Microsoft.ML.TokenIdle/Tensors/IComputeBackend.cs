@@ -23,6 +23,22 @@ public enum BinaryOp
     Multiply,
 }
 
+/// <summary>Element-wise unary functions of <see cref="IComputeBackend.Unary"/>.</summary>
+public enum UnaryOp
+{
+    /// <summary>√x.</summary>
+    Sqrt,
+
+    /// <summary>1 / x.</summary>
+    Reciprocal,
+
+    /// <summary>max(x, arg).</summary>
+    ClampMin,
+
+    /// <summary>log σ(x) = −log(1 + e^−x), computed without overflow.</summary>
+    LogSigmoid,
+}
+
 /// <summary>
 /// The kernels behind <see cref="Ops"/>. Models never call a backend directly, so a GPU backend
 /// implements this interface and every model runs on it unchanged. Shapes are checked by
@@ -73,6 +89,12 @@ public interface IComputeBackend
     /// <summary>Accumulates dx, dgamma and dbeta (each may be null when not needed).</summary>
     void LayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta);
 
+    /// <summary>y = op(x) element-wise (<paramref name="arg"/> is the operation's constant, where it has one).</summary>
+    void Unary(UnaryOp op, float arg, Tensor x, Tensor y);
+
+    /// <summary>dx += dy · op'(x), given the forward input x and output y.</summary>
+    void UnaryBackward(UnaryOp op, float arg, Tensor dy, Tensor x, Tensor y, Tensor dx);
+
     /// <summary>y = GELU(x) in the exact erf form.</summary>
     void GeluForward(Tensor x, Tensor y);
 
@@ -95,9 +117,10 @@ public interface IComputeBackend
 
     /// <summary>
     /// Accumulates dqkv from the output gradient (and, when given, a gradient arriving directly on the
-    /// probabilities).
+    /// probabilities); when <paramref name="dKeyMask"/> is given, also the key mask's gradient [B,N]
+    /// (the logits' gradient summed over heads and query rows).
     /// </summary>
-    void AttentionBackward(Tensor qkv, int heads, float scale, Tensor probs, Tensor? dOutput, Tensor? dProbs, Tensor dqkv);
+    void AttentionBackward(Tensor qkv, int heads, float scale, Tensor probs, Tensor? dOutput, Tensor? dProbs, Tensor dqkv, Tensor? dKeyMask);
 
     /// <summary>y = x with its dimensions permuted (y's dimension i is x's dimension perm[i]).</summary>
     void Permute(Tensor x, int[] perm, Tensor y, bool accumulate);

@@ -32,6 +32,31 @@ public sealed class TensorScope : IDisposable
         return _current;
     }
 
+    /// <summary>
+    /// Runs <paramref name="step"/> in its own scope and keeps the tensors <paramref name="results"/>
+    /// names, so the step's temporaries go back to the pool at once; while a gradient tape records,
+    /// just runs it.
+    /// </summary>
+    public static T Run<T>(Func<T> step, Func<T, IEnumerable<Tensor?>> results)
+    {
+        if (GradientTape.Current is not null)
+        {
+            return step();
+        }
+
+        using var scope = Begin();
+        var result = step();
+        foreach (var t in results(result))
+        {
+            if (t is not null)
+            {
+                scope.Keep(t);
+            }
+        }
+
+        return result;
+    }
+
     internal void Adopt(CpuStorage storage) => _owned.Add(storage);
 
     /// <summary>Moves <paramref name="tensor"/>'s memory out of this scope so it survives <see cref="Dispose"/>.</summary>

@@ -41,11 +41,14 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public unsafe void AttentionBackward(Tensor qkv, int heads, float scale, Tensor probs, Tensor? dOutput, Tensor? dProbs, Tensor dqkv)
+    public unsafe void AttentionBackward(Tensor qkv, int heads, float scale, Tensor probs, Tensor? dOutput, Tensor? dProbs, Tensor dqkv, Tensor? dKeyMask)
     {
         var (batch, n, e) = (qkv.Size(0), qkv.Size(1), qkv.Size(2) / 3);
         var d = e / heads;
         var kernel = _batchedGemm;
+
+        // Per (image, head) column sums of the logits' gradient, reduced over heads after the parallel loop.
+        var maskSums = dKeyMask is null ? null : new float[batch * heads * n];
         fixed (float* pqkv = qkv.Data, pp = probs.Data, pdq = dqkv.Data)
         fixed (float* pdo = dOutput is null ? default : dOutput.Data, pdp = dProbs is null ? default : dProbs.Data)
         {
@@ -87,6 +90,10 @@ public sealed partial class CpuBackend
                             {
                                 var row = dsSpan.Slice(i * n, n);
                                 SoftmaxRowBackward(row, pSpan.Slice(i * n, n), row, accumulate: false);
+                                if (maskSums is not null)
+                                {
+                                    TensorPrimitives.Add(maskSums.AsSpan(t * n, n), row, maskSums.AsSpan(t * n, n));
+                                }
                             }
 
                             // dQ += scale·dS·K; dK += scale·dSᵀ·Q
@@ -100,6 +107,15 @@ public sealed partial class CpuBackend
                     ArrayPool<float>.Shared.Return(scratch);
                 }
             });
+        }
+
+        if (dKeyMask is not null)
+        {
+            for (var t = 0; t < batch * heads; t++)
+            {
+                var row = dKeyMask.Data.Slice(t / heads * n, n);
+                TensorPrimitives.Add(row, maskSums.AsSpan(t * n, n), row);
+            }
         }
     }
 }

@@ -7,7 +7,8 @@ public static partial class Ops
     /// values as column blocks; head h uses columns h·d..h·d+d−1 of each). Returns the attention
     /// output [B,N,E] (heads concatenated) and the probabilities [B,H,N,N]; both carry gradients.
     /// <paramref name="keyMask"/> [B,N], if given, is added to the logits of every query row (use a
-    /// large negative value to hide a key).
+    /// large negative value to hide a key, or log-weights for soft key masking); it receives a gradient
+    /// when it requires one.
     /// </summary>
     public static (Tensor Output, Tensor Probabilities) Attention(Tensor qkv, int heads, Tensor? keyMask = null)
     {
@@ -29,11 +30,11 @@ public static partial class Ops
         be.AttentionForward(qkv, heads, scale, keyMask, output, probs);
         GradientTape.Record(new[] { output, probs }, () =>
         {
-            if ((output.Grad is not null || probs.Grad is not null) && qkv.RequiresGrad)
+            if ((output.Grad is not null || probs.Grad is not null) && (qkv.RequiresGrad || keyMask is { RequiresGrad: true }))
             {
-                be.AttentionBackward(qkv, heads, scale, probs, output.Grad, probs.Grad, qkv.GradOrZeros());
+                be.AttentionBackward(qkv, heads, scale, probs, output.Grad, probs.Grad, qkv.GradOrZeros(), keyMask is { RequiresGrad: true } ? keyMask.GradOrZeros() : null);
             }
-        }, qkv);
+        }, qkv, keyMask);
         return (output, probs);
     }
 }

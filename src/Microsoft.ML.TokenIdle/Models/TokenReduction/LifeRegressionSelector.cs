@@ -1,0 +1,80 @@
+using Microsoft.ML.TokenIdle.Nn;
+using Microsoft.ML.TokenIdle.Tensors;
+
+namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
+
+/// <summary>
+/// Life regression's selector: the <see cref="LifePredictor"/> runs once on the output of
+/// <see cref="PredictorLayer"/> and gives every patch a life τ; later layers keep the patches with
+/// the longest lives. In training no token is removed: key t of layer l is weighted by
+/// β_t(l) = σ(U·(τ_t − l)) inside the softmax (log β added to the logits), so gradients reach the
+/// predictor.
+/// </summary>
+public sealed class LifeRegressionSelector : ITokenSelector
+{
+    /// <summary>Creates the selector.</summary>
+    public LifeRegressionSelector(LifePredictor predictor, int predictorLayer, LifeStatistics statistics, double steepness = 1.5)
+    {
+        if (!(steepness > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(steepness), $"life regression: the steepness U must be positive, got {steepness}");
+        }
+
+        Predictor = predictor;
+        PredictorLayer = predictorLayer;
+        Statistics = statistics;
+        Steepness = steepness;
+    }
+
+    /// <inheritdoc/>
+    public string Name => "life-regression";
+
+    /// <summary>The predictor (its parameters are trained in stage 1).</summary>
+    public LifePredictor Predictor { get; }
+
+    /// <summary>The layer whose output the predictor reads (t_base).</summary>
+    public int PredictorLayer { get; }
+
+    /// <summary>μ, σ and T.</summary>
+    public LifeStatistics Statistics { get; }
+
+    /// <summary>U, the steepness of the training weights.</summary>
+    public double Steepness { get; }
+
+    /// <inheritdoc/>
+    public TokenState Prepare(int layer, TokenState state)
+    {
+        if (layer != PredictorLayer + 1)
+        {
+            return state;
+        }
+
+        var lives = Predictor.Lives(state.Tokens, Statistics);
+        var classLife = Tensor.Full(Statistics.FinalLayer, state.Batch, 1);
+        return state.WithPriority(Ops.Concat(1, classLife, lives));
+    }
+
+    /// <inheritdoc/>
+    public Tensor Score(int layer, TokenState state, Tensor normed, Attention attention)
+    {
+        var lives = state.Priority ?? throw new InvalidOperationException($"life regression cannot select tokens at layer {layer}: its predictor reads the output of layer {PredictorLayer}, so selection starts at layer {PredictorLayer + 1}");
+        return Ops.Slice(lives, 1, 1, state.Count - 1);
+    }
+
+    /// <inheritdoc/>
+    public Tensor? SoftKeyWeights(int layer, TokenState state)
+    {
+        if (layer <= PredictorLayer || state.Priority is not { } lives)
+        {
+            return null;
+        }
+
+        var patchLives = Ops.Slice(lives, 1, 1, state.Count - 1);
+        var weights = Ops.LogSigmoid(Ops.Scale(Ops.Add(patchLives, Ops.Scalar(-layer)), (float)Steepness));
+        return Ops.Concat(1, Tensor.Zeros(state.Batch, 1), weights);
+    }
+
+    /// <inheritdoc/>
+    public long SelectionMacs(int layer, int tokens, bool reducing, VisionTransformerConfig config)
+        => layer == PredictorLayer + 1 ? (long)config.EmbedDim * config.EmbedDim + (long)(tokens - 1) * config.EmbedDim : 0;
+}

@@ -1,0 +1,103 @@
+using Microsoft.ML.TokenIdle.Nn;
+using Microsoft.ML.TokenIdle.Tensors;
+
+namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
+
+/// <summary>
+/// Drops tokens for good: a reducing layer keeps the class token and the ceil(ratio·(N−1))
+/// highest-scoring other tokens, in descending score order. With fusion (EViT's inattentive-token
+/// fusion) the dropped tokens are summed, weighted by their scores (not renormalised), into one
+/// token appended after the kept ones. Later layers run on the shorter sequence.
+/// </summary>
+public sealed class TokenDropping : ITokenReduction
+{
+    /// <summary>Creates the reduction.</summary>
+    public TokenDropping(bool fuse, DropPoint point)
+    {
+        Fuse = fuse;
+        Point = point;
+    }
+
+    /// <summary>Whether the dropped tokens are fused into one extra token.</summary>
+    public bool Fuse { get; }
+
+    /// <summary>Where in the block tokens are removed.</summary>
+    public DropPoint Point { get; }
+
+    /// <inheritdoc/>
+    public string Name => Fuse ? "drop-fuse" : "drop";
+
+    /// <inheritdoc/>
+    public int KeptCount(double ratio, int current) => (int)Math.Ceiling(ratio * current);
+
+    /// <inheritdoc/>
+    public LayerTokenCounts Plan(double ratio, int tokensIn)
+    {
+        var n = tokensIn - 1;
+        var k = KeptCount(ratio, n);
+        if (ratio >= 1 || k >= n)
+        {
+            return LayerTokenCounts.Plain(tokensIn);
+        }
+
+        var after = 1 + k + (Fuse ? 1 : 0);
+        var fused = Fuse ? n - k : 0;
+        return Point == DropPoint.AfterAttention
+            ? new LayerTokenCounts(tokensIn, tokensIn, tokensIn, after, after, fused, true)
+            : new LayerTokenCounts(tokensIn, after, after, after, after, fused, true);
+    }
+
+    /// <inheritdoc/>
+    public TokenState Run(Block block, int layer, double ratio, TokenState state, ITokenSelector selector, TokenReductionTrace? trace)
+    {
+        var x = state.Tokens;
+        if (block.IsTraining && selector.SoftKeyWeights(layer, state) is { } keyWeights)
+        {
+            return state.WithTokens(block.MlpResidual(block.AttentionResidual(x, keyWeights).Output));
+        }
+
+        var n = state.Count - 1;
+        var k = KeptCount(ratio, n);
+        if (ratio >= 1 || k >= n)
+        {
+            return state.WithTokens(block.Forward(x));
+        }
+
+        var normed = block.Norm1.Forward(x);
+        var scores = selector.Score(layer, state, normed, block.Attn);
+        var kept = TokenSelection.TopIndices(scores, k);
+        TokenSelection.Record(trace, layer, state, kept, 1 + k + (Fuse ? 1 : 0));
+        if (Point == DropPoint.BeforeBlock)
+        {
+            var reduced = Reduce(state, kept, scores);
+            return reduced.WithTokens(block.Forward(reduced.Tokens));
+        }
+
+        var (attended, _) = block.Attn.Forward(normed);
+        var afterAttention = state.WithTokens(block.Residual(x, attended));
+        var result = Reduce(afterAttention, kept, scores);
+        return result.WithTokens(block.MlpResidual(result.Tokens));
+    }
+
+    /// <summary>Keeps the class token and the kept tokens, then appends the fused token when fusing.</summary>
+    private TokenState Reduce(TokenState state, int[] kept, Tensor scores)
+    {
+        var reduced = state.Select(TokenState.WithClassToken(kept, state.Batch));
+        if (!Fuse)
+        {
+            return reduced;
+        }
+
+        var (b, n) = (state.Batch, state.Count - 1);
+        var dropped = TokenSelection.Complement(kept, b, n);
+        var weights = Ops.Reshape(Ops.Gather(scores, 1, dropped), b, 1, dropped.Length / b);
+        var droppedTokens = state.Select(ShiftPastClassToken(dropped));
+        var fused = Ops.MatMul(weights, droppedTokens.Tokens);
+
+        // A fused token's priority is the highest among the tokens it absorbed.
+        var priority = droppedTokens.Priority is { } p ? Ops.TopK(p, 1).Values : null;
+        return reduced.AppendFused(fused, priority);
+    }
+
+    private static int[] ShiftPastClassToken(int[] indices) => indices.Select(i => i + 1).ToArray();
+}

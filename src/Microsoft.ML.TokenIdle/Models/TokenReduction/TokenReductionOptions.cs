@@ -1,0 +1,59 @@
+namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
+
+/// <summary>
+/// Settings shared by the token-reduction methods: a base keep ratio at the method's default layers
+/// (the papers' schedules, scaled for other depths), other layers, or an explicit per-layer schedule.
+/// </summary>
+public abstract class TokenReductionOptions
+{
+    /// <summary>Base keep ratio k in (0, 1]; default 0.7.</summary>
+    public double KeepRate { get; set; } = 0.7;
+
+    /// <summary>The reducing layers; null for the method's default for the model's depth.</summary>
+    public IReadOnlyList<int>? Layers { get; set; }
+
+    /// <summary>One ratio per layer (1 = no reduction); replaces <see cref="KeepRate"/> and <see cref="Layers"/>.</summary>
+    public IReadOnlyList<double>? Schedule { get; set; }
+
+    /// <summary>The per-layer schedule these options describe for a model of <paramref name="depth"/> layers.</summary>
+    /// <exception cref="ArgumentException">Both a schedule and layers are given, or a value is invalid.</exception>
+    public TokenSchedule BuildSchedule(int depth)
+    {
+        if (Schedule is not null)
+        {
+            if (Layers is not null)
+            {
+                throw new ArgumentException("give either an explicit per-layer schedule or reduction layers with a keep rate, not both");
+            }
+
+            var explicitSchedule = new TokenSchedule(Schedule);
+            explicitSchedule.CheckDepth(depth);
+            return explicitSchedule;
+        }
+
+        if (!(KeepRate > 0 && KeepRate <= 1))
+        {
+            throw new ArgumentException($"keep rate {KeepRate} is outside (0, 1]");
+        }
+
+        var layers = Layers ?? DefaultLayers(depth);
+        return TokenSchedule.AtLayers(depth, layers, LayerRatios(layers.Count));
+    }
+
+    /// <summary>The method with these settings for a model of <paramref name="config"/>'s shape (validated).</summary>
+    public TokenReductionStrategy CreateStrategy(VisionTransformerConfig config)
+    {
+        var strategy = Create(config, BuildSchedule(config.Depth));
+        strategy.Plan(config);
+        return strategy;
+    }
+
+    /// <summary>The method's default reducing layers for <paramref name="depth"/> layers.</summary>
+    protected abstract IReadOnlyList<int> DefaultLayers(int depth);
+
+    /// <summary>The ratios of the reducing layers, in layer order; default: the base rate at each.</summary>
+    protected virtual IReadOnlyList<double> LayerRatios(int count) => Enumerable.Repeat(KeepRate, count).ToArray();
+
+    /// <summary>Pairs the method's selector and reduction under <paramref name="schedule"/>.</summary>
+    protected abstract TokenReductionStrategy Create(VisionTransformerConfig config, TokenSchedule schedule);
+}
