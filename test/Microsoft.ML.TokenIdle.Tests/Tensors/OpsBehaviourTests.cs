@@ -66,4 +66,24 @@ public class OpsBehaviourTests
         var loss = Ops.Sum(Tensor.Full(1f, 3));
         Assert.Throws<InvalidOperationException>(() => tape.Backward(loss));
     }
+
+    [Fact]
+    public void LogSigmoidIsFiniteForLargeInputs()
+    {
+        var y = Ops.LogSigmoid(Tensor.FromArray(new[] { -200f, -1f, 0f, 1f, 200f }, 5)).ToArray();
+        Assert.Equal(-200f, y[0], 3);
+        Assert.Equal(MathF.Log(1f / (1f + MathF.E)), y[1], 5);
+        Assert.Equal(-MathF.Log(2f), y[2], 6);
+        Assert.Equal(0f, y[4]);
+    }
+
+    [Fact]
+    public void MatMulChecksItsShapes()
+    {
+        var y = Ops.MatMul(Tensor.FromArray(new[] { 1f, 2f, 3f, 4f }, 1, 2, 2), Tensor.FromArray(new[] { 1f, 0f, 1f, 1f }, 1, 2, 2), transposeB: true);
+        Assert.Equal(new[] { 1f, 3f, 3f, 7f }, y.ToArray());
+        var e = Assert.Throws<ArgumentException>(() => Ops.MatMul(Tensor.Zeros(2, 3, 4), Tensor.Zeros(2, 5, 4)));
+        Assert.Contains("[2,3,4]", e.Message);
+        Assert.Contains("[2,5,4]", e.Message);
+    }
 }

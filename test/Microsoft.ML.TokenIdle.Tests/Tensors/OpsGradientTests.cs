@@ -79,4 +79,31 @@ public class OpsGradientTests
 
     [Fact]
     public void CrossEntropy() => Check(x => Ops.CrossEntropy(Ops.Scale(x[0], 3f), new[] { 2, 0, 4 }), Random(1, 3, 5));
+
+    [Fact]
+    public void AttentionWithSoftKeyWeightsReachesTheWeights()
+        => Check(x =>
+        {
+            var (o, p) = Ops.Attention(x[0], 2, Ops.LogSigmoid(Ops.Scale(x[1], 2f)));
+            return new[] { o, p };
+        }, Random(1, 2, 5, 3 * 8), Random(2, 2, 5));
+
+    [Fact]
+    public void MatMul() => Check(x => Ops.MatMul(x[0], x[1]), Random(1, 2, 3, 4), Random(2, 2, 4, 5));
+
+    [Fact]
+    public void MatMulTransposed() => Check(x => Ops.MatMul(x[0], x[1], transposeB: true), Random(1, 2, 3, 4), Random(2, 2, 5, 4));
+
+    [Fact]
+    public void UnaryFunctions()
+        => Check(x => new[]
+        {
+            Ops.Sqrt(Ops.Add(Ops.Mul(x[0], x[0]), Ops.Scalar(0.5f))),
+            Ops.Reciprocal(Ops.Add(Ops.Mul(x[0], x[0]), Ops.Scalar(0.5f))),
+            Ops.ClampMin(Ops.Scale(x[0], 3f), 0.35f),
+            Ops.LogSigmoid(Ops.Scale(x[0], 8f)),
+        }, Random(1, 3, 7));
+
+    [Fact]
+    public void L2Normalize() => Check(x => Ops.L2Normalize(x[0]), Random(1, 3, 6));
 }

@@ -1,0 +1,139 @@
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Tensors;
+
+namespace Microsoft.ML.TokenIdle.Tests.Models.TokenReduction;
+
+public class LifeRegressionTests
+{
+    private static (FixtureSet Set, VisionTransformer Model, TokenReductionStrategy Strategy, LifeRegressionSelector Selector) Micro(double keepRate = 0.6)
+    {
+        var set = FixtureSet.Get("micro");
+        var strategy = new LifeRegressionOptions { KeepRate = keepRate }.CreateStrategy(set.Config);
+        return (set, set.LoadModel(), strategy, (LifeRegressionSelector)strategy.Selector);
+    }
+
+    [Fact]
+    public void DefaultLayersScaleThePaperSchedule()
+    {
+        var twelve = new LifeRegressionOptions { KeepRate = 0.7 }.BuildSchedule(12);
+        Assert.Equal(new[] { 4, 7, 10 }, twelve.ReducingLayers);
+        var (_, _, strategy, selector) = Micro();
+        Assert.Equal(new[] { 2, 4, 5 }, strategy.Schedule.ReducingLayers);
+        Assert.Equal(1, selector.PredictorLayer);
+    }
+
+    [Fact]
+    public void StatisticsEqualTheMeanAndSpreadOfTheLivesScoringActuallyGives()
+    {
+        var (set, model, strategy, selector) = Micro();
+        var trace = new TokenReductionTrace();
+        strategy.Forward(model, set.Input, trace);
+        var depth = set.Config.Depth;
+        var patches = set.Config.NumPatches;
+        for (var b = 0; b < set.Input.Size(0); b++)
+        {
+            // A patch lives to the last layer that processed it.
+            var lives = Enumerable.Repeat(depth - 1, patches).ToArray();
+            var alive = Enumerable.Range(0, patches).ToHashSet();
+            foreach (var record in trace.Records)
+            {
+                var kept = record.KeptSources.Skip(b * record.KeptPerImage).Take(record.KeptPerImage).ToHashSet();
+                foreach (var p in alive.Where(p => !kept.Contains(p)))
+                {
+                    lives[p] = record.Layer - 1;
+                }
+
+                alive = kept;
+            }
+
+            var mean = lives.Average();
+            var std = Math.Sqrt(lives.Average(l => (l - mean) * (l - mean)));
+            Assert.Equal(mean, selector.Statistics.Mean, 10);
+            Assert.Equal(std, selector.Statistics.StdDev, 10);
+        }
+    }
+
+    [Fact]
+    public void ScoringKeepsExactlyTheScheduledCountOfLongestLivedPatches()
+    {
+        var (set, model, strategy, selector) = Micro();
+        var trace = new TokenReductionTrace();
+        var tokens = strategy.ForwardTokens(model, set.Input, trace);
+        var plan = strategy.Plan(set.Config);
+        Assert.Equal(plan[^1].TokensOut, tokens.Count);
+
+        var lives = selector.Predictor.Lives(BlockOutput(model, set.Input, selector.PredictorLayer), selector.Statistics);
+        var patches = set.Config.NumPatches;
+        foreach (var record in trace.Records)
+        {
+            Assert.Equal(plan[record.Layer].MlpTokens, record.TokensOut);
+            for (var b = 0; b < set.Input.Size(0); b++)
+            {
+                var expected = Enumerable.Range(0, patches).OrderByDescending(p => lives.Data[b * patches + p]).Take(record.TokensOut - 1);
+                Assert.Equal(expected.Order(), record.KeptSources.Skip(b * record.KeptPerImage).Take(record.KeptPerImage).Order());
+            }
+        }
+    }
+
+    [Fact]
+    public void OrderingByLifeEqualsOrderingByTrainingWeightAtEveryLayer()
+    {
+        var (set, model, _, selector) = Micro();
+        var state = selector.Prepare(selector.PredictorLayer + 1, TokenState.FromEmbedding(BlockOutput(model, set.Input, selector.PredictorLayer)));
+        var lives = Ops.Slice(state.Priority!, 1, 1, state.Count - 1);
+        var byLife = Ops.ArgSortDescending(lives);
+        for (var t = selector.PredictorLayer + 1; t < set.Config.Depth; t++)
+        {
+            var weights = selector.SoftKeyWeights(t, state)!;
+            Assert.Equal(byLife, Ops.ArgSortDescending(Ops.Slice(weights, 1, 1, state.Count - 1)));
+            Assert.All(Enumerable.Range(0, state.Batch), b => Assert.Equal(0f, weights[b, 0]));
+        }
+
+        Assert.Null(selector.SoftKeyWeights(selector.PredictorLayer, state));
+    }
+
+    [Fact]
+    public void TrainingKeepsEveryTokenAndSendsGradientsToThePredictor()
+    {
+        var (set, model, strategy, selector) = Micro();
+        model.Train(true);
+        using var tape = GradientTape.Begin();
+        var tokens = strategy.ForwardTokens(model, set.Input);
+        Assert.Equal(set.Config.NumPatches + 1, tokens.Count);
+        tape.Backward(Ops.CrossEntropy(model.Classify(tokens.Tokens), set.Labels));
+        foreach (var (name, p) in selector.Predictor.NamedParameters())
+        {
+            Assert.True(p.Grad is not null && p.Grad.ToArray().Any(g => g != 0f), $"no gradient reached {name}");
+        }
+    }
+
+    [Fact]
+    public void PredictorWeightsRoundTripUnderTheirOwnNames()
+    {
+        var predictor = new LifePredictor(8);
+        Assert.Equal(new[] { "bilinear.weight", "norm.weight", "norm.bias" }, predictor.NamedParameters().Select(p => p.Key));
+        predictor.Bilinear.Data[3] = 0.25f;
+        var path = Path.Combine(Path.GetTempPath(), $"predictor-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            predictor.SaveWeights(path);
+            var loaded = new LifePredictor(8);
+            loaded.LoadWeights(path);
+            Assert.Equal(predictor.Bilinear.ToArray(), loaded.Bilinear.ToArray());
+            var e = Assert.Throws<InvalidDataException>(() => new LifePredictor(16).LoadWeights(path));
+            Assert.Contains("bilinear.weight", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    internal static Tensor BlockOutput(VisionTransformer model, Tensor images, int layer)
+    {
+        var blocks = new List<Tensor>();
+        model.Forward(images, blocks);
+        return blocks[layer];
+    }
+}
