@@ -10,12 +10,14 @@ internal static class InferCommand
     public static Command Create()
     {
         var source = new ModelSource();
+        var method = new MethodSource();
         var input = new Option<string>("--input") { Description = "safetensors file holding the tensor 'input' [B,C,H,W]", Required = true };
         var output = new Option<string?>("--output") { Description = "safetensors file to write the tensor 'logits' [B,classes] to" };
         var batch = new Option<int>("--batch-size") { Description = "images per forward pass", DefaultValueFactory = _ => 64 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var command = new Command("infer", "score images: prints the predicted class of each and optionally writes the logits");
         source.AddTo(command);
+        method.AddTo(command);
         command.Options.Add(input);
         command.Options.Add(output);
         command.Options.Add(batch);
@@ -30,6 +32,7 @@ internal static class InferCommand
             }
 
             var model = source.Build(result, weightsOptional: false);
+            var strategy = method.Build(result, model.Config, warnUntrained: true);
             var inputPath = result.GetValue(input)!;
             var entries = SafetensorsFile.Read(inputPath);
             if (!entries.TryGetValue("input", out var entry))
@@ -38,7 +41,7 @@ internal static class InferCommand
             }
 
             var images = entry.ToTensor();
-            var logits = Scorer.Score(model, images, batchSize);
+            var logits = Scorer.Score(model, strategy, images, batchSize);
             var outputPath = result.GetValue(output);
             if (outputPath is not null)
             {

@@ -19,8 +19,8 @@ internal sealed class ModelSource
         command.Options.Add(Weights);
     }
 
-    /// <summary>Builds the model; weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).</summary>
-    public VisionTransformer Build(ParseResult result, bool weightsOptional)
+    /// <summary>The architecture from <c>--config</c> or <c>--model</c> (exactly one).</summary>
+    public VisionTransformerConfig LoadConfig(ParseResult result)
     {
         var configPath = result.GetValue(Config);
         var preset = result.GetValue(Model);
@@ -29,8 +29,13 @@ internal sealed class ModelSource
             throw new ArgumentException("give exactly one of --config FILE or --model PRESET");
         }
 
-        var config = configPath is not null ? VisionTransformerConfig.Load(configPath) : VisionTransformerConfig.FromPreset(preset!);
-        var model = new VisionTransformer(config);
+        return configPath is not null ? VisionTransformerConfig.Load(configPath) : VisionTransformerConfig.FromPreset(preset!);
+    }
+
+    /// <summary>Builds the model; weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).</summary>
+    public VisionTransformer Build(ParseResult result, bool weightsOptional)
+    {
+        var model = new VisionTransformer(LoadConfig(result));
         var weights = result.GetValue(Weights);
         if (weights is not null)
         {

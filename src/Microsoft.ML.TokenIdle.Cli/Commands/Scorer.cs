@@ -1,12 +1,13 @@
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Tensors;
 
 namespace Microsoft.ML.TokenIdle.Cli.Commands;
 
-/// <summary>Batched inference with pooled memory: the logits of all images.</summary>
+/// <summary>Batched inference with pooled memory: the logits of all images, with or without token reduction.</summary>
 internal static class Scorer
 {
-    public static Tensor Score(VisionTransformer model, Tensor images, int batchSize)
+    public static Tensor Score(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, int batchSize)
     {
         var n = images.Size(0);
         var classes = model.Config.NumClasses;
@@ -15,10 +16,13 @@ internal static class Scorer
         {
             var count = Math.Min(batchSize, n - start);
             using var scope = TensorScope.Begin();
-            var chunk = Ops.Slice(images, 0, start, count);
-            model.Forward(chunk).Data.CopyTo(logits.Data.Slice(start * classes, count * classes));
+            Forward(model, strategy, Ops.Slice(images, 0, start, count)).Data.CopyTo(logits.Data.Slice(start * classes, count * classes));
         }
 
         return logits;
     }
+
+    /// <summary>One forward pass: the plain model, or the strategy's reduced pass.</summary>
+    public static Tensor Forward(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images)
+        => strategy is null ? model.Forward(images) : strategy.Forward(model, images);
 }

@@ -1,32 +1,17 @@
-using System.Diagnostics;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Serialization;
+using Microsoft.ML.TokenIdle.Tensors;
 
 namespace Microsoft.ML.TokenIdle.Tests.Cli;
 
 public class InferCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tokenidle.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr);
-    }
-
     [Fact]
     public void InferReproducesTimmLogitsAndPrintsClasses()
     {
         var set = FixtureSet.Get("micro");
         var output = Path.Combine(Path.GetTempPath(), $"logits-{Guid.NewGuid():N}.safetensors");
-        var (code, stdout, stderr) = Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath, "--output", output, "--batch-size", "3");
+        var (code, stdout, stderr) = CliRunner.Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath, "--output", output, "--batch-size", "3");
         Assert.True(code == 0, stderr);
         var logits = SafetensorsFile.Read(output)["logits"].ToTensor();
         set.AssertClose("full.logits", logits, set.FloatChecks("full").First(c => c.Tensor == "full.logits").Atol);
@@ -47,7 +32,7 @@ public class InferCommandTests
     {
         var set = FixtureSet.Get("micro");
         var path = input == "config" ? set.WeightsPath : input;
-        var (code, _, stderr) = Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", path);
+        var (code, _, stderr) = CliRunner.Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", path);
         Assert.NotEqual(0, code);
         Assert.Contains(message, stderr);
         Assert.Single(stderr.Trim().Split('\n'));
@@ -59,7 +44,7 @@ public class InferCommandTests
     {
         var set = FixtureSet.Get("micro");
         var tiny = FixtureSet.Get("deit-tiny");
-        var (code, _, stderr) = Run("infer", "--config", set.ConfigPath, "--weights", tiny.WeightsPath, "--input", set.ExpectedPath);
+        var (code, _, stderr) = CliRunner.Run("infer", "--config", set.ConfigPath, "--weights", tiny.WeightsPath, "--input", set.ExpectedPath);
         Assert.NotEqual(0, code);
         Assert.Contains("key '", stderr);
         Assert.Single(stderr.Trim().Split('\n'));
@@ -69,10 +54,77 @@ public class InferCommandTests
     public void BenchPrintsImagesPerSecond()
     {
         var set = FixtureSet.Get("micro");
-        var (code, stdout, stderr) = Run("bench", "--config", set.ConfigPath, "--batch", "2", "--seconds", "0.2", "--threads", "1");
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--batch", "2", "--seconds", "0.2", "--threads", "1");
         Assert.True(code == 0, stderr);
         using var json = System.Text.Json.JsonDocument.Parse(stdout);
         Assert.True(json.RootElement.GetProperty("images_per_second").GetDouble() > 0);
         Assert.Equal(1, json.RootElement.GetProperty("threads").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("evit_fuse.r0.7", "--method", "evit-fuse", "--schedule", "1,0.7,1,0.7,1,0.7")]
+    [InlineData("evit.r0.7", "--method", "evit", "--schedule", "1,0.7,1,0.7,1,0.7")]
+    [InlineData("idle.k0.5", "--method", "idle", "--keep-rate", "0.5")]
+    [InlineData("idle.k0.7", "--method", "idle", "--schedule", "1,1,0.7,0.7,0.49,0.49")]
+    public void InferWithAMethodReproducesTheReferenceLogits(string caseName, params string[] method)
+    {
+        var set = FixtureSet.Get("micro");
+        var output = Path.Combine(Path.GetTempPath(), $"logits-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var (code, _, stderr) = CliRunner.Run(new[] { "infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath, "--output", output }.Concat(method).ToArray());
+            Assert.True(code == 0, stderr);
+            var (name, atol) = set.FloatChecks(caseName).First(c => c.Tensor.EndsWith(".logits", StringComparison.Ordinal));
+            set.AssertClose(name, SafetensorsFile.Read(output)["logits"].ToTensor(), atol);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Fact]
+    public void InferWithLifeRegressionUsesTheGivenPredictor()
+    {
+        var set = FixtureSet.Get("micro");
+        var predictor = new LifePredictor(set.Config.EmbedDim);
+        var random = new Random(7);
+        for (var i = 0; i < predictor.Bilinear.Length; i++)
+        {
+            predictor.Bilinear.Data[i] = (float)(random.NextDouble() - 0.5);
+        }
+
+        var weights = Path.Combine(Path.GetTempPath(), $"predictor-{Guid.NewGuid():N}.safetensors");
+        var output = Path.Combine(Path.GetTempPath(), $"logits-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            predictor.SaveWeights(weights);
+            var (code, _, stderr) = CliRunner.Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath, "--output", output, "--method", "life", "--keep-rate", "0.5", "--predictor", weights);
+            Assert.True(code == 0, stderr);
+            Assert.DoesNotContain("warning", stderr);
+            var expected = new LifeRegressionOptions { KeepRate = 0.5, Predictor = predictor }.CreateStrategy(set.Config).Forward(set.LoadModel(), set.Input);
+            var actual = SafetensorsFile.Read(output)["logits"].ToTensor();
+            Assert.Equal(expected.ToArray(), actual.ToArray());
+            Assert.NotEqual(set.Expected["full.logits"].ToTensor().ToArray(), actual.ToArray());
+        }
+        finally
+        {
+            File.Delete(weights);
+            File.Delete(output);
+        }
+    }
+
+    [Theory]
+    [InlineData("unknown method 'drop': use one of full, evit, evit-fuse, idle, life", "--method", "drop")]
+    [InlineData("--predictor applies to --method life only", "--method", "idle", "--predictor", "p.safetensors")]
+    [InlineData("the schedule has 3 ratios but the model has 6 layers", "--method", "idle", "--schedule", "1,1,0.5")]
+    [InlineData("keep rate 1.5 is outside (0, 1]", "--method", "evit", "--keep-rate", "1.5")]
+    public void BadMethodSettingsGiveOneLineErrors(string message, params string[] method)
+    {
+        var set = FixtureSet.Get("micro");
+        var (code, _, stderr) = CliRunner.Run(new[] { "infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath }.Concat(method).ToArray());
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
     }
 }

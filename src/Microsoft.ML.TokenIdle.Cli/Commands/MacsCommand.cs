@@ -1,0 +1,43 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+
+namespace Microsoft.ML.TokenIdle.Cli.Commands;
+
+/// <summary><c>tokenidle macs</c>: multiply-accumulates per image of a model and method, as one JSON line.</summary>
+internal static class MacsCommand
+{
+    public static Command Create()
+    {
+        var source = new ModelSource();
+        var method = new MethodSource();
+        var command = new Command("macs", "print the MACs per image (paper convention and executed) of a model under a token-reduction method as one JSON line");
+        command.Options.Add(source.Config);
+        command.Options.Add(source.Model);
+        method.AddTo(command);
+        command.SetAction(result => CommandRunner.Run(() =>
+        {
+            var config = source.LoadConfig(result);
+            var strategy = method.Build(result, config, warnUntrained: false);
+            Console.WriteLine(JsonSerializer.Serialize(Describe(config, strategy, method.Name(result), result.GetValue(method.KeepRate))));
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The method and its MACs as JSON fields (also part of <c>bench</c>'s output).</summary>
+    public static Dictionary<string, object> Describe(VisionTransformerConfig config, TokenReductionStrategy? strategy, string method, double keepRate)
+    {
+        var report = MacsCounter.Count(config, strategy);
+        return new Dictionary<string, object>
+        {
+            ["method"] = method,
+            ["keep_rate"] = strategy is null ? 1.0 : keepRate,
+            ["schedule"] = strategy?.Schedule.ToString() ?? string.Join(",", Enumerable.Repeat("1", config.Depth)),
+            ["paper_gmacs"] = Math.Round(report.PaperGMacs, 3),
+            ["executed_gmacs"] = Math.Round(report.ExecutedGMacs, 3),
+            ["tokens_per_layer"] = report.Layers.Select(c => c.MlpTokens).ToArray(),
+        };
+    }
+}

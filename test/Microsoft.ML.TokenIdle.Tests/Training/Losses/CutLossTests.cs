@@ -1,0 +1,46 @@
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Tensors;
+using Microsoft.ML.TokenIdle.Training.Losses;
+
+namespace Microsoft.ML.TokenIdle.Tests.Training.Losses;
+
+public class CutLossTests
+{
+    private static TokenReductionTrace TrainingTrace()
+    {
+        var set = FixtureSet.Get("micro");
+        var model = set.LoadModel();
+        model.Train(true);
+        var trace = new TokenReductionTrace();
+        using var tape = GradientTape.Begin();
+        new TokenIdlingOptions { KeepRate = 0.7 }.CreateStrategy(set.Config).Forward(model, set.Input, trace);
+        return trace;
+    }
+
+    [Fact]
+    public void VariantsAndLayerWeightsCombineThePerLayerTerms()
+    {
+        var trace = TrainingTrace();
+        var both = new CutLoss().Compute(trace);
+        Assert.Equal(4, both.IdleLayers);
+        var inter = both.Inter.Select(t => t[0]).ToArray();
+        var intra = both.Intra.Select(t => t[0]).ToArray();
+        Assert.All(inter.Concat(intra), v => Assert.True(v > 0 && float.IsFinite(v)));
+
+        Assert.Equal(inter.Sum() + intra.Sum(), both.Total[0], 5);
+        Assert.Equal(inter.Sum(), new CutLoss { Variant = CutLossVariant.Inter }.Compute(trace).Total[0], 5);
+        Assert.Equal(intra.Sum(), new CutLoss { Variant = CutLossVariant.Intra }.Compute(trace).Total[0], 5);
+        Assert.Equal(0f, new CutLoss { Variant = CutLossVariant.None }.Compute(trace).Total[0]);
+        var reference = new CutLoss { LayerWeights = CutLoss.ReferenceLayerWeights(4) }.Compute(trace).Total[0];
+        Assert.Equal(inter[0] + intra[0] + inter[2] + intra[2], reference, 5);
+    }
+
+    [Fact]
+    public void MisconfiguredCutLossNamesTheProblem()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new CutLoss { LayerWeights = new[] { 1.0, 1.0 } }.Compute(TrainingTrace()));
+        Assert.Contains("2 layer weights for 4 idle layers", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new CutLoss().Compute(new TokenReductionTrace()));
+        Assert.Contains("no training-mode idle layer", e.Message);
+    }
+}
