@@ -80,7 +80,10 @@ public sealed class VisionTransformer : Module
     /// </summary>
     /// <param name="images">[B,C,H,W].</param>
     /// <param name="blockOutputs">If given, receives each block's output tokens [B,N,E].</param>
-    public Tensor Forward(Tensor images, IList<Tensor>? blockOutputs = null)
+    public Tensor Forward(Tensor images, IList<Tensor>? blockOutputs = null) => Classify(ForwardTokens(images, blockOutputs));
+
+    /// <summary>The tokens [B,N,E] after the last block (see <see cref="Forward"/>).</summary>
+    public Tensor ForwardTokens(Tensor images, IList<Tensor>? blockOutputs = null)
     {
         var x = Embed(images);
         foreach (var block in Blocks)
@@ -89,7 +92,7 @@ public sealed class VisionTransformer : Module
             blockOutputs?.Add(x);
         }
 
-        return Classify(x);
+        return x;
     }
 
     /// <summary>

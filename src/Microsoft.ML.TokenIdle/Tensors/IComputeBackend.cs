@@ -145,6 +145,15 @@ public interface IComputeBackend
     /// <summary>y[o, i] = sum over the middle axis of x viewed as [outer, len, inner]; or, reversed, x += broadcast y.</summary>
     void SumAlongAxis(Tensor x, int outer, int len, int inner, Tensor y, bool reverseAccumulate);
 
+    /// <summary>Σ x² over all elements, accumulated in double.</summary>
+    double SquaredSum(Tensor x);
+
+    /// <summary>
+    /// One AdamW update in place: m = β₁m + (1−β₁)g, v = β₂v + (1−β₂)g², p ← p·(1 − lr·wd) −
+    /// lr·(m / c₁) / (√(v / c₂) + ε) with the bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ.
+    /// </summary>
+    void AdamWUpdate(Tensor parameter, Tensor gradient, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps, float weightDecay, float correction1, float correction2);
+
     /// <summary>Row-wise (last dimension) indices of the k largest values, largest first, ties by lower index.</summary>
     int[] TopKIndices(Tensor x, int k);
 }

@@ -38,7 +38,9 @@ public sealed partial class CpuBackend
     {
         var e = gamma.Length;
         var rows = x.Length / e;
-        var gate = new object();
+        // Each chunk's partial dγ/dβ, added in row order afterwards so that the sums do not depend on
+        // which thread finishes first.
+        var partials = new List<(int Start, float[]? Gamma, float[]? Beta)>();
         ParallelRanges(rows, e * 8, (r0, r1) =>
         {
             var xs = x.Data;
@@ -80,18 +82,22 @@ public sealed partial class CpuBackend
                 TensorPrimitives.MultiplyAdd(gy, rs[r], dxr, dxr);
             }
 
-            lock (gate)
+            lock (partials)
             {
-                if (dgPart is not null)
-                {
-                    TensorPrimitives.Add(dgamma!.Data, dgPart, dgamma.Data);
-                }
-
-                if (dbPart is not null)
-                {
-                    TensorPrimitives.Add(dbeta!.Data, dbPart, dbeta.Data);
-                }
+                partials.Add((r0, dgPart, dbPart));
             }
         });
+        foreach (var (_, dgPart, dbPart) in partials.OrderBy(p => p.Start))
+        {
+            if (dgPart is not null)
+            {
+                TensorPrimitives.Add(dgamma!.Data, dgPart, dgamma.Data);
+            }
+
+            if (dbPart is not null)
+            {
+                TensorPrimitives.Add(dbeta!.Data, dbPart, dbeta.Data);
+            }
+        }
     }
 }

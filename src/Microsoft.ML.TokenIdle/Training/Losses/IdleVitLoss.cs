@@ -8,5 +8,5 @@ namespace Microsoft.ML.TokenIdle.Training.Losses;
 /// <param name="Cut">The weighted sum of the idle layers' cut terms (before θ and the division).</param>
 /// <param name="LogitDistillation">KL(teacher ‖ student).</param>
 /// <param name="FeatureDistillation">MSE of the normalised class features.</param>
-/// <param name="CutTerms">Each idle layer's inter and intra terms.</param>
-public sealed record IdleVitLoss(Tensor Total, Tensor Classification, Tensor Cut, Tensor LogitDistillation, Tensor FeatureDistillation, CutLossResult CutTerms);
+/// <param name="CutTerms">Each idle layer's inter and intra terms; null when the pass had no training-mode idle layer.</param>
+public sealed record IdleVitLoss(Tensor Total, Tensor Classification, Tensor Cut, Tensor LogitDistillation, Tensor FeatureDistillation, CutLossResult? CutTerms);

@@ -6,7 +6,10 @@ namespace Microsoft.ML.TokenIdle.Training.Losses;
 /// <summary>
 /// IdleViT's finetuning objective: CE + α·KL(teacher ‖ student) + β·MSE(normalised class features)
 /// + θ·cut / (number of idle layers), defaults α = 5, β = 500, θ = 20. The teacher is the frozen full
-/// model the student started from; its logits and class feature come in as constants.
+/// model the student started from; its logits and class feature come in as constants. The cut term
+/// enters only where the pass had training-mode idle layers, and the distillation terms only with a
+/// teacher, so the same objective is the distillation recipe of EViT and life regression, and plain
+/// cross-entropy without a teacher.
 /// </summary>
 public sealed class IdleVitObjective
 {
@@ -28,16 +31,38 @@ public sealed class IdleVitObjective
     /// <summary>The feature distillation.</summary>
     public FeatureDistillationLoss FeatureDistillation { get; init; } = new();
 
-    /// <summary>The objective for one batch of a training-mode idling forward pass.</summary>
-    public IdleVitLoss Compute(Tensor studentLogits, Tensor studentFeature, Tensor teacherLogits, Tensor teacherFeature, int[] labels, TokenReductionTrace trace)
+    /// <summary>Whether <see cref="Compute"/> needs the teacher's outputs.</summary>
+    public bool NeedsTeacher => LogitWeight > 0 || FeatureWeight > 0;
+
+    /// <summary>
+    /// The objective for one batch: <paramref name="targets"/> are class distributions [B, classes]
+    /// (one-hot, smoothed or mixed), <paramref name="teacher"/> the teacher's logits and class feature.
+    /// </summary>
+    public IdleVitLoss Compute(Tensor studentLogits, Tensor studentFeature, Tensor targets, (Tensor Logits, Tensor Feature)? teacher, TokenReductionTrace trace)
     {
-        var classification = Ops.CrossEntropy(studentLogits, labels);
-        var cut = CutLoss.Compute(trace);
-        var logits = LogitDistillation.Compute(studentLogits, teacherLogits);
-        var features = FeatureDistillation.Compute(studentFeature, teacherFeature);
-        var total = Ops.Add(
-            Ops.Add(classification, Ops.Scale(cut.Total, (float)(CutWeight / cut.IdleLayers))),
-            Ops.Add(Ops.Scale(logits, (float)LogitWeight), Ops.Scale(features, (float)FeatureWeight)));
-        return new IdleVitLoss(total, classification, cut.Total, logits, features, cut);
+        if (NeedsTeacher && teacher is null)
+        {
+            throw new ArgumentException($"the objective distils (α = {LogitWeight}, β = {FeatureWeight}) but no teacher outputs were given");
+        }
+
+        var classification = SoftTargetCrossEntropy.Compute(studentLogits, targets);
+        var total = classification;
+        var zero = Tensor.Zeros(1);
+        CutLossResult? cut = null;
+        if (CutWeight > 0 && trace.Records.Any(r => r.Qkv is not null))
+        {
+            cut = CutLoss.Compute(trace);
+            total = Ops.Add(total, Ops.Scale(cut.Total, (float)(CutWeight / cut.IdleLayers)));
+        }
+
+        var (logits, features) = (zero, zero);
+        if (teacher is { } t)
+        {
+            logits = LogitDistillation.Compute(studentLogits, t.Logits);
+            features = FeatureDistillation.Compute(studentFeature, t.Feature);
+            total = Ops.Add(total, Ops.Add(Ops.Scale(logits, (float)LogitWeight), Ops.Scale(features, (float)FeatureWeight)));
+        }
+
+        return new IdleVitLoss(total, classification, cut?.Total ?? zero, logits, features, cut);
     }
 }

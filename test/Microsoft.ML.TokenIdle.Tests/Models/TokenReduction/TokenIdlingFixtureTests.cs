@@ -65,7 +65,8 @@ public class TokenIdlingFixtureTests
         var tokens = strategy.ForwardTokens(model, set.Input, trace);
         var feature = model.ClassFeature(tokens.Tokens);
         var logits = model.Head.Forward(feature);
-        var loss = objective.Compute(logits, feature, teacherLogits, teacherFeature, set.Labels, trace);
+        var targets = SoftTargetCrossEntropy.Targets(set.Labels, set.Config.NumClasses);
+        var loss = objective.Compute(logits, feature, targets, (teacherLogits, teacherFeature), trace);
         tape.Backward(loss.Total);
 
         var parameters = model.StateDict();
@@ -81,8 +82,8 @@ public class TokenIdlingFixtureTests
                 "loss_cut" => loss.Cut,
                 "loss_logits_kd" => loss.LogitDistillation,
                 "loss_feature_kd" => loss.FeatureDistillation,
-                "cut_inter_per_idle_layer" => Ops.Concat(0, loss.CutTerms.Inter.ToArray()),
-                "cut_intra_per_idle_layer" => Ops.Concat(0, loss.CutTerms.Intra.ToArray()),
+                "cut_inter_per_idle_layer" => Ops.Concat(0, loss.CutTerms!.Inter.ToArray()),
+                "cut_intra_per_idle_layer" => Ops.Concat(0, loss.CutTerms!.Intra.ToArray()),
                 var grad => parameters[grad["grad.".Length..]].Grad!,
             };
             set.AssertClose(name, actual, atol);

@@ -1,0 +1,100 @@
+using Microsoft.ML.TokenIdle.Tensors;
+
+namespace Microsoft.ML.TokenIdle.Training.Data;
+
+/// <summary>
+/// Labelled 8-bit images held in memory ([count, C, H, W] bytes) with the per-channel mean and
+/// standard deviation (on the 0..1 scale) that batches are normalised with.
+/// </summary>
+public sealed class ImageDataset
+{
+    /// <summary>Creates a dataset; pixel bytes in [count, C, H, W] order.</summary>
+    public ImageDataset(byte[] pixels, int[] labels, int channels, int height, int width, int classes, float[] mean, float[] std, IReadOnlyList<string>? classNames = null)
+    {
+        if (pixels.Length != (long)labels.Length * channels * height * width)
+        {
+            throw new ArgumentException($"dataset: {pixels.Length} pixel bytes do not make {labels.Length} images of {channels}x{height}x{width}");
+        }
+
+        if (mean.Length != channels || std.Length != channels || std.Any(s => !(s > 0)))
+        {
+            throw new ArgumentException($"dataset: need {channels} means and positive standard deviations");
+        }
+
+        var bad = Array.FindIndex(labels, l => l < 0 || l >= classes);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"dataset: label {labels[bad]} of image {bad} is outside [0, {classes})");
+        }
+
+        Pixels = pixels;
+        Labels = labels;
+        (Channels, Height, Width, Classes) = (channels, height, width, classes);
+        (Mean, Std) = (mean, std);
+        ClassNames = classNames ?? Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    /// <summary>Pixel bytes, [count, C, H, W].</summary>
+    public byte[] Pixels { get; }
+
+    /// <summary>Class index of every image.</summary>
+    public int[] Labels { get; }
+
+    /// <summary>Channels.</summary>
+    public int Channels { get; }
+
+    /// <summary>Height in pixels.</summary>
+    public int Height { get; }
+
+    /// <summary>Width in pixels.</summary>
+    public int Width { get; }
+
+    /// <summary>Number of classes.</summary>
+    public int Classes { get; }
+
+    /// <summary>Per-channel mean on the 0..1 scale.</summary>
+    public float[] Mean { get; }
+
+    /// <summary>Per-channel standard deviation on the 0..1 scale.</summary>
+    public float[] Std { get; }
+
+    /// <summary>Class names by index.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Number of images.</summary>
+    public int Count => Labels.Length;
+
+    /// <summary>The images at <paramref name="indices"/> as a normalised float batch [k, C, H, W].</summary>
+    public Tensor Images(IReadOnlyList<int> indices)
+    {
+        var plane = Height * Width;
+        var batch = Tensor.Zeros(indices.Count, Channels, Height, Width);
+        var data = batch.Data;
+        for (var i = 0; i < indices.Count; i++)
+        {
+            for (var c = 0; c < Channels; c++)
+            {
+                var (scale, shift) = (1f / (255f * Std[c]), -Mean[c] / Std[c]);
+                var src = ((long)indices[i] * Channels + c) * plane;
+                var dst = (i * Channels + c) * plane;
+                for (var p = 0; p < plane; p++)
+                {
+                    data[dst + p] = Pixels[src + p] * scale + shift;
+                }
+            }
+        }
+
+        return batch;
+    }
+
+    /// <summary>The labels at <paramref name="indices"/>.</summary>
+    public int[] LabelsOf(IReadOnlyList<int> indices) => indices.Select(i => Labels[i]).ToArray();
+
+    /// <summary>The first <paramref name="count"/> images (for smoke runs and tests).</summary>
+    public ImageDataset Take(int count)
+    {
+        count = Math.Min(count, Count);
+        var size = Channels * Height * Width;
+        return new ImageDataset(Pixels.AsSpan(0, count * size).ToArray(), Labels[..count], Channels, Height, Width, Classes, Mean, Std, ClassNames);
+    }
+}

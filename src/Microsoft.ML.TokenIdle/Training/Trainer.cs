@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Serialization;
+using Microsoft.ML.TokenIdle.Tensors;
+using Microsoft.ML.TokenIdle.Training.Augmentation;
+using Microsoft.ML.TokenIdle.Training.Data;
+using Microsoft.ML.TokenIdle.Training.Losses;
+using Microsoft.ML.TokenIdle.Training.Optimizers;
+using Microsoft.ML.TokenIdle.Training.Schedules;
+
+namespace Microsoft.ML.TokenIdle.Training;
+
+/// <summary>
+/// Trains a ViT, with or without a token-reduction method: epochs of shuffled mini-batches with
+/// augmentation, the objective of <see cref="TrainerOptions.Objective"/> (a frozen copy of the
+/// starting model is the teacher when it distils), AdamW under a cosine schedule, gradient clipping,
+/// validation after every epoch, checkpoints written atomically, resume, cancellation. Equal seeds
+/// give equal runs, and a resumed run continues exactly as an uninterrupted one.
+/// </summary>
+public sealed class Trainer
+{
+    private const string PredictorPrefix = "life_predictor.";
+    private readonly VisionTransformer _model;
+    private readonly TokenReductionStrategy? _strategy;
+    private readonly TrainerOptions _options;
+    private readonly LifePredictor? _predictor;
+    private readonly VisionTransformer? _teacher;
+    private readonly AdamW _optimizer;
+    private int _epoch;
+    private double _bestTop1 = -1;
+
+    /// <summary>Prepares training of <paramref name="model"/> under <paramref name="strategy"/> (null: the full model).</summary>
+    public Trainer(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions options)
+    {
+        options.Validate();
+        _model = model;
+        _strategy = strategy;
+        _options = options;
+        _predictor = (strategy?.Selector as LifeRegressionSelector)?.Predictor;
+        if (options.Stage != TrainingStage.All && _predictor is null)
+        {
+            throw new ArgumentException($"training stage {options.Stage} needs a life-regression method (it has a predictor to train or freeze)");
+        }
+
+        if (options.Objective.NeedsTeacher)
+        {
+            _teacher = new VisionTransformer(model.Config);
+            _teacher.LoadStateDict(model.StateDict(), "the student's starting weights");
+        }
+
+        var trainable = options.Stage switch
+        {
+            TrainingStage.PredictorOnly => PredictorParameters(),
+            TrainingStage.BackboneOnly => model.NamedParameters(),
+            _ => model.NamedParameters().Concat(PredictorParameters()),
+        };
+        _optimizer = new AdamW(trainable.ToList()) { WeightDecay = options.WeightDecay };
+    }
+
+    /// <summary>Epochs completed so far (after a resume, those of the checkpoint).</summary>
+    public int CompletedEpochs => _epoch;
+
+    /// <summary>The parameters a checkpoint holds: the model's (timm names) and the predictor's under <c>life_predictor.</c>.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> CheckpointParameters() => _model.NamedParameters().Concat(PredictorParameters());
+
+    /// <summary>
+    /// Continues from a checkpoint written by <see cref="Fit"/> (weights, predictor, optimizer, epoch).
+    /// Build the trainer from the same starting weights as the interrupted run: they are the teacher.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The checkpoint does not match the model, method or stage.</exception>
+    public void Resume(string checkpointPath)
+    {
+        var state = SafetensorsFile.Read(checkpointPath).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+        _model.LoadStateDict(state.Where(kv => IsModelKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value), checkpointPath);
+        if (_predictor is not null)
+        {
+            _predictor.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), checkpointPath);
+        }
+
+        _optimizer.LoadState(state, checkpointPath);
+        _epoch = state.TryGetValue("trainer.epoch", out var epoch) ? (int)epoch.Data[0] : throw new InvalidDataException($"'{checkpointPath}' is not a training checkpoint (no 'trainer.epoch')");
+        _bestTop1 = state.TryGetValue("trainer.best_top1", out var best) ? best.Data[0] : -1;
+    }
+
+    /// <summary>Trains the remaining epochs; validates after each when <paramref name="validation"/> is given.</summary>
+    /// <exception cref="TrainingDivergedException">The loss or gradient norm became NaN or infinite; the last checkpoint is kept.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the last checkpoint is kept.</exception>
+    public EvaluationResult? Fit(ImageDataset train, ImageDataset? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var o = _options;
+        if (train.Classes != _model.Config.NumClasses || train.Channels != _model.Config.InChannels || train.Height != _model.Config.ImageSize || train.Width != _model.Config.ImageSize)
+        {
+            throw new ArgumentException($"the training set ({train.Classes} classes, {train.Channels}x{train.Height}x{train.Width}) does not fit the model ({_model.Config.NumClasses} classes, {_model.Config.InChannels}x{_model.Config.ImageSize}x{_model.Config.ImageSize})");
+        }
+
+        var stepsPerEpoch = train.Count / o.BatchSize;
+        if (stepsPerEpoch < 1)
+        {
+            throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {o.BatchSize}");
+        }
+
+        var schedule = new CosineSchedule(o.LearningRate, (long)o.Epochs * stepsPerEpoch, (long)Math.Round(o.WarmupEpochs * stepsPerEpoch), o.MinLearningRate);
+        var crop = new RandomResizedCrop { MinScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip };
+        var mixing = new MixupCutmix { MixupAlpha = o.MixupAlpha, CutmixAlpha = o.CutmixAlpha };
+        var trainable = _optimizer.Parameters.Select(p => p.Value).ToList();
+        EvaluationResult? last = null;
+        var run = Stopwatch.StartNew();
+        var stepsAtStart = _epoch * stepsPerEpoch;
+        for (; _epoch < o.Epochs; _epoch++)
+        {
+            var order = Permutation(train.Count, HashCode.Combine(o.Seed, _epoch));
+            var epochWatch = Stopwatch.StartNew();
+            var lossSum = 0.0;
+            for (var step = 0; step < stepsPerEpoch; step++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var globalStep = (long)_epoch * stepsPerEpoch + step;
+                var random = new Random(HashCode.Combine(o.Seed, globalStep));
+                var indices = new ArraySegment<int>(order, step * o.BatchSize, o.BatchSize);
+                var images = train.Images(indices);
+                if (o.MinCropScale < 1 || o.HorizontalFlip)
+                {
+                    images = crop.Apply(images, random);
+                }
+
+                var targets = SoftTargetCrossEntropy.Targets(train.LabelsOf(indices), train.Classes, o.LabelSmoothing);
+                mixing.Apply(images, targets, random);
+                var loss = Step(images, targets, schedule.RateAt(globalStep), trainable, $"epoch {_epoch + 1} step {step + 1}");
+                lossSum += loss;
+                var done = globalStep + 1 - stepsAtStart;
+                var remaining = (long)o.Epochs * stepsPerEpoch - globalStep - 1;
+                progress?.Report(new TrainingProgress(_epoch, o.Epochs, step, stepsPerEpoch, lossSum / (step + 1), schedule.RateAt(globalStep),
+                    (step + 1) * o.BatchSize / epochWatch.Elapsed.TotalSeconds, TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / done * remaining), null));
+            }
+
+            last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize);
+            SaveCheckpoints(last);
+            progress?.Report(new TrainingProgress(_epoch, o.Epochs, stepsPerEpoch - 1, stepsPerEpoch, lossSum / stepsPerEpoch, schedule.RateAt((long)(_epoch + 1) * stepsPerEpoch - 1), 0, TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / Math.Max(1, ((long)(_epoch + 1) * stepsPerEpoch) - stepsAtStart) * ((long)(o.Epochs - _epoch - 1) * stepsPerEpoch)), last));
+        }
+
+        return last;
+    }
+
+    private double Step(Tensor images, Tensor targets, double learningRate, IReadOnlyList<Tensor> trainable, string where)
+    {
+        (Tensor Logits, Tensor Feature)? teacher = null;
+        if (_teacher is not null)
+        {
+            teacher = TensorScope.Run(() =>
+            {
+                var tokens = _teacher.ForwardTokens(images);
+                var feature = _teacher.ClassFeature(tokens);
+                return (_teacher.Head.Forward(feature), feature);
+            }, t => new[] { t.Item1, t.feature });
+        }
+
+        _model.ZeroGrad();
+        _predictor?.ZeroGrad();
+        _model.Train(true);
+        double value;
+        using (var tape = GradientTape.Begin())
+        {
+            var trace = new TokenReductionTrace();
+            var tokens = _strategy is null ? _model.ForwardTokens(images) : _strategy.ForwardTokens(_model, images, trace).Tokens;
+            var feature = _model.ClassFeature(tokens);
+            var loss = _options.Objective.Compute(_model.Head.Forward(feature), feature, targets, teacher, trace);
+            value = loss.Total[0];
+            if (!double.IsFinite(value))
+            {
+                throw Diverged($"the loss became {value} at {where}");
+            }
+
+            tape.Backward(loss.Total);
+        }
+
+        var norm = _options.ClipGradNorm > 0
+            ? GradientClipping.ClipByGlobalNorm(trainable, _options.ClipGradNorm)
+            : Math.Sqrt(trainable.Select(p => p.Grad).OfType<Tensor>().Sum(g => Ops.BackendOf(g).SquaredSum(g)));
+        if (!double.IsFinite(norm))
+        {
+            throw Diverged($"the gradient norm became {norm} at {where}");
+        }
+
+        _optimizer.Update(learningRate);
+        return value;
+    }
+
+    private TrainingDivergedException Diverged(string what)
+    {
+        var kept = _options.CheckpointDirectory is { } dir && File.Exists(Path.Combine(dir, "last.ckpt.safetensors"))
+            ? $"; the last good checkpoint is '{Path.Combine(dir, "last.ckpt.safetensors")}'"
+            : "; no checkpoint was written yet";
+        return new TrainingDivergedException($"training diverged: {what} (weights are those before this step{kept}). Lower the learning rate or raise the clipping.");
+    }
+
+    private void SaveCheckpoints(EvaluationResult? validation)
+    {
+        var improved = validation is not null && validation.Top1 > _bestTop1;
+        if (improved)
+        {
+            _bestTop1 = validation!.Top1;
+        }
+
+        if (_options.CheckpointDirectory is not { } dir)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(dir);
+        var counters = new[]
+        {
+            KeyValuePair.Create("trainer.epoch", Tensor.FromArray(new[] { (float)(_epoch + 1) }, 1)),
+            KeyValuePair.Create("trainer.best_top1", Tensor.FromArray(new[] { (float)_bestTop1 }, 1)),
+        };
+        SafetensorsFile.Write(Path.Combine(dir, "last.ckpt.safetensors"), CheckpointParameters().Concat(_optimizer.StateTensors()).Concat(counters));
+        if (improved || validation is null)
+        {
+            _model.SaveWeights(Path.Combine(dir, "best.safetensors"));
+            _predictor?.SaveWeights(Path.Combine(dir, "best.predictor.safetensors"));
+            AtomicFile.Write(Path.Combine(dir, "config.json"), stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(_model.Config.ToJson())));
+        }
+    }
+
+    private IEnumerable<KeyValuePair<string, Tensor>> PredictorParameters() => _predictor?.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>();
+
+    private static bool IsModelKey(string key) => !key.StartsWith(PredictorPrefix, StringComparison.Ordinal) && !key.StartsWith("adamw.", StringComparison.Ordinal) && !key.StartsWith("trainer.", StringComparison.Ordinal);
+
+    private static int[] Permutation(int count, int seed)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        new Random(seed).Shuffle(order);
+        return order;
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.ML.TokenIdle.Training.Losses;
+
+namespace Microsoft.ML.TokenIdle.Training;
+
+/// <summary>Settings of a <see cref="Trainer"/> run (defaults: a short DeiT-style finetune).</summary>
+public sealed class TrainerOptions
+{
+    /// <summary>Epochs (passes over the training set).</summary>
+    public int Epochs { get; set; } = 1;
+
+    /// <summary>Images per optimizer step (the last incomplete batch of an epoch is dropped).</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Peak learning rate of the cosine schedule.</summary>
+    public double LearningRate { get; set; } = 5e-4;
+
+    /// <summary>The learning rate the cosine decays to.</summary>
+    public double MinLearningRate { get; set; } = 1e-6;
+
+    /// <summary>Linear warm-up length in epochs (may be fractional).</summary>
+    public double WarmupEpochs { get; set; }
+
+    /// <summary>AdamW's decoupled weight decay.</summary>
+    public double WeightDecay { get; set; } = 0.05;
+
+    /// <summary>Global gradient-norm limit (0 = no clipping).</summary>
+    public double ClipGradNorm { get; set; } = 5.0;
+
+    /// <summary>Label smoothing ε.</summary>
+    public double LabelSmoothing { get; set; } = 0.1;
+
+    /// <summary>Smallest random-resized-crop area fraction (1 = no cropping).</summary>
+    public double MinCropScale { get; set; } = 1.0;
+
+    /// <summary>Random horizontal flips.</summary>
+    public bool HorizontalFlip { get; set; }
+
+    /// <summary>Mixup α (0 = off).</summary>
+    public double MixupAlpha { get; set; }
+
+    /// <summary>CutMix α (0 = off).</summary>
+    public double CutmixAlpha { get; set; }
+
+    /// <summary>Which parameters are trained (life regression's two stages).</summary>
+    public TrainingStage Stage { get; set; } = TrainingStage.All;
+
+    /// <summary>Loss weights: α (logit distillation), β (feature distillation), θ (cut loss) and the cut-loss settings; zero weights switch parts off.</summary>
+    public IdleVitObjective Objective { get; set; } = new() { LogitWeight = 0, FeatureWeight = 0, CutWeight = 0 };
+
+    /// <summary>Seed of data order, augmentation and initialisation; equal seeds give equal runs.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Folder for <c>last.ckpt.safetensors</c> and <c>best.safetensors</c>; null for none.</summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Images per batch when validating.</summary>
+    public int EvaluationBatchSize { get; set; } = 256;
+
+    /// <exception cref="ArgumentException">A value is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        void Require(bool ok, string what)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"trainer options: {what}");
+            }
+        }
+
+        Require(Epochs >= 1, $"Epochs must be at least 1, got {Epochs}");
+        Require(BatchSize >= 1, $"BatchSize must be at least 1, got {BatchSize}");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive, got {LearningRate}");
+        Require(MinLearningRate >= 0 && MinLearningRate <= LearningRate, $"MinLearningRate must be in [0, LearningRate], got {MinLearningRate}");
+        Require(WarmupEpochs >= 0 && WarmupEpochs <= Epochs, $"WarmupEpochs must be in [0, Epochs], got {WarmupEpochs}");
+        Require(WeightDecay >= 0, $"WeightDecay must not be negative, got {WeightDecay}");
+        Require(ClipGradNorm >= 0, $"ClipGradNorm must not be negative, got {ClipGradNorm}");
+        Require(LabelSmoothing is >= 0 and < 1, $"LabelSmoothing must be in [0, 1), got {LabelSmoothing}");
+        Require(MinCropScale is > 0 and <= 1, $"MinCropScale must be in (0, 1], got {MinCropScale}");
+        Require(MixupAlpha >= 0 && CutmixAlpha >= 0, "MixupAlpha and CutmixAlpha must not be negative");
+        Require(EvaluationBatchSize >= 1, $"EvaluationBatchSize must be at least 1, got {EvaluationBatchSize}");
+    }
+}

@@ -1,0 +1,13 @@
+namespace Microsoft.ML.TokenIdle.Training;
+
+/// <summary>Where a training run stands, reported after every step and every validation.</summary>
+/// <param name="Epoch">0-based epoch.</param>
+/// <param name="Epochs">Epochs of the run.</param>
+/// <param name="Step">0-based step within the epoch.</param>
+/// <param name="StepsPerEpoch">Steps per epoch.</param>
+/// <param name="Loss">Mean training loss of the epoch so far.</param>
+/// <param name="LearningRate">The rate of the last step.</param>
+/// <param name="ImagesPerSecond">Training throughput of the epoch so far.</param>
+/// <param name="Remaining">Estimated time to the end of the run.</param>
+/// <param name="Validation">The epoch's validation, once done; null during the epoch.</param>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Remaining, EvaluationResult? Validation);

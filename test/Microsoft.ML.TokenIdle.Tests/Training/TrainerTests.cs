@@ -1,0 +1,174 @@
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Training;
+using Microsoft.ML.TokenIdle.Training.Data;
+using Microsoft.ML.TokenIdle.Training.Losses;
+
+namespace Microsoft.ML.TokenIdle.Tests.Training;
+
+public class TrainerTests
+{
+    private static readonly VisionTransformerConfig Tiny = new()
+    {
+        ImageSize = 16, PatchSize = 4, InChannels = 1, NumClasses = 4, EmbedDim = 32, Depth = 4, NumHeads = 2,
+    };
+
+    /// <summary>Random 16×16 grey images whose class is written as a bright quadrant, so the task is learnable.</summary>
+    private static ImageDataset Synthetic(int count, int seed)
+    {
+        var random = new Random(seed);
+        var pixels = new byte[count * 256];
+        var labels = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            labels[i] = i % 4;
+            for (var p = 0; p < 256; p++)
+            {
+                var (y, x) = (p / 16, p % 16);
+                var quadrant = (y / 8 * 2) + (x / 8);
+                pixels[i * 256 + p] = (byte)(random.Next(100) + (quadrant == labels[i] ? 150 : 0));
+            }
+        }
+
+        return new ImageDataset(pixels, labels, 1, 16, 16, 4, new[] { 0.3f }, new[] { 0.25f });
+    }
+
+    public static TheoryData<string> Methods => new() { "full", "evit-fuse", "idle", "life" };
+
+    private static TokenReductionStrategy? Strategy(string method)
+        => TokenReductionMethods.Create(TokenReductionMethods.Parse(method), Tiny, 0.5);
+
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void ATinyModelOverfitsATinyBatchWithEachMethod(string method)
+    {
+        var data = Synthetic(8, 1);
+        var model = new VisionTransformer(Tiny, seed: 3);
+        var options = new TrainerOptions { Epochs = 150, BatchSize = 8, LearningRate = 2e-3, LabelSmoothing = 0, WeightDecay = 0 };
+        var losses = new List<double>();
+        new Trainer(model, Strategy(method), options).Fit(data, progress: new SynchronousProgress(p =>
+        {
+            if (p.Validation is null)
+            {
+                losses.Add(p.Loss);
+            }
+        }));
+        Assert.True(losses[^1] * 10 < losses[0], $"{method}: loss went from {losses[0]:g3} to {losses[^1]:g3}");
+    }
+
+    [Fact]
+    public void AResumedRunEqualsAnUninterruptedOne()
+    {
+        var data = Synthetic(32, 2);
+        TrainerOptions Options(string? dir) => new()
+        {
+            Epochs = 3, BatchSize = 8, LearningRate = 1e-3, WarmupEpochs = 1, MinCropScale = 0.5, HorizontalFlip = true, MixupAlpha = 0.8, Seed = 5, CheckpointDirectory = dir,
+            Objective = new IdleVitObjective { LogitWeight = 1, FeatureWeight = 10, CutWeight = 5 },
+        };
+        var strategy = Strategy("idle");
+        var straight = new VisionTransformer(Tiny, seed: 4);
+        new Trainer(straight, strategy, Options(null)).Fit(data);
+
+        var dir = Directory.CreateTempSubdirectory("ckpt").FullName;
+        try
+        {
+            var first = new VisionTransformer(Tiny, seed: 4);
+            var cancel = new CancellationTokenSource();
+            var trainer = new Trainer(first, strategy, Options(dir));
+            Assert.Throws<OperationCanceledException>(() => trainer.Fit(data, progress: new SynchronousProgress(p =>
+            {
+                if (p.Epoch == 1 && p.Validation is null)
+                {
+                    cancel.Cancel();
+                }
+            }), cancellation: cancel.Token));
+
+            // Resuming starts from the same starting weights (they are the teacher); the checkpoint replaces the student's.
+            var resumed = new VisionTransformer(Tiny, seed: 4);
+            var changed = resumed.StateDict()["blocks.0.mlp.fc1.weight"].ToArray();
+            var again = new Trainer(resumed, strategy, Options(dir));
+            again.Resume(Path.Combine(dir, "last.ckpt.safetensors"));
+            Assert.Equal(1, again.CompletedEpochs);
+            Assert.NotEqual(changed, resumed.StateDict()["blocks.0.mlp.fc1.weight"].ToArray());
+            again.Fit(data);
+            foreach (var (name, p) in straight.NamedParameters())
+            {
+                Assert.True(p.ToArray().SequenceEqual(resumed.StateDict()[name].ToArray()), $"{name} differs after resuming");
+            }
+
+            Assert.True(File.Exists(Path.Combine(dir, "best.safetensors")));
+            Assert.True(File.Exists(Path.Combine(dir, "config.json")));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void TheNanGuardStopsTrainingAndKeepsTheLastCheckpoint()
+    {
+        var data = Synthetic(16, 3);
+        var dir = Directory.CreateTempSubdirectory("nan").FullName;
+        try
+        {
+            var model = new VisionTransformer(Tiny, seed: 5);
+            new Trainer(model, null, new TrainerOptions { Epochs = 1, BatchSize = 8, CheckpointDirectory = dir }).Fit(data);
+            var checkpoint = Path.Combine(dir, "last.ckpt.safetensors");
+            var before = File.ReadAllBytes(checkpoint);
+
+            var exploding = new Trainer(model, null, new TrainerOptions { Epochs = 3, BatchSize = 8, LearningRate = 1e30, ClipGradNorm = 0, CheckpointDirectory = dir });
+            exploding.Resume(checkpoint);
+            var e = Assert.Throws<TrainingDivergedException>(() => exploding.Fit(data));
+            Assert.Contains("training diverged", e.Message);
+            Assert.Contains("last.ckpt.safetensors", e.Message);
+            Assert.Equal(before, File.ReadAllBytes(checkpoint));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void LifeRegressionStagesTrainOnlyTheirPart()
+    {
+        var data = Synthetic(16, 4);
+        var model = new VisionTransformer(Tiny, seed: 6);
+        var strategy = Strategy("life")!;
+        var predictor = ((LifeRegressionSelector)strategy.Selector).Predictor;
+        var backbone = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        var bilinear = predictor.Bilinear.ToArray();
+
+        new Trainer(model, strategy, new TrainerOptions { BatchSize = 8, Stage = TrainingStage.PredictorOnly }).Fit(data);
+        Assert.All(model.StateDict(), kv => Assert.Equal(backbone[kv.Key], kv.Value.ToArray()));
+        Assert.NotEqual(bilinear, predictor.Bilinear.ToArray());
+
+        bilinear = predictor.Bilinear.ToArray();
+        new Trainer(model, strategy, new TrainerOptions { BatchSize = 8, Stage = TrainingStage.BackboneOnly }).Fit(data);
+        Assert.Equal(bilinear, predictor.Bilinear.ToArray());
+        Assert.NotEqual(backbone["head.weight"], model.Head.Weight.ToArray());
+
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, Strategy("idle"), new TrainerOptions { Stage = TrainingStage.PredictorOnly }));
+        Assert.Contains("needs a life-regression method", e.Message);
+    }
+
+    [Fact]
+    public void EvaluationCountsTopOneAndTopFive()
+    {
+        var data = Synthetic(16, 5);
+        var model = new VisionTransformer(Tiny, seed: 7);
+        new Trainer(model, null, new TrainerOptions { Epochs = 60, BatchSize = 16, LearningRate = 2e-3, LabelSmoothing = 0 }).Fit(data);
+        var result = Evaluator.Evaluate(model, null, data, batchSize: 5);
+        Assert.Equal(16, result.Count);
+        Assert.Equal(1.0, result.Top5);
+        Assert.True(result.Top1 > 0.9, $"top-1 {result.Top1} on the training images");
+        Assert.True(result.Loss < 0.5);
+    }
+
+    /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
