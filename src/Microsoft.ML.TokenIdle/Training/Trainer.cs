@@ -106,12 +106,15 @@ public sealed class Trainer
         var trainable = _optimizer.Parameters.Select(p => p.Value).ToList();
         EvaluationResult? last = null;
         var run = Stopwatch.StartNew();
-        var stepsAtStart = _epoch * stepsPerEpoch;
+        var totalSteps = (long)o.Epochs * stepsPerEpoch;
+        var stepsAtStart = (long)_epoch * stepsPerEpoch;
+        TimeSpan Remaining(long stepsDone) => TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / Math.Max(1, stepsDone - stepsAtStart) * (totalSteps - stepsDone));
         for (; _epoch < o.Epochs; _epoch++)
         {
             var order = Permutation(train.Count, HashCode.Combine(o.Seed, _epoch));
             var epochWatch = Stopwatch.StartNew();
             var lossSum = 0.0;
+            TrainingProgress? latest = null;
             for (var step = 0; step < stepsPerEpoch; step++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -128,15 +131,14 @@ public sealed class Trainer
                 mixing.Apply(images, targets, random);
                 var loss = Step(images, targets, schedule.RateAt(globalStep), trainable, $"epoch {_epoch + 1} step {step + 1}");
                 lossSum += loss;
-                var done = globalStep + 1 - stepsAtStart;
-                var remaining = (long)o.Epochs * stepsPerEpoch - globalStep - 1;
-                progress?.Report(new TrainingProgress(_epoch, o.Epochs, step, stepsPerEpoch, lossSum / (step + 1), schedule.RateAt(globalStep),
-                    (step + 1) * o.BatchSize / epochWatch.Elapsed.TotalSeconds, TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / done * remaining), null));
+                latest = new TrainingProgress(_epoch, o.Epochs, step, stepsPerEpoch, lossSum / (step + 1), schedule.RateAt(globalStep),
+                    (step + 1) * o.BatchSize / epochWatch.Elapsed.TotalSeconds, Remaining(globalStep + 1), null);
+                progress?.Report(latest);
             }
 
             last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize);
             SaveCheckpoints(last);
-            progress?.Report(new TrainingProgress(_epoch, o.Epochs, stepsPerEpoch - 1, stepsPerEpoch, lossSum / stepsPerEpoch, schedule.RateAt((long)(_epoch + 1) * stepsPerEpoch - 1), 0, TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / Math.Max(1, ((long)(_epoch + 1) * stepsPerEpoch) - stepsAtStart) * ((long)(o.Epochs - _epoch - 1) * stepsPerEpoch)), last));
+            progress?.Report(latest! with { Remaining = Remaining((long)(_epoch + 1) * stepsPerEpoch), Validation = last });
         }
 
         return last;
@@ -176,7 +178,7 @@ public sealed class Trainer
 
         var norm = _options.ClipGradNorm > 0
             ? GradientClipping.ClipByGlobalNorm(trainable, _options.ClipGradNorm)
-            : Math.Sqrt(trainable.Select(p => p.Grad).OfType<Tensor>().Sum(g => Ops.BackendOf(g).SquaredSum(g)));
+            : GradientClipping.GlobalNorm(trainable);
         if (!double.IsFinite(norm))
         {
             throw Diverged($"the gradient norm became {norm} at {where}");

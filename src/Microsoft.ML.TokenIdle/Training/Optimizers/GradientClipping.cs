@@ -11,12 +11,12 @@ public static class GradientClipping
     /// </summary>
     public static double ClipByGlobalNorm(IEnumerable<Tensor> parameters, double maxNorm)
     {
-        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
-        var norm = Math.Sqrt(grads.Sum(g => Ops.BackendOf(g).SquaredSum(g)));
+        var list = parameters.ToList();
+        var norm = GlobalNorm(list);
         if (norm > maxNorm)
         {
             var factor = (float)(maxNorm / (norm + 1e-6));
-            foreach (var g in grads)
+            foreach (var g in list.Select(p => p.Grad).OfType<Tensor>())
             {
                 Ops.BackendOf(g).Scale(factor, g, g);
             }
@@ -24,4 +24,8 @@ public static class GradientClipping
 
         return norm;
     }
+
+    /// <summary>The L2 norm of all the parameters' gradients together (parameters without one are skipped).</summary>
+    public static double GlobalNorm(IEnumerable<Tensor> parameters)
+        => Math.Sqrt(parameters.Select(p => p.Grad).OfType<Tensor>().Sum(g => Ops.BackendOf(g).SquaredSum(g)));
 }

@@ -64,13 +64,12 @@ public class LifeRegressionTests
         Assert.Equal(plan[^1].TokensOut, tokens.Count);
 
         var lives = selector.Predictor.Lives(BlockOutput(model, set.Input, selector.PredictorLayer), selector.Statistics);
-        var patches = set.Config.NumPatches;
         foreach (var record in trace.Records)
         {
             Assert.Equal(plan[record.Layer].MlpTokens, record.TokensOut);
             for (var b = 0; b < set.Input.Size(0); b++)
             {
-                var expected = Enumerable.Range(0, patches).OrderByDescending(p => lives.Data[b * patches + p]).Take(record.TokensOut - 1);
+                var expected = LongestLived(lives, b, record.TokensOut - 1);
                 Assert.Equal(expected.Order(), record.KeptSources.Skip(b * record.KeptPerImage).Take(record.KeptPerImage).Order());
             }
         }
@@ -128,6 +127,13 @@ public class LifeRegressionTests
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>Image b's <paramref name="count"/> patches with the longest lives [B, patches], longest first.</summary>
+    internal static IEnumerable<int> LongestLived(Tensor lives, int b, int count)
+    {
+        var patches = lives.Size(1);
+        return Enumerable.Range(0, patches).OrderByDescending(p => lives.Data[b * patches + p]).Take(count);
     }
 
     internal static Tensor BlockOutput(VisionTransformer model, Tensor images, int layer)

@@ -5,6 +5,10 @@ namespace Microsoft.ML.TokenIdle.Tests.Models.TokenReduction;
 /// <summary>Compares a trace's kept tokens with a fixture's index tensor (in order where the order is reliable, else as sets).</summary>
 internal static class SelectionAssert
 {
+    /// <summary>The layer number at the end of an index tensor's name (<c>….layer{L}</c>).</summary>
+    public static int LayerOf(string tensor)
+        => int.Parse(tensor[(tensor.LastIndexOf("layer", StringComparison.Ordinal) + 5)..], System.Globalization.CultureInfo.InvariantCulture);
+
     /// <param name="offset">Added to our 0-based non-class positions (1 for IdleViT's sequence positions).</param>
     /// <param name="leadingClass">The expected rows start with the class token's position 0.</param>
     public static void Kept(FixtureSet set, string tensor, bool orderReliable, TokenReductionRecord record, int offset, bool leadingClass)

@@ -19,13 +19,12 @@ public class StrategyCompositionTests
         // Idling keeps the sequence; every idle layer processes the longest-lived patches.
         Assert.Equal(set.Config.NumPatches + 1, tokens.Count);
         var lives = life.Predictor.Lives(LifeRegressionTests.BlockOutput(model, set.Input, life.PredictorLayer), life.Statistics);
-        var patches = set.Config.NumPatches;
         Assert.Equal(schedule.ReducingLayers, trace.Records.Select(r => r.Layer));
         foreach (var record in trace.Records)
         {
             for (var b = 0; b < set.Input.Size(0); b++)
             {
-                var expected = Enumerable.Range(0, patches).OrderByDescending(p => lives.Data[b * patches + p]).Take(record.KeptPerImage);
+                var expected = LifeRegressionTests.LongestLived(lives, b, record.KeptPerImage);
                 Assert.Equal(expected, record.KeptSources.Skip(b * record.KeptPerImage).Take(record.KeptPerImage));
             }
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Tensors;
 using Microsoft.ML.TokenIdle.Training.Losses;
@@ -29,7 +28,7 @@ public class TokenIdlingFixtureTests
         Assert.Equal(set.SettingList(name, "active_tokens_per_layer").Select(v => (int)v), strategy.Plan(set.Config).Select(c => c.MlpTokens));
         foreach (var (tensor, orderReliable) in set.IndexChecks(name))
         {
-            var layer = int.Parse(tensor[(tensor.LastIndexOf("layer", StringComparison.Ordinal) + 5)..], CultureInfo.InvariantCulture);
+            var layer = SelectionAssert.LayerOf(tensor);
             SelectionAssert.Kept(set, tensor, orderReliable, trace[layer], offset: 1, leadingClass: true);
         }
     }

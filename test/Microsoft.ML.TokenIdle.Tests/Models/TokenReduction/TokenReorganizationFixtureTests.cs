@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Tensors;
 
@@ -36,7 +35,7 @@ public class TokenReorganizationFixtureTests
         Assert.Equal(6, checks.Count);
         foreach (var (tensor, orderReliable) in checks)
         {
-            var record = trace[int.Parse(tensor[(tensor.LastIndexOf("layer", StringComparison.Ordinal) + 5)..], CultureInfo.InvariantCulture)];
+            var record = trace[SelectionAssert.LayerOf(tensor)];
             if (tensor.Contains(".idx.", StringComparison.Ordinal))
             {
                 SelectionAssert.Kept(set, tensor, orderReliable, record, offset: 0, leadingClass: false);
