@@ -1,7 +1,7 @@
 """Plain-torch DeiT forward (timm's structure) for side-by-side CPU throughput.
 
 Prints one JSON line like `tokenidle bench`. Random weights, random images: throughput only.
-usage: python3 torch_deit_bench.py --embed 384 --heads 6 --depth 12 --batch 32 --threads 2 --seconds 15 [--train]
+usage: python3 torch_deit_bench.py --embed 384 --heads 6 --depth 12 --batch 32 --threads 2 --seconds 15 [--img 224 --patch 16 --chans 3 --classes 1000] [--train]
 """
 import argparse
 import json
@@ -33,9 +33,9 @@ class Block(nn.Module):
 
 
 class DeiT(nn.Module):
-    def __init__(self, dim, heads, depth, img=224, patch=16, classes=1000):
+    def __init__(self, dim, heads, depth, img=224, patch=16, chans=3, classes=1000):
         super().__init__()
-        self.patch_embed = nn.Conv2d(3, dim, patch, patch)
+        self.patch_embed = nn.Conv2d(chans, dim, patch, patch)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, (img // patch) ** 2 + 1, dim) * 0.02)
         self.blocks = nn.Sequential(*[Block(dim, heads) for _ in range(depth)])
@@ -57,13 +57,17 @@ def main():
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seconds", type=float, default=15)
+    p.add_argument("--img", type=int, default=224)
+    p.add_argument("--patch", type=int, default=16)
+    p.add_argument("--chans", type=int, default=3)
+    p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--train", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = DeiT(a.embed, a.heads, a.depth)
-    images = torch.randn(a.batch, 3, 224, 224)
-    labels = torch.arange(a.batch) % 1000
+    model = DeiT(a.embed, a.heads, a.depth, a.img, a.patch, a.chans, a.classes)
+    images = torch.randn(a.batch, a.chans, a.img, a.img)
+    labels = torch.arange(a.batch) % a.classes
 
     if a.train:
         model.train()

@@ -35,6 +35,18 @@ public sealed class VisionTransformer : Module
     /// <summary>The architecture.</summary>
     public VisionTransformerConfig Config { get; }
 
+    /// <summary>
+    /// Restarts every block's drop-path random stream from <paramref name="seed"/>, so that a training
+    /// step's stochastic depth depends only on the seed it is given (a resumed run repeats it).
+    /// </summary>
+    public void SeedStochasticDepth(int seed)
+    {
+        for (var i = 0; i < Blocks.Count; i++)
+        {
+            Blocks[i].DropPathRandom = new Random(Seeds.Derive(seed, 0, i));
+        }
+    }
+
     /// <summary>Patch embedding.</summary>
     public PatchEmbed PatchEmbed { get; }
 

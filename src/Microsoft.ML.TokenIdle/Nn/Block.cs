@@ -9,12 +9,10 @@ namespace Microsoft.ML.TokenIdle.Nn;
 /// </summary>
 public sealed class Block : Module
 {
-    private readonly Random _random;
-
     /// <summary>Creates the block.</summary>
     public Block(int dim, int heads, int hidden, bool qkvBias, float eps, float dropPath, Random random)
     {
-        _random = random;
+        DropPathRandom = random;
         DropPathRate = dropPath;
         Norm1 = Child("norm1", new LayerNorm(dim, eps));
         Attn = Child("attn", new Attention(dim, heads, qkvBias, random));
@@ -24,6 +22,9 @@ public sealed class Block : Module
 
     /// <summary>Stochastic-depth probability of each residual branch in training.</summary>
     public float DropPathRate { get; }
+
+    /// <summary>The source of drop-path decisions (reseeded per training step for resumable runs).</summary>
+    internal Random DropPathRandom { get; set; }
 
     /// <summary>Norm before attention.</summary>
     public LayerNorm Norm1 { get; }
@@ -57,7 +58,7 @@ public sealed class Block : Module
     /// <summary>x + branch, with drop-path in training and the optional per-token update mask.</summary>
     public Tensor Residual(Tensor x, Tensor branch, Tensor? updateMask = null)
     {
-        var y = IsTraining && DropPathRate > 0f ? Ops.DropPath(branch, DropPathRate, _random) : branch;
+        var y = IsTraining && DropPathRate > 0f ? Ops.DropPath(branch, DropPathRate, DropPathRandom) : branch;
         return Ops.Add(x, updateMask is null ? y : Ops.Mul(y, updateMask));
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
 using Microsoft.ML.TokenIdle.Tensors;
 using Microsoft.ML.TokenIdle.Training.Augmentation;
@@ -72,6 +73,17 @@ public sealed class Trainer
     public void Resume(string checkpointPath)
     {
         var state = SafetensorsFile.Read(checkpointPath).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+        var epoch = state.TryGetValue("trainer.epoch", out var saved) ? (int)saved.Data[0] : throw new InvalidDataException($"'{checkpointPath}' is not a training checkpoint (no 'trainer.epoch')");
+
+        // The learning-rate schedule and the data order depend on the run's length and batch size.
+        foreach (var (key, value, option) in new[] { ("trainer.epochs", _options.Epochs, "Epochs"), ("trainer.batch_size", _options.BatchSize, "BatchSize") })
+        {
+            if (state.TryGetValue(key, out var written) && (int)written.Data[0] != value)
+            {
+                throw new InvalidDataException($"'{checkpointPath}' was written by a run with {option} = {(int)written.Data[0]}, this one has {value}; resume with the same value");
+            }
+        }
+
         _model.LoadStateDict(state.Where(kv => IsModelKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value), checkpointPath);
         if (_predictor is not null)
         {
@@ -79,7 +91,7 @@ public sealed class Trainer
         }
 
         _optimizer.LoadState(state, checkpointPath);
-        _epoch = state.TryGetValue("trainer.epoch", out var epoch) ? (int)epoch.Data[0] : throw new InvalidDataException($"'{checkpointPath}' is not a training checkpoint (no 'trainer.epoch')");
+        _epoch = epoch;
         _bestTop1 = state.TryGetValue("trainer.best_top1", out var best) ? best.Data[0] : -1;
     }
 
@@ -111,7 +123,7 @@ public sealed class Trainer
         TimeSpan Remaining(long stepsDone) => TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / Math.Max(1, stepsDone - stepsAtStart) * (totalSteps - stepsDone));
         for (; _epoch < o.Epochs; _epoch++)
         {
-            var order = Permutation(train.Count, HashCode.Combine(o.Seed, _epoch));
+            var order = Permutation(train.Count, Seeds.Derive(o.Seed, 1, _epoch));
             var epochWatch = Stopwatch.StartNew();
             var lossSum = 0.0;
             TrainingProgress? latest = null;
@@ -119,7 +131,8 @@ public sealed class Trainer
             {
                 cancellation.ThrowIfCancellationRequested();
                 var globalStep = (long)_epoch * stepsPerEpoch + step;
-                var random = new Random(HashCode.Combine(o.Seed, globalStep));
+                var random = new Random(Seeds.Derive(o.Seed, 2, globalStep));
+                _model.SeedStochasticDepth(Seeds.Derive(o.Seed, 3, globalStep));
                 var indices = new ArraySegment<int>(order, step * o.BatchSize, o.BatchSize);
                 var images = train.Images(indices);
                 if (o.MinCropScale < 1 || o.HorizontalFlip)
@@ -132,13 +145,13 @@ public sealed class Trainer
                 var loss = Step(images, targets, schedule.RateAt(globalStep), trainable, $"epoch {_epoch + 1} step {step + 1}");
                 lossSum += loss;
                 latest = new TrainingProgress(_epoch, o.Epochs, step, stepsPerEpoch, lossSum / (step + 1), schedule.RateAt(globalStep),
-                    (step + 1) * o.BatchSize / epochWatch.Elapsed.TotalSeconds, Remaining(globalStep + 1), null);
+                    (step + 1) * o.BatchSize / epochWatch.Elapsed.TotalSeconds, Remaining(globalStep + 1), false, null);
                 progress?.Report(latest);
             }
 
             last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize);
             SaveCheckpoints(last);
-            progress?.Report(latest! with { Remaining = Remaining((long)(_epoch + 1) * stepsPerEpoch), Validation = last });
+            progress?.Report(latest! with { Remaining = Remaining((long)(_epoch + 1) * stepsPerEpoch), EpochCompleted = true, Validation = last });
         }
 
         return last;
@@ -214,6 +227,8 @@ public sealed class Trainer
         {
             KeyValuePair.Create("trainer.epoch", Tensor.FromArray(new[] { (float)(_epoch + 1) }, 1)),
             KeyValuePair.Create("trainer.best_top1", Tensor.FromArray(new[] { (float)_bestTop1 }, 1)),
+            KeyValuePair.Create("trainer.epochs", Tensor.FromArray(new[] { (float)_options.Epochs }, 1)),
+            KeyValuePair.Create("trainer.batch_size", Tensor.FromArray(new[] { (float)_options.BatchSize }, 1)),
         };
         SafetensorsFile.Write(Path.Combine(dir, "last.ckpt.safetensors"), CheckpointParameters().Concat(_optimizer.StateTensors()).Concat(counters));
         if (improved || validation is null)

@@ -9,5 +9,6 @@ namespace Microsoft.ML.TokenIdle.Training;
 /// <param name="LearningRate">The rate of the last step.</param>
 /// <param name="ImagesPerSecond">Training throughput of the epoch so far.</param>
 /// <param name="Remaining">Estimated time to the end of the run.</param>
-/// <param name="Validation">The epoch's validation, once done; null during the epoch.</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Remaining, EvaluationResult? Validation);
+/// <param name="EpochCompleted">True for the one report after the epoch's last step, validation and checkpoint.</param>
+/// <param name="Validation">The epoch's validation once completed (null without a validation set and during the epoch).</param>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Remaining, bool EpochCompleted, EvaluationResult? Validation);

@@ -7,6 +7,36 @@ internal static class CliRunner
 {
     public static (int Code, string Out, string Err) Run(params string[] args)
     {
+        using var process = Start(args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result, stderr);
+    }
+
+    /// <summary>Kills the process as soon as it writes a standard-error line containing <paramref name="marker"/> (as a crash would); returns what it wrote until then.</summary>
+    public static string RunUntil(string marker, params string[] args)
+    {
+        using var process = Start(args);
+        _ = process.StandardOutput.ReadToEndAsync();
+        var seen = new System.Text.StringBuilder();
+        while (process.StandardError.ReadLine() is { } line)
+        {
+            seen.AppendLine(line);
+            if (line.Contains(marker, StringComparison.Ordinal))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                return seen.ToString();
+            }
+        }
+
+        process.WaitForExit();
+        throw new InvalidOperationException($"'{marker}' never appeared (exit code {process.ExitCode}):\n{seen}");
+    }
+
+    private static Process Start(string[] args)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tokenidle.dll"));
         foreach (var a in args)
@@ -14,10 +44,6 @@ internal static class CliRunner
             start.ArgumentList.Add(a);
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr);
+        return Process.Start(start)!;
     }
 }

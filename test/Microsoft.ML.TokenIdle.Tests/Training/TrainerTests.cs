@@ -48,7 +48,7 @@ public class TrainerTests
         var losses = new List<double>();
         new Trainer(model, Strategy(method), options).Fit(data, progress: new SynchronousProgress(p =>
         {
-            if (p.Validation is null)
+            if (!p.EpochCompleted)
             {
                 losses.Add(p.Loss);
             }
@@ -77,7 +77,7 @@ public class TrainerTests
             var trainer = new Trainer(first, strategy, Options(dir));
             Assert.Throws<OperationCanceledException>(() => trainer.Fit(data, progress: new SynchronousProgress(p =>
             {
-                if (p.Epoch == 1 && p.Validation is null)
+                if (p.Epoch == 1 && !p.EpochCompleted)
                 {
                     cancel.Cancel();
                 }
@@ -113,7 +113,15 @@ public class TrainerTests
         try
         {
             var model = new VisionTransformer(Tiny, seed: 5);
-            new Trainer(model, null, new TrainerOptions { Epochs = 1, BatchSize = 8, CheckpointDirectory = dir }).Fit(data);
+            var cancel = new CancellationTokenSource();
+            Assert.Throws<OperationCanceledException>(() => new Trainer(model, null, new TrainerOptions { Epochs = 3, BatchSize = 8, CheckpointDirectory = dir })
+                .Fit(data, progress: new SynchronousProgress(p =>
+                {
+                    if (p.EpochCompleted)
+                    {
+                        cancel.Cancel();
+                    }
+                }), cancellation: cancel.Token));
             var checkpoint = Path.Combine(dir, "last.ckpt.safetensors");
             var before = File.ReadAllBytes(checkpoint);
 

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.ML.TokenIdle.Training;
+
+namespace Microsoft.ML.TokenIdle.Cli.Commands;
+
+/// <summary><c>tokenidle evaluate</c>: top-1, top-5, loss, GMACs and images/s of a model and method on a labelled dataset, as one JSON line.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var source = new ModelSource();
+        var method = new MethodSource();
+        var data = new Option<string>("--data") { Description = DataSource.Description, DefaultValueFactory = _ => "fashion-mnist:test" };
+        var limit = DataSource.LimitOption("--limit", "the dataset");
+        var batch = new Option<int>("--batch-size") { Description = "images per forward pass", DefaultValueFactory = _ => 256 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
+        var command = new Command("evaluate", "accuracy and speed on a labelled dataset; prints one JSON line with top1, top5, loss, gmacs and images_per_second");
+        source.AddTo(command);
+        method.AddTo(command);
+        command.Options.Add(data);
+        command.Options.Add(limit);
+        command.Options.Add(batch);
+        command.Options.Add(threads);
+        command.SetAction(result => CommandRunner.Run(() =>
+        {
+            CommandRunner.SetThreads(result.GetValue(threads));
+            var batchSize = result.GetValue(batch);
+            if (batchSize < 1)
+            {
+                throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}");
+            }
+
+            var model = source.Build(result, weightsOptional: false);
+            var strategy = method.Build(result, model.Config, warnUntrained: true);
+            var dataset = DataSource.Load(result.GetValue(data)!, model.Config, result.GetValue(limit), "--data");
+            var evaluation = Evaluator.Evaluate(model, strategy, dataset, batchSize);
+            var description = MacsCommand.Describe(model.Config, strategy, method.Name(result), result.GetValue(method.KeepRate));
+            var report = new Dictionary<string, object>
+            {
+                ["top1"] = evaluation.Top1,
+                ["top5"] = evaluation.Top5,
+                ["loss"] = Math.Round(evaluation.Loss, 6),
+                ["gmacs"] = description["paper_gmacs"],
+                ["images_per_second"] = Math.Round(evaluation.ImagesPerSecond, 2),
+                ["count"] = evaluation.Count,
+                ["threads"] = Microsoft.ML.TokenIdle.Tensors.Cpu.CpuBackend.Threads,
+            };
+            foreach (var (key, value) in description)
+            {
+                report[key] = value;
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(report));
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Microsoft.ML.TokenIdle.Serialization;
+
+namespace Microsoft.ML.TokenIdle.Tests.Cli;
+
+/// <summary>
+/// <c>tokenidle train</c> and <c>evaluate</c> on real Fashion-MNIST images (installed by
+/// eng/install-deps.sh) with a small model, so each run takes a second or two.
+/// </summary>
+public sealed class TrainCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("train-cli");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string Config()
+    {
+        var path = Path.Combine(_dir.FullName, "tiny.json");
+        File.WriteAllText(path, """{"img_size":28,"patch_size":7,"in_chans":1,"num_classes":10,"embed_dim":32,"depth":3,"num_heads":2}""");
+        return path;
+    }
+
+    private string[] Train(string output, params string[] extra)
+        => new[] { "train", "--config", Config(), "--limit", "512", "--batch-size", "32", "--lr", "2e-3", "--seed", "3", "--threads", "1", "--output", Path.Combine(_dir.FullName, output) }.Concat(extra).ToArray();
+
+    private static JsonElement Json(string stdout) => JsonDocument.Parse(stdout).RootElement;
+
+    [Fact]
+    public void TrainWritesCheckpointsAndASummaryThatEvaluateReproduces()
+    {
+        var (code, stdout, stderr) = CliRunner.Run(Train("run", "--epochs", "3", "--validation", "fashion-mnist:test", "--validation-limit", "200"));
+        Assert.True(code == 0, stderr);
+        var summary = Json(stdout);
+        var top1 = summary.GetProperty("top1").GetDouble();
+        Assert.True(top1 > 0.3, $"three epochs on 512 images reach {top1:P1} on the test images (chance: 10 %)");
+        Assert.Contains("epoch 3/3 done", stderr);
+        Assert.Contains("validation top-1", stderr);
+        var run = Path.Combine(_dir.FullName, "run");
+        foreach (var file in new[] { "config.json", "best.safetensors", "last.ckpt.safetensors" })
+        {
+            Assert.True(File.Exists(Path.Combine(run, file)), file);
+        }
+
+        (code, stdout, stderr) = CliRunner.Run("evaluate", "--config", Path.Combine(run, "config.json"), "--weights", Path.Combine(run, "best.safetensors"), "--limit", "200", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        var evaluation = Json(stdout);
+        Assert.Equal(top1, evaluation.GetProperty("top1").GetDouble(), 6);
+        Assert.Equal(summary.GetProperty("validation_loss").GetDouble(), evaluation.GetProperty("loss").GetDouble(), 4);
+        Assert.Equal(200, evaluation.GetProperty("count").GetInt32());
+        Assert.True(evaluation.GetProperty("top5").GetDouble() >= top1);
+        Assert.True(evaluation.GetProperty("images_per_second").GetDouble() > 0);
+        Assert.Equal("full", evaluation.GetProperty("method").GetString());
+
+        (code, stdout, stderr) = CliRunner.Run("evaluate", "--config", Path.Combine(run, "config.json"), "--weights", Path.Combine(run, "best.safetensors"), "--limit", "200", "--method", "idle", "--keep-rate", "0.5");
+        Assert.True(code == 0, stderr);
+        Assert.True(Json(stdout).GetProperty("gmacs").GetDouble() < evaluation.GetProperty("gmacs").GetDouble() || evaluation.GetProperty("gmacs").GetDouble() == 0);
+        Assert.Equal(new[] { 17, 9, 9 }, Json(stdout).GetProperty("tokens_per_layer").EnumerateArray().Select(e => e.GetInt32()));
+    }
+
+    [Fact]
+    public void ARunKilledAfterAnEpochAndResumedInANewProcessEndsWithTheWeightsOfAStraightOne()
+    {
+        var options = new[] { "--epochs", "2", "--drop-path", "0.2", "--min-crop-scale", "0.6", "--flip", "--mixup", "0.5" };
+        var (code, _, stderr) = CliRunner.Run(Train("straight", options));
+        Assert.True(code == 0, stderr);
+        CliRunner.RunUntil("epoch 1/2 done", Train("split", options));
+
+        var checkpoint = Path.Combine(_dir.FullName, "split", "last.ckpt.safetensors");
+        (code, _, stderr) = CliRunner.Run(Train("split", options.Append("--resume").Append(checkpoint).ToArray()));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("resuming after epoch 1 of 2", stderr);
+        var straight = SafetensorsFile.Read(Path.Combine(_dir.FullName, "straight", "best.safetensors"));
+        var resumed = SafetensorsFile.Read(Path.Combine(_dir.FullName, "split", "best.safetensors"));
+        Assert.Equal(straight.Keys.Order(), resumed.Keys.Order());
+        foreach (var (name, entry) in straight)
+        {
+            Assert.True(entry.ToTensor().ToArray().SequenceEqual(resumed[name].ToTensor().ToArray()), name);
+        }
+
+        // A different length would change the schedule the first epoch ran under.
+        (code, _, stderr) = CliRunner.Run(Train("split", "--epochs", "3", "--resume", checkpoint));
+        Assert.Equal(1, code);
+        Assert.Contains("was written by a run with Epochs = 2, this one has 3", stderr);
+    }
+
+    [Fact]
+    public void IdleVitFinetuningFromTrainedWeightsUsesThePaperObjective()
+    {
+        var (code, _, stderr) = CliRunner.Run(Train("backbone", "--epochs", "1"));
+        Assert.True(code == 0, stderr);
+        var backbone = Path.Combine(_dir.FullName, "backbone", "best.safetensors");
+        (code, var stdout, stderr) = CliRunner.Run(Train("idle", "--weights", backbone, "--method", "idle", "--keep-rate", "0.5", "--cut-loss", "Inter"));
+        Assert.True(code == 0, stderr);
+        var summary = Json(stdout);
+        Assert.Equal("idle", summary.GetProperty("method").GetString());
+        Assert.Equal("1,0.5,0.5", summary.GetProperty("schedule").GetString());
+
+        // Distillation against the starting model adds to the classification loss: the idle run's loss exceeds a plain run's.
+        (code, stdout, stderr) = CliRunner.Run(Train("plain", "--weights", backbone, "--method", "idle", "--keep-rate", "0.5", "--logit-weight", "0", "--feature-weight", "0", "--cut-weight", "0"));
+        Assert.True(code == 0, stderr);
+        Assert.True(summary.GetProperty("train_loss").GetDouble() > Json(stdout).GetProperty("train_loss").GetDouble());
+    }
+
+    [Fact]
+    public void LifeRegressionStagesWriteAndReadThePredictor()
+    {
+        var (code, _, stderr) = CliRunner.Run(Train("backbone", "--epochs", "1"));
+        Assert.True(code == 0, stderr);
+        var backbone = Path.Combine(_dir.FullName, "backbone", "best.safetensors");
+        (code, _, stderr) = CliRunner.Run(Train("stage1", "--weights", backbone, "--method", "life", "--keep-rate", "0.5", "--stage", "PredictorOnly"));
+        Assert.True(code == 0, stderr);
+        var predictor = Path.Combine(_dir.FullName, "stage1", "best.predictor.safetensors");
+        Assert.True(File.Exists(predictor));
+        Assert.Equal(File.ReadAllBytes(backbone), File.ReadAllBytes(Path.Combine(_dir.FullName, "stage1", "best.safetensors")));
+
+        (code, _, stderr) = CliRunner.Run(Train("stage2", "--weights", backbone, "--method", "life", "--keep-rate", "0.5", "--predictor", predictor, "--stage", "BackboneOnly"));
+        Assert.True(code == 0, stderr);
+        Assert.Equal(File.ReadAllBytes(predictor), File.ReadAllBytes(Path.Combine(_dir.FullName, "stage2", "best.predictor.safetensors")));
+        Assert.NotEqual(File.ReadAllBytes(backbone), File.ReadAllBytes(Path.Combine(_dir.FullName, "stage2", "best.safetensors")));
+    }
+
+    [Theory]
+    [InlineData("--data mnist:train", "unknown dataset 'mnist:train'")]
+    [InlineData("--data fashion-mnist:valid", "splits 'train' and 'test', not 'valid'")]
+    [InlineData("--stage PredictorOnly", "needs a life-regression method")]
+    [InlineData("--epochs 0", "Epochs must be at least 1")]
+    [InlineData("--warmup-epochs 2", "WarmupEpochs must be in [0, Epochs]")]
+    [InlineData("--validation fashion-mnist:test --validation-limit 0", "--validation limit must be at least 1")]
+    [InlineData("--validation-limit 5", "--validation-limit needs --validation")]
+    [InlineData("--weights missing.safetensors", "missing.safetensors")]
+    public void BadArgumentsGiveOneLineThatNamesThem(string arguments, string message)
+    {
+        var (code, _, stderr) = CliRunner.Run(Train("bad", arguments.Split(' ')));
+        Assert.Equal(1, code);
+        Assert.Contains(message, stderr);
+        Assert.False(File.Exists(Path.Combine(_dir.FullName, "bad", "best.safetensors")));
+    }
+}
