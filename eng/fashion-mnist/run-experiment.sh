@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST trade-off experiment (docs/results-fashion-mnist.md):
+#   1. pretrain a 12-layer ViT (eng/fashion-mnist/backbone-config.json) from scratch on the training split;
+#   2. for EViT with fusion, IdleViT and life regression at k = 0.9, 0.7, 0.5: test accuracy without
+#      finetuning and after a short finetune with each method's recipe;
+#   3. IdleViT k = 0.5 with each cut-loss variant; 4. CPU throughput of every method side by side.
+# Every result is one JSON line in $OUT/results.jsonl; eng/fashion-mnist/report.py turns them into
+# the tables of $OUT/results.md. A step whose result line exists is skipped, so a stopped run continues.
+#
+# usage: eng/fashion-mnist/run-experiment.sh [--smoke] [--backbone DIR] [--out DIR]
+#   --smoke        tiny data sizes and epochs: checks the whole pipeline in about two minutes (CI)
+#   --backbone DIR skip pretraining; DIR holds config.json and model.safetensors (e.g. models/fashion-mnist-vit)
+#   --out DIR      where checkpoints and results go (default artifacts/fashion-mnist, or ...-smoke)
+# TOKENIDLE_CLI=path/to/tokenidle.dll runs that build instead of building the repository's.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+smoke=0
+backbone=""
+out=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --smoke) smoke=1; shift ;;
+    --backbone) backbone="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $smoke == 1 ]]; then
+  out=${out:-artifacts/fashion-mnist-smoke}
+  pretrain_size=(--limit 1024 --epochs 1); finetune_size=(--limit 256); predictor_size=(--limit 128)
+  eval_size=(--limit 256); bench=(--batch 32 --seconds 0.5)
+else
+  out=${out:-artifacts/fashion-mnist}
+  # Pretraining: 8 epochs of the 60,000 training images. Finetunes: one pass over the first 30,000
+  # (half an epoch; the 2-core budget), the life predictor's stage over the first 20,000.
+  pretrain_size=(--epochs 8); finetune_size=(--limit 30000); predictor_size=(--limit 20000)
+  eval_size=(); bench=(--batch 256 --seconds 10)
+fi
+
+bash eng/install-deps.sh
+if [[ -z "${TOKENIDLE_CLI:-}" ]]; then
+  dotnet build src/Microsoft.ML.TokenIdle.Cli -c Release --nologo -v q >&2
+  TOKENIDLE_CLI=src/Microsoft.ML.TokenIdle.Cli/bin/Release/net10.0/tokenidle.dll
+fi
+tokenidle() { dotnet "$TOKENIDLE_CLI" "$@"; }
+mkdir -p "$out"
+results="$out/results.jsonl"
+touch "$results"
+
+# has KEY: whether results.jsonl already has the step KEY.
+has() { grep -q "\"key\": \"$1\"" "$results"; }
+# record KEY SECONDS JSON: appends the command's JSON line with the step's key and training time.
+record() {
+  python3 -c 'import json,sys; d=json.loads(sys.argv[3]); d["key"]=sys.argv[1]; d["train_seconds"]=float(sys.argv[2]); print(json.dumps(d))' "$1" "$2" "$3" >> "$results"
+}
+
+common_train=(--batch-size 128 --weight-decay 0.05 --label-smoothing 0.1 --min-crop-scale 0.85 --flip --seed 0)
+
+if [[ -z "$backbone" ]]; then
+  backbone="$out/backbone"
+  if ! has backbone; then
+    start=$SECONDS
+    tokenidle train --config eng/fashion-mnist/backbone-config.json --data fashion-mnist:train "${pretrain_size[@]}" \
+      --lr 1e-3 --min-lr 1e-5 --warmup-epochs 1 "${common_train[@]}" --output "$backbone" > "$out/backbone.train.json"
+    cp "$backbone/best.safetensors" "$backbone/model.safetensors"
+    record backbone $((SECONDS - start)) "$(tokenidle evaluate --config "$backbone/config.json" --weights "$backbone/model.safetensors" "${eval_size[@]}")"
+  fi
+elif ! has backbone; then
+  record backbone 0 "$(tokenidle evaluate --config "$backbone/config.json" --weights "$backbone/model.safetensors" "${eval_size[@]}")"
+fi
+config="$backbone/config.json"
+weights="$backbone/model.safetensors"
+
+# finetune KEY METHOD K [train options…]: trains from the backbone, then evaluates the result.
+finetune() {
+  local key=$1 method=$2 k=$3; shift 3
+  has "$key" && return 0
+  local dir="$out/$key" start=$SECONDS predictor=()
+  if [[ $method == life ]]; then
+    tokenidle train --config "$config" --weights "$weights" --method life --keep-rate "$k" --stage PredictorOnly \
+      "${predictor_size[@]}" --lr 1e-3 "${common_train[@]}" --output "$dir/predictor" > /dev/null
+    predictor=(--predictor "$dir/predictor/best.predictor.safetensors")
+    tokenidle train --config "$config" --weights "$weights" --method life --keep-rate "$k" "${predictor[@]}" --stage BackboneOnly \
+      "${finetune_size[@]}" --lr 2e-4 --warmup-epochs 0.1 "${common_train[@]}" "$@" --output "$dir" > /dev/null
+  else
+    tokenidle train --config "$config" --weights "$weights" --method "$method" --keep-rate "$k" \
+      "${finetune_size[@]}" --lr 2e-4 --warmup-epochs 0.1 "${common_train[@]}" "$@" --output "$dir" > /dev/null
+  fi
+  local seconds=$((SECONDS - start))
+  record "$key" "$seconds" "$(tokenidle evaluate --config "$config" --weights "$dir/best.safetensors" --method "$method" --keep-rate "$k" "${predictor[@]}" "${eval_size[@]}")"
+}
+
+for method in evit-fuse idle life; do
+  for k in 0.9 0.7 0.5; do
+    has "nofinetune.$method.$k" || record "nofinetune.$method.$k" 0 \
+      "$(tokenidle evaluate --config "$config" --weights "$weights" --method "$method" --keep-rate "$k" "${eval_size[@]}" 2>/dev/null)"
+    finetune "finetune.$method.$k" "$method" "$k"
+  done
+done
+
+for variant in None Inter Intra; do
+  finetune "ablation.$variant" idle 0.5 --cut-loss "$variant"
+done
+
+# Throughput side by side: random images of the backbone's shape, batch 256, all methods one after another.
+has bench.full || record bench.full 0 "$(tokenidle bench --config "$config" "${bench[@]}")"
+for method in evit-fuse idle life; do
+  for k in 0.9 0.7 0.5; do
+    has "bench.$method.$k" || record "bench.$method.$k" 0 "$(tokenidle bench --config "$config" "${bench[@]}" --method "$method" --keep-rate "$k")"
+  done
+done
+
+python3 eng/fashion-mnist/report.py "$results" > "$out/results.md"
+echo "results: $out/results.md" >&2
