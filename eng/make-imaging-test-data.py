@@ -75,6 +75,11 @@ def main():
     raw("photo.jpg", Image.open(os.path.join(OUT, "photo.jpg")))
     save("grey.jpg", photo.convert("L"), "JPEG", quality=90)
     raw("grey.jpg", Image.open(os.path.join(OUT, "grey.jpg")))
+    # Pillow's antialiased resizes of the decoded photo: the reference for ImageResizer.
+    decoded = Image.open(os.path.join(OUT, "photo.jpg")).convert("RGB")
+    raw("resize_fill_bilinear_16x12", decoded.resize((16, 12), Image.BILINEAR))
+    raw("resize_fill_bicubic_56x41", decoded.resize((56, 41), Image.BICUBIC))
+    raw("resize_isocrop_bilinear_20x20", decoded.resize((20, 20), Image.BILINEAR, box=(5, 0, 35, 30)))
     for orientation in (3, 6, 8):
         exif = Image.Exif()
         exif[0x0112] = orientation

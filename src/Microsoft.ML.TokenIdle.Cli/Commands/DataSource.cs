@@ -5,42 +5,76 @@ using Microsoft.ML.TokenIdle.Training.Data;
 namespace Microsoft.ML.TokenIdle.Cli.Commands;
 
 /// <summary>
-/// A labelled dataset named on the command line: <c>fashion-mnist:train</c> or <c>fashion-mnist:test</c>
-/// (Debian's <c>dataset-fashion-mnist</c> IDX files, at the model's image size), optionally cut to its
-/// first images with a limit.
+/// A labelled dataset named on the command line: <c>fashion-mnist:train|test</c> (Debian's
+/// <c>dataset-fashion-mnist</c> IDX files), an image folder with one sub-folder per class, or a
+/// CSV/TSV of <c>path,label</c> rows; images are fitted to the model's size and channels and
+/// normalised with the config's <c>mean</c>/<c>std</c> (when it has none: Fashion-MNIST's own
+/// statistics for that dataset, ImageNet's for RGB files, 0.5/0.5 for grey files).
 /// </summary>
 internal static class DataSource
 {
-    public const string Description = "labelled images: fashion-mnist:train or fashion-mnist:test (Debian's dataset-fashion-mnist)";
+    public const string Description = "labelled images: fashion-mnist:train, fashion-mnist:test, an image folder (one sub-folder per class) or a .csv/.tsv of path,label rows";
 
-    /// <summary>Loads <paramref name="spec"/> for a model of <paramref name="config"/>; <paramref name="limit"/> keeps the first images.</summary>
-    public static ImageDataset Load(string spec, VisionTransformerConfig config, int? limit, string option)
-    {
-        var parts = spec.Split(':', 2);
-        if (parts.Length != 2 || parts[0] != "fashion-mnist")
-        {
-            throw new ArgumentException($"{option}: unknown dataset '{spec}'; use fashion-mnist:train or fashion-mnist:test");
-        }
-
-        if (config.InChannels != 1 || config.NumClasses != 10)
-        {
-            throw new ArgumentException($"{option}: Fashion-MNIST has 1 channel and 10 classes, the model {config.InChannels} and {config.NumClasses}");
-        }
-
-        var data = FashionMnist.Load(parts[1], size: config.ImageSize);
-        if (limit is { } n)
-        {
-            if (n < 1)
-            {
-                throw new ArgumentException($"{option} limit must be at least 1, got {n}");
-            }
-
-            data = data.Take(n);
-        }
-
-        return data;
-    }
+    /// <summary>The <c>--skip-unreadable</c> flag of the verbs that read image files.</summary>
+    public static Option<bool> SkipUnreadableOption() => new("--skip-unreadable") { Description = "skip corrupt or unsupported image files (each is reported) instead of stopping" };
 
     /// <summary>An optional positive image-count limit option.</summary>
     public static Option<int?> LimitOption(string name, string what) => new(name) { Description = $"use only the first N images of {what}" };
+
+    /// <summary>Loads <paramref name="spec"/> for a model of <paramref name="config"/>; <paramref name="limit"/> keeps the first images.</summary>
+    public static ImageDataset Load(string spec, VisionTransformerConfig config, int? limit, string option, bool skipUnreadable = false)
+    {
+        if (limit is < 1)
+        {
+            throw new ArgumentException($"{option} limit must be at least 1, got {limit}");
+        }
+
+        var data = spec.StartsWith("fashion-mnist:", StringComparison.Ordinal) ? FashionMnistFor(spec, config, option) : FilesFor(spec, config, option, skipUnreadable);
+        if (config.Mean is { } mean)
+        {
+            data = data.WithNormalization(mean.Select(m => (float)m).ToArray(), config.Std!.Select(s => (float)s).ToArray());
+        }
+
+        if (data.Classes != config.NumClasses)
+        {
+            throw new ArgumentException($"{option}: '{spec}' has {data.Classes} classes, the model {config.NumClasses}");
+        }
+
+        return limit is { } n ? data.Take(n) : data;
+    }
+
+    private static ImageDataset FashionMnistFor(string spec, VisionTransformerConfig config, string option)
+    {
+        if (config.InChannels != 1)
+        {
+            throw new ArgumentException($"{option}: Fashion-MNIST images have 1 channel, the model {config.InChannels}");
+        }
+
+        return FashionMnist.Load(spec["fashion-mnist:".Length..], size: config.ImageSize);
+    }
+
+    private static ImageDataset FilesFor(string spec, VisionTransformerConfig config, string option, bool skipUnreadable)
+    {
+        var options = new ImageFileOptions
+        {
+            Size = config.ImageSize,
+            Channels = config.InChannels,
+            Classes = config.NumClasses,
+            Mean = config.InChannels == 3 ? new[] { 0.485f, 0.456f, 0.406f } : Enumerable.Repeat(0.5f, config.InChannels).ToArray(),
+            Std = config.InChannels == 3 ? new[] { 0.229f, 0.224f, 0.225f } : Enumerable.Repeat(0.5f, config.InChannels).ToArray(),
+            SkipUnreadable = skipUnreadable,
+            OnSkipped = message => Console.Error.WriteLine($"tokenidle: skipped {message}"),
+        };
+        if (Directory.Exists(spec))
+        {
+            return ImageFiles.LoadFolder(spec, options);
+        }
+
+        if (File.Exists(spec) && Path.GetExtension(spec).ToLowerInvariant() is ".csv" or ".tsv")
+        {
+            return ImageFiles.LoadCsv(spec, options);
+        }
+
+        throw new ArgumentException($"{option}: '{spec}' is neither fashion-mnist:train|test, an existing image folder, nor a .csv/.tsv file");
+    }
 }

@@ -13,6 +13,7 @@ internal static class EvaluateCommand
         var method = new MethodSource();
         var data = new Option<string>("--data") { Description = DataSource.Description, DefaultValueFactory = _ => "fashion-mnist:test" };
         var limit = DataSource.LimitOption("--limit", "the dataset");
+        var skipUnreadable = DataSource.SkipUnreadableOption();
         var batch = new Option<int>("--batch-size") { Description = "images per forward pass", DefaultValueFactory = _ => 256 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var command = new Command("evaluate", "accuracy and speed on a labelled dataset; prints one JSON line with top1, top5, loss, gmacs and images_per_second");
@@ -20,6 +21,7 @@ internal static class EvaluateCommand
         method.AddTo(command);
         command.Options.Add(data);
         command.Options.Add(limit);
+        command.Options.Add(skipUnreadable);
         command.Options.Add(batch);
         command.Options.Add(threads);
         command.SetAction(result => CommandRunner.Run(() =>
@@ -33,7 +35,7 @@ internal static class EvaluateCommand
 
             var model = source.Build(result, weightsOptional: false);
             var strategy = method.Build(result, model.Config, warnUntrained: true);
-            var dataset = DataSource.Load(result.GetValue(data)!, model.Config, result.GetValue(limit), "--data");
+            var dataset = DataSource.Load(result.GetValue(data)!, model.Config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
             var evaluation = Evaluator.Evaluate(model, strategy, dataset, batchSize);
             var description = MacsCommand.Describe(model.Config, strategy, method.Name(result), result.GetValue(method.KeepRate));
             var report = new Dictionary<string, object>

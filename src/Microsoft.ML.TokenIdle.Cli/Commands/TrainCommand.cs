@@ -22,6 +22,7 @@ internal static class TrainCommand
         var limit = DataSource.LimitOption("--limit", "the training set");
         var validation = new Option<string?>("--validation") { Description = "validation set evaluated after every epoch (same forms as --data); best.safetensors keeps its best top-1" };
         var validationLimit = DataSource.LimitOption("--validation-limit", "the validation set");
+        var skipUnreadable = DataSource.SkipUnreadableOption();
         var output = new Option<string>("--output") { Description = "folder for config.json, best.safetensors, best.predictor.safetensors (life) and last.ckpt.safetensors", Required = true };
         var resume = new Option<string?>("--resume") { Description = "continue from a last.ckpt.safetensors (give the same --weights: they are the teacher)" };
         var defaults = new TrainerOptions();
@@ -49,7 +50,7 @@ internal static class TrainCommand
         var command = new Command("train", "pretrain or finetune a ViT with or without token reduction; prints one JSON line when done");
         source.AddTo(command);
         method.AddTo(command);
-        foreach (var option in new Option[] { data, limit, validation, validationLimit, output, resume, epochs, batch, lr, minLr, warmup, weightDecay, clip, smoothing, cropScale, flip, mixup, cutmix, dropPath, alpha, beta, theta, cutLoss, temperature, stage, seed, threads })
+        foreach (var option in new Option[] { data, limit, validation, validationLimit, skipUnreadable, output, resume, epochs, batch, lr, minLr, warmup, weightDecay, clip, smoothing, cropScale, flip, mixup, cutmix, dropPath, alpha, beta, theta, cutLoss, temperature, stage, seed, threads })
         {
             command.Options.Add(option);
         }
@@ -64,6 +65,9 @@ internal static class TrainCommand
                 config.Validate();
             }
 
+            // The model's config records the normalisation it was trained with, so scoring reproduces it.
+            var train = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
+            config = config with { Mean = train.Mean.Select(m => (double)m).ToArray(), Std = train.Std.Select(v => (double)v).ToArray() };
             var seedValue = result.GetValue(seed);
             var model = new VisionTransformer(config, seedValue);
             if (result.GetValue(source.Weights) is { } weights)
@@ -101,14 +105,13 @@ internal static class TrainCommand
                 Seed = seedValue,
                 CheckpointDirectory = outputDir,
             };
-            var train = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data");
             var validationSpec = result.GetValue(validation);
             if (validationSpec is null && result.GetValue(validationLimit) is not null)
             {
                 throw new ArgumentException("--validation-limit needs --validation");
             }
 
-            var validationSet = validationSpec is null ? null : DataSource.Load(validationSpec, config, result.GetValue(validationLimit), "--validation");
+            var validationSet = validationSpec is null ? null : DataSource.Load(validationSpec, config, result.GetValue(validationLimit), "--validation", result.GetValue(skipUnreadable));
             var trainer = new Trainer(model, strategy, options);
             if (result.GetValue(resume) is { } checkpoint)
             {

@@ -42,6 +42,15 @@ public sealed record VisionTransformerConfig
     /// <summary>Stochastic-depth rate of the last block in training (linearly increasing from 0, as timm).</summary>
     [JsonPropertyName("drop_path_rate")] public double DropPathRate { get; init; }
 
+    /// <summary>
+    /// Per-channel mean (0..1 scale) the model's inputs were normalised with, as in timm's pretrained
+    /// config; null when the config does not say (then the data source's own convention applies).
+    /// </summary>
+    [JsonPropertyName("mean")] public double[]? Mean { get; init; }
+
+    /// <summary>Per-channel standard deviation matching <see cref="Mean"/>; null when not recorded.</summary>
+    [JsonPropertyName("std")] public double[]? Std { get; init; }
+
     /// <summary>Patches per side.</summary>
     [JsonIgnore] public int GridSize => ImageSize / PatchSize;
 
@@ -141,6 +150,11 @@ public sealed record VisionTransformerConfig
         if (!(MlpRatio > 0) || !(LayerNormEps > 0) || !(DropPathRate >= 0 && DropPathRate < 1))
         {
             throw new ArgumentException($"mlp_ratio {MlpRatio} and layer_norm_eps {LayerNormEps} must be positive, drop_path_rate {DropPathRate} in [0, 1)");
+        }
+
+        if ((Mean is null) != (Std is null) || (Mean is not null && (Mean.Length != InChannels || Std!.Length != InChannels || Std.Any(s => !(s > 0)))))
+        {
+            throw new ArgumentException($"mean and std must be given together, one value per channel ({InChannels}), std positive");
         }
     }
 

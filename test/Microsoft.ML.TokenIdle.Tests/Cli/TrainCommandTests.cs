@@ -119,8 +119,33 @@ public sealed class TrainCommandTests : IDisposable
         Assert.NotEqual(File.ReadAllBytes(backbone), File.ReadAllBytes(Path.Combine(_dir.FullName, "stage2", "best.safetensors")));
     }
 
+    [Fact]
+    public void EvaluateReadsAnImageFolderAsTheSameImagesFromTheIdxFiles()
+    {
+        var (code, _, stderr) = CliRunner.Run(Train("model", "--epochs", "1"));
+        Assert.True(code == 0, stderr);
+        var run = Path.Combine(_dir.FullName, "model");
+        var folder = Path.Combine(_dir.FullName, "images");
+        var written = Microsoft.ML.TokenIdle.Tests.Training.Data.ImageFilesTests.WriteFolder(folder, 60);
+        File.WriteAllText(Path.Combine(folder, written.Labels[0].ToString(System.Globalization.CultureInfo.InvariantCulture), "zz-corrupt.jpg"), "garbage");
+        string[] Evaluate(params string[] data) => new[] { "evaluate", "--config", Path.Combine(run, "config.json"), "--weights", Path.Combine(run, "best.safetensors") }.Concat(data).ToArray();
+
+        (code, _, stderr) = CliRunner.Run(Evaluate("--data", folder));
+        Assert.Equal(1, code);
+        Assert.Contains("zz-corrupt.jpg", stderr);
+
+        (code, var fromFolder, stderr) = CliRunner.Run(Evaluate("--data", folder, "--skip-unreadable"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("skipped", stderr);
+        (code, var fromIdx, stderr) = CliRunner.Run(Evaluate("--data", "fashion-mnist:test", "--limit", "60"));
+        Assert.True(code == 0, stderr);
+        Assert.Equal(60, Json(fromFolder).GetProperty("count").GetInt32());
+        Assert.Equal(Json(fromIdx).GetProperty("top1").GetDouble(), Json(fromFolder).GetProperty("top1").GetDouble(), 9);
+        Assert.Equal(Json(fromIdx).GetProperty("loss").GetDouble(), Json(fromFolder).GetProperty("loss").GetDouble(), 5);
+    }
+
     [Theory]
-    [InlineData("--data mnist:train", "unknown dataset 'mnist:train'")]
+    [InlineData("--data mnist:train", "'mnist:train' is neither fashion-mnist:train|test, an existing image folder, nor a .csv/.tsv file")]
     [InlineData("--data fashion-mnist:valid", "splits 'train' and 'test', not 'valid'")]
     [InlineData("--stage PredictorOnly", "needs a life-regression method")]
     [InlineData("--epochs 0", "Epochs must be at least 1")]

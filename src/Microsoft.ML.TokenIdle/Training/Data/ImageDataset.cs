@@ -90,6 +90,9 @@ public sealed class ImageDataset
     /// <summary>The labels at <paramref name="indices"/>.</summary>
     public int[] LabelsOf(IReadOnlyList<int> indices) => indices.Select(i => Labels[i]).ToArray();
 
+    /// <summary>The same images and labels normalised with another per-channel mean and standard deviation.</summary>
+    public ImageDataset WithNormalization(float[] mean, float[] std) => new(Pixels, Labels, Channels, Height, Width, Classes, mean, std, ClassNames);
+
     /// <summary>The first <paramref name="count"/> images (for smoke runs and tests).</summary>
     public ImageDataset Take(int count)
     {

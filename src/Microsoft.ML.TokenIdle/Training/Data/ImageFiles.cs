@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.ML.TokenIdle.Imaging;
+
+namespace Microsoft.ML.TokenIdle.Training.Data;
+
+/// <summary>
+/// Labelled image files (PNG, JPEG) read into an <see cref="ImageDataset"/>, each decoded, turned
+/// upright, converted to the model's channels and resized: from a folder with one sub-folder per class,
+/// or from a CSV/TSV of <c>path,label</c> rows. Class names that are all integers are used as the label
+/// indices themselves (so folders <c>0</c>…<c>9</c> match a model's classes); other names are sorted
+/// ordinally.
+/// </summary>
+public static class ImageFiles
+{
+    private static readonly string[] Extensions = { ".png", ".jpg", ".jpeg" };
+
+    /// <summary>Loads <c>folder/CLASS/*.png|jpg|jpeg</c>.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">No images, or an unreadable one (unless skipped); the message names it.</exception>
+    public static ImageDataset LoadFolder(string folder, ImageFileOptions options)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"image folder '{folder}' does not exist");
+        }
+
+        var rows = Directory.GetDirectories(folder)
+            .SelectMany(dir => Directory.EnumerateFiles(dir).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Select(f => (f, Path.GetFileName(dir))))
+            .OrderBy(r => r.f, StringComparer.Ordinal)
+            .ToList();
+        if (rows.Count == 0)
+        {
+            throw new InvalidDataException($"image folder '{folder}' has no .png/.jpg/.jpeg files in class sub-folders");
+        }
+
+        return Load(rows, options, folder);
+    }
+
+    /// <summary>
+    /// Loads the images listed in a CSV (comma) or TSV (tab, by the <c>.tsv</c> extension) file of
+    /// <c>path,label</c> rows; relative paths are relative to the file's folder; a first row whose label
+    /// column reads <c>label</c> is a header.
+    /// </summary>
+    public static ImageDataset LoadCsv(string path, ImageFileOptions options)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"image list '{path}' does not exist", path);
+        }
+
+        var separator = Path.GetExtension(path).Equals(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',';
+        var baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var rows = new List<(string, string)>();
+        var lines = File.ReadAllLines(path);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i]))
+            {
+                continue;
+            }
+
+            var fields = lines[i].Split(separator);
+            if (fields.Length != 2)
+            {
+                throw new InvalidDataException($"'{path}' line {i + 1}: expected 2 fields (path{separator}label), got {fields.Length}");
+            }
+
+            var (file, label) = (fields[0].Trim(), fields[1].Trim());
+            if (i == 0 && label.Equals("label", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            rows.Add((Path.IsPathRooted(file) ? file : Path.Combine(baseDir, file), label));
+        }
+
+        if (rows.Count == 0)
+        {
+            throw new InvalidDataException($"image list '{path}' has no rows");
+        }
+
+        return Load(rows, options, path);
+    }
+
+    private static ImageDataset Load(List<(string File, string Label)> rows, ImageFileOptions options, string source)
+    {
+        options.Validate();
+        var names = rows.Select(r => r.Label).Distinct().ToList();
+        var numeric = names.All(n => int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out _));
+        int classes;
+        Dictionary<string, int> index;
+        IReadOnlyList<string> classNames;
+        if (numeric)
+        {
+            index = names.ToDictionary(n => n, n => int.Parse(n, CultureInfo.InvariantCulture));
+            classes = options.Classes ?? index.Values.Max() + 1;
+            classNames = Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        }
+        else
+        {
+            classNames = names.Order(StringComparer.Ordinal).ToArray();
+            index = classNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i);
+            classes = options.Classes ?? classNames.Count;
+        }
+
+        var largest = index.MaxBy(kv => kv.Value);
+        if (largest.Value >= classes)
+        {
+            throw new InvalidDataException($"'{source}': class '{largest.Key}' gets label {largest.Value}, but the model has {classes} classes");
+        }
+
+        var size = options.Size;
+        var plane = size * size;
+        var images = new byte[rows.Count][];
+        var failures = new ConcurrentBag<(int Row, string Message)>();
+        Parallel.For(0, rows.Count, i =>
+        {
+            try
+            {
+                var image = ImageResizer.Resize(ImageDecoder.Load(rows[i].File).ToColorChannels(options.Channels), size, size, options.Resize, ResizeAnchor.Center, options.Filter);
+                var planar = new byte[options.Channels * plane];
+                for (var p = 0; p < plane; p++)
+                {
+                    for (var c = 0; c < options.Channels; c++)
+                    {
+                        planar[c * plane + p] = image.Pixels[p * options.Channels + c];
+                    }
+                }
+
+                images[i] = planar;
+            }
+            catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+            {
+                failures.Add((i, e.Message));
+            }
+        });
+        if (!failures.IsEmpty && !options.SkipUnreadable)
+        {
+            var first = failures.MinBy(f => f.Row);
+            throw new InvalidDataException($"{first.Message} ({failures.Count} of {rows.Count} images unreadable; skip them with the skip-unreadable option)");
+        }
+
+        foreach (var (row, message) in failures.OrderBy(f => f.Row))
+        {
+            options.OnSkipped?.Invoke(message);
+        }
+
+        var kept = Enumerable.Range(0, rows.Count).Where(i => images[i] is not null).ToArray();
+        if (kept.Length == 0)
+        {
+            throw new InvalidDataException($"'{source}': none of the {rows.Count} images could be read");
+        }
+
+        var pixels = new byte[(long)kept.Length * options.Channels * plane];
+        for (var k = 0; k < kept.Length; k++)
+        {
+            images[kept[k]].CopyTo(pixels, (long)k * options.Channels * plane);
+        }
+
+        var labels = kept.Select(i => index[rows[i].Label]).ToArray();
+        return new ImageDataset(pixels, labels, options.Channels, size, size, classes, options.Mean, options.Std, classNames);
+    }
+}

@@ -1,0 +1,96 @@
+using Microsoft.ML.TokenIdle.Imaging;
+using Microsoft.ML.TokenIdle.Training.Data;
+
+namespace Microsoft.ML.TokenIdle.Tests.Training.Data;
+
+/// <summary>Image folders and CSV lists, checked against the same Fashion-MNIST images read from the IDX files.</summary>
+public sealed class ImageFilesTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("image-files");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    /// <summary>Writes the first <paramref name="count"/> Fashion-MNIST test images as PNGs in class sub-folders.</summary>
+    internal static ImageDataset WriteFolder(string root, int count)
+    {
+        var test = FashionMnist.Load("test", size: 28).Take(count);
+        for (var i = 0; i < count; i++)
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(root, test.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            PngCodec.Save(new PixelImage(28, 28, 1, test.Pixels.AsSpan(i * 784, 784).ToArray()), Path.Combine(dir.FullName, $"{i:D4}.png"));
+        }
+
+        return test;
+    }
+
+    private static ImageFileOptions Grey(bool skip = false, List<string>? skipped = null) => new()
+    {
+        Size = 28, Channels = 1, Classes = 10, Mean = new[] { 0.2860f }, Std = new[] { 0.3530f }, SkipUnreadable = skip, OnSkipped = skipped is null ? null : skipped.Add,
+    };
+
+    [Fact]
+    public void AFolderOfPngsGivesTheSameBatchesAsTheIdxFiles()
+    {
+        var expected = WriteFolder(_dir.FullName, 40);
+        var loaded = ImageFiles.LoadFolder(_dir.FullName, Grey());
+        Assert.Equal(40, loaded.Count);
+        Assert.Equal(10, loaded.Classes);
+
+        // Files are read in path order (class folder, then name); compare image by image through the labels and pixels.
+        var all = Enumerable.Range(0, 40).ToArray();
+        var order = all.OrderBy(i => expected.Labels[i]).ThenBy(i => i).ToArray();
+        Assert.Equal(order.Select(i => expected.Labels[i]), loaded.Labels);
+        Assert.Equal(expected.Images(order).ToArray(), loaded.Images(all).ToArray());
+    }
+
+    [Fact]
+    public void ACsvListWithAHeaderAndRelativePathsLoadsInRowOrder()
+    {
+        var expected = WriteFolder(_dir.FullName, 12);
+        var lines = new List<string> { "path,label" };
+        for (var i = 11; i >= 0; i--)
+        {
+            lines.Add($"{expected.Labels[i]}/{i:D4}.png,{expected.Labels[i]}");
+        }
+
+        var csv = Path.Combine(_dir.FullName, "list.csv");
+        File.WriteAllLines(csv, lines);
+        var loaded = ImageFiles.LoadCsv(csv, Grey());
+        var reversed = Enumerable.Range(0, 12).Reverse().ToArray();
+        Assert.Equal(reversed.Select(i => expected.Labels[i]), loaded.Labels);
+        Assert.Equal(expected.Images(reversed).ToArray(), loaded.Images(Enumerable.Range(0, 12).ToArray()).ToArray());
+    }
+
+    [Fact]
+    public void ACorruptFileStopsTheLoadWithItsNameOrIsSkippedAndReported()
+    {
+        var written = WriteFolder(_dir.FullName, 10);
+        var bad = Path.Combine(_dir.FullName, written.Labels[0].ToString(System.Globalization.CultureInfo.InvariantCulture), "broken.png");
+        File.WriteAllText(bad, "not a png");
+        var e = Assert.Throws<InvalidDataException>(() => ImageFiles.LoadFolder(_dir.FullName, Grey()));
+        Assert.Contains(bad, e.Message);
+        Assert.Contains("1 of 11 images unreadable", e.Message);
+
+        var skipped = new List<string>();
+        var loaded = ImageFiles.LoadFolder(_dir.FullName, Grey(skip: true, skipped));
+        Assert.Equal(10, loaded.Count);
+        Assert.Single(skipped);
+        Assert.Contains(bad, skipped[0]);
+    }
+
+    [Fact]
+    public void NamedClassesAreSortedAndRgbFilesAreResizedAndConverted()
+    {
+        foreach (var (name, value) in new[] { ("dog", (byte)200), ("cat", (byte)50) })
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(_dir.FullName, name));
+            PngCodec.Save(new PixelImage(10, 6, 3, Enumerable.Repeat(value, 180).ToArray()), Path.Combine(dir.FullName, "a.png"));
+        }
+
+        var loaded = ImageFiles.LoadFolder(_dir.FullName, new ImageFileOptions { Size = 4, Channels = 3 });
+        Assert.Equal(new[] { "cat", "dog" }, loaded.ClassNames);
+        Assert.Equal(new[] { 0, 1 }, loaded.Labels);
+        Assert.Equal((3, 4, 4), (loaded.Channels, loaded.Height, loaded.Width));
+        Assert.All(loaded.Pixels.Take(48), p => Assert.Equal(50, p));
+    }
+}
