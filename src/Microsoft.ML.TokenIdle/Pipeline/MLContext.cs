@@ -16,6 +16,7 @@ public sealed class MLContext
         Seed = seed;
         _seeded = seed is { } s ? new Random(s) : null;
         Data = new DataOperationsCatalog(this);
+        Transforms = new TransformsCatalog(this);
     }
 
     /// <summary>The seed given at construction (null: not repeatable).</summary>
@@ -23,6 +24,9 @@ public sealed class MLContext
 
     /// <summary>Loading, enumerating and splitting data.</summary>
     public DataOperationsCatalog Data { get; }
+
+    /// <summary>Data transforms.</summary>
+    public TransformsCatalog Transforms { get; }
 
     /// <summary>A random source for an operation: from its own seed, else the next value of the context's seeded sequence, else unseeded.</summary>
     internal Random CreateRandom(int? seed)
