@@ -81,13 +81,13 @@ internal static class BenchCommand
     private static void InferStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images)
     {
         using var scope = TensorScope.Begin();
-        Scorer.Forward(model, strategy, images);
+        model.Forward(images, strategy);
     }
 
     private static void TrainStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, int[] labels)
     {
         model.ZeroGrad();
         using var tape = GradientTape.Begin();
-        tape.Backward(Ops.CrossEntropy(Scorer.Forward(model, strategy, images), labels));
+        tape.Backward(Ops.CrossEntropy(model.Forward(images, strategy), labels));
     }
 }

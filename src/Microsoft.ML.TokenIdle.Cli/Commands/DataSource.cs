@@ -55,13 +55,14 @@ internal static class DataSource
 
     private static ImageDataset FilesFor(string spec, VisionTransformerConfig config, string option, bool skipUnreadable)
     {
+        var (mean, std) = config.InputNormalization();
         var options = new ImageFileOptions
         {
             Size = config.ImageSize,
             Channels = config.InChannels,
             Classes = config.NumClasses,
-            Mean = config.InChannels == 3 ? new[] { 0.485f, 0.456f, 0.406f } : Enumerable.Repeat(0.5f, config.InChannels).ToArray(),
-            Std = config.InChannels == 3 ? new[] { 0.229f, 0.224f, 0.225f } : Enumerable.Repeat(0.5f, config.InChannels).ToArray(),
+            Mean = mean,
+            Std = std,
             SkipUnreadable = skipUnreadable,
             OnSkipped = message => Console.Error.WriteLine($"tokenidle: skipped {message}"),
         };

@@ -16,13 +16,9 @@ internal static class Scorer
         {
             var count = Math.Min(batchSize, n - start);
             using var scope = TensorScope.Begin();
-            Forward(model, strategy, Ops.Slice(images, 0, start, count)).Data.CopyTo(logits.Data.Slice(start * classes, count * classes));
+            model.Forward(Ops.Slice(images, 0, start, count), strategy).Data.CopyTo(logits.Data.Slice(start * classes, count * classes));
         }
 
         return logits;
     }
-
-    /// <summary>One forward pass: the plain model, or the strategy's reduced pass.</summary>
-    public static Tensor Forward(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images)
-        => strategy is null ? model.Forward(images) : strategy.Forward(model, images);
 }

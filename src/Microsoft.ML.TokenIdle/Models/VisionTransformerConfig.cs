@@ -51,6 +51,22 @@ public sealed record VisionTransformerConfig
     /// <summary>Per-channel standard deviation matching <see cref="Mean"/>; null when not recorded.</summary>
     [JsonPropertyName("std")] public double[]? Std { get; init; }
 
+    /// <summary>
+    /// The input normalisation: <see cref="Mean"/>/<see cref="Std"/> when recorded, else timm's ImageNet
+    /// defaults for RGB models and 0.5/0.5 for others.
+    /// </summary>
+    public (float[] Mean, float[] Std) InputNormalization()
+    {
+        if (Mean is not null && Std is not null)
+        {
+            return (Mean.Select(m => (float)m).ToArray(), Std.Select(s => (float)s).ToArray());
+        }
+
+        return InChannels == 3
+            ? (new[] { 0.485f, 0.456f, 0.406f }, new[] { 0.229f, 0.224f, 0.225f })
+            : (Enumerable.Repeat(0.5f, InChannels).ToArray(), Enumerable.Repeat(0.5f, InChannels).ToArray());
+    }
+
     /// <summary>Patches per side.</summary>
     [JsonIgnore] public int GridSize => ImageSize / PatchSize;
 

@@ -29,7 +29,7 @@ public static class Evaluator
                 var labels = data.LabelsOf(indices);
                 using var scope = TensorScope.Begin();
                 var images = data.Images(indices);
-                var logits = strategy is null ? model.Forward(images) : strategy.Forward(model, images);
+                var logits = model.Forward(images, strategy);
                 loss += Ops.CrossEntropy(logits, labels)[0] * indices.Length;
                 var classes = logits.Size(1);
                 for (var b = 0; b < indices.Length; b++)

@@ -1,0 +1,77 @@
+using Microsoft.ML.TokenIdle.Imaging;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Pipeline.Data;
+using Microsoft.ML.TokenIdle.Training.Data;
+
+namespace Microsoft.ML.TokenIdle.Pipeline.Trainers;
+
+/// <summary>
+/// Turns the values of an image column (decoded <see cref="MLImage"/>s of any size, or encoded PNG/JPEG
+/// bytes) into what the model takes: its channels, centre-cropped and resized to its size, planar bytes,
+/// normalised with its mean and standard deviation.
+/// </summary>
+internal static class ImageInput
+{
+    /// <summary>Whether <paramref name="type"/> is an image column type this reads.</summary>
+    public static bool Accepts(DataViewType type) => type is ImageDataViewType || (type is VectorDataViewType { ItemType: NumberDataViewType n } && n.RawType == typeof(byte));
+
+    /// <summary>A reader of the current row's image as the model's planar bytes [C, S, S].</summary>
+    public static Func<byte[]> Reader(DataViewRow row, DataViewSchema.Column column, VisionTransformerConfig config)
+    {
+        if (column.Type is ImageDataViewType)
+        {
+            var getter = row.GetGetter<MLImage>(column);
+            MLImage image = null!;
+            return () =>
+            {
+                getter(ref image);
+                return Planar(image.Image, config);
+            };
+        }
+
+        var bytes = row.GetGetter<VBuffer<byte>>(column);
+        VBuffer<byte> encoded = default;
+        return () =>
+        {
+            bytes(ref encoded);
+            return Planar(ImageDecoder.Decode(encoded.ToArray(), $"row {row.Position}"), config);
+        };
+    }
+
+    /// <summary>The model's planar bytes of an image.</summary>
+    public static byte[] Planar(PixelImage image, VisionTransformerConfig config)
+    {
+        var size = config.ImageSize;
+        var fitted = image.ToColorChannels(config.InChannels);
+        if (fitted.Width != size || fitted.Height != size)
+        {
+            fitted = ImageResizer.Resize(fitted, size, size);
+        }
+
+        var (c, plane) = (config.InChannels, size * size);
+        var planar = new byte[c * plane];
+        for (var p = 0; p < plane; p++)
+        {
+            for (var ch = 0; ch < c; ch++)
+            {
+                planar[ch * plane + p] = fitted.Pixels[p * c + ch];
+            }
+        }
+
+        return planar;
+    }
+
+    /// <summary>Planar images as a dataset normalised for the model (labels: <paramref name="labels"/>, or all 0 when scoring).</summary>
+    public static ImageDataset Dataset(IReadOnlyList<byte[]> images, int[]? labels, VisionTransformerConfig config, IReadOnlyList<string> classNames)
+    {
+        var (size, c) = (config.ImageSize, config.InChannels);
+        var pixels = new byte[(long)images.Count * c * size * size];
+        for (var i = 0; i < images.Count; i++)
+        {
+            images[i].CopyTo(pixels, (long)i * images[i].Length);
+        }
+
+        var (mean, std) = config.InputNormalization();
+        return new ImageDataset(pixels, labels ?? new int[images.Count], c, size, size, config.NumClasses, mean, std, classNames);
+    }
+}
