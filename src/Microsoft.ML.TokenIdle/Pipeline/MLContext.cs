@@ -18,6 +18,7 @@ public sealed class MLContext
         Data = new DataOperationsCatalog(this);
         Transforms = new TransformsCatalog(this);
         MulticlassClassification = new MulticlassClassificationCatalog(this);
+        Model = new ModelOperationsCatalog(this);
     }
 
     /// <summary>Log messages of every component (filter on <see cref="LoggingEventArgs.Source"/>).</summary>
@@ -34,6 +35,9 @@ public sealed class MLContext
 
     /// <summary>Multiclass trainers and evaluation.</summary>
     public MulticlassClassificationCatalog MulticlassClassification { get; }
+
+    /// <summary>Saving, loading and prediction engines.</summary>
+    public ModelOperationsCatalog Model { get; }
 
     /// <summary>The GPU to train and score on; null for the CPU.</summary>
     public int? GpuDeviceId { get; set; }

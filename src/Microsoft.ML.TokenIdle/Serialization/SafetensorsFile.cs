@@ -183,6 +183,10 @@ public static class SafetensorsFile
 
     /// <summary>Writes float32 tensors (in the given order) and optional metadata, atomically.</summary>
     public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+        => AtomicFile.Write(path, stream => Write(stream, tensors, metadata));
+
+    /// <summary>Writes float32 tensors (in the given order) and optional metadata to a stream.</summary>
+    public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
         var header = new Dictionary<string, object>();
@@ -201,32 +205,29 @@ public static class SafetensorsFile
 
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         var padded = (json.Length + 7) / 8 * 8;
-        AtomicFile.Write(path, stream =>
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+        stream.Write(len);
+        stream.Write(json);
+        for (var i = json.Length; i < padded; i++)
         {
-            Span<byte> len = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
-            stream.Write(len);
-            stream.Write(json);
-            for (var i = json.Length; i < padded; i++)
-            {
-                stream.WriteByte((byte)' ');
-            }
+            stream.WriteByte((byte)' ');
+        }
 
-            var buffer = new byte[4096];
-            foreach (var (_, t) in list)
+        var buffer = new byte[4096];
+        foreach (var (_, t) in list)
+        {
+            var data = t.Data;
+            for (var i = 0; i < data.Length; i += 1024)
             {
-                var data = t.Data;
-                for (var i = 0; i < data.Length; i += 1024)
+                var n = Math.Min(1024, data.Length - i);
+                for (var j = 0; j < n; j++)
                 {
-                    var n = Math.Min(1024, data.Length - i);
-                    for (var j = 0; j < n; j++)
-                    {
-                        BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * j), data[i + j]);
-                    }
-
-                    stream.Write(buffer, 0, 4 * n);
+                    BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * j), data[i + j]);
                 }
+
+                stream.Write(buffer, 0, 4 * n);
             }
-        });
+        }
     }
 }

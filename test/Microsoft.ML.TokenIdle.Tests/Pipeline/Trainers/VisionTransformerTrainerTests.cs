@@ -2,32 +2,15 @@ using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Pipeline;
 using Microsoft.ML.TokenIdle.Pipeline.Data;
 using Microsoft.ML.TokenIdle.Pipeline.Trainers;
-using Microsoft.ML.TokenIdle.Tests.Training.Data;
 
 namespace Microsoft.ML.TokenIdle.Tests.Pipeline.Trainers;
 
 /// <summary>The trainers in an ML.NET-style pipeline on real Fashion-MNIST images written as PNG files, with a tiny ViT.</summary>
-public sealed class VisionTransformerTrainerTests : IDisposable
+public sealed class VisionTransformerTrainerTests : IClassFixture<PipelineTestData>
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("pipeline");
+    private readonly PipelineTestData _data;
 
-    public VisionTransformerTrainerTests()
-    {
-        ImageFilesTests.WriteFolder(Path.Combine(_dir.FullName, "images"), 160);
-        ConfigPath = Path.Combine(_dir.FullName, "tiny.json");
-        File.WriteAllText(ConfigPath, """{"img_size":28,"patch_size":7,"in_chans":1,"num_classes":10,"embed_dim":32,"depth":3,"num_heads":2,"mean":[0.286],"std":[0.353]}""");
-    }
-
-    private string ConfigPath { get; }
-
-    public void Dispose() => _dir.Delete(recursive: true);
-
-    public sealed class ImageRow
-    {
-        public string ImagePath { get; set; } = string.Empty;
-
-        public string Label { get; set; } = string.Empty;
-    }
+    public VisionTransformerTrainerTests(PipelineTestData data) => _data = data;
 
     public sealed class Prediction
     {
@@ -38,23 +21,12 @@ public sealed class VisionTransformerTrainerTests : IDisposable
         public string PredictedName { get; set; } = string.Empty;
     }
 
-    private (IDataView Train, IDataView Test) Data(MLContext context)
-    {
-        var folder = Path.Combine(_dir.FullName, "images");
-        var rows = Directory.GetDirectories(folder).SelectMany(d => Directory.GetFiles(d).Select(f => new ImageRow { ImagePath = Path.GetRelativePath(folder, f), Label = "class" + Path.GetFileName(d) })).OrderBy(r => r.ImagePath).ToList();
-        var split = context.Data.TrainTestSplit(context.Data.LoadFromEnumerable(rows), 0.25, seed: 1);
-        return (split.TrainSet, split.TestSet);
-    }
+    private (IDataView Train, IDataView Test) Data(MLContext context) => _data.Data(context);
 
-    private IEstimator<ITransformer> Prepare(MLContext context)
-        => context.Transforms.Conversion.MapValueToKey("Label").Append(context.Transforms.LoadImages("Image", Path.Combine(_dir.FullName, "images"), "ImagePath"));
+    private IEstimator<ITransformer> Prepare(MLContext context) => _data.Prepare(context);
 
     private T Recipe<T>(T options)
-        where T : VisionTransformerTrainerOptions
-    {
-        (options.ConfigPath, options.MaxEpoch, options.BatchSize, options.LearningRate, options.Seed) = (ConfigPath, 2, 16, 3e-3, 4);
-        return options;
-    }
+        where T : VisionTransformerTrainerOptions => _data.Recipe(options);
 
     [Fact]
     public void AFullPipelineTrainsScoresAndEvaluatesWithMlNetsColumns()
@@ -164,7 +136,7 @@ public sealed class VisionTransformerTrainerTests : IDisposable
     {
         var context = new MLContext(seed: 1);
         var (train, _) = Data(context);
-        var unkeyed = context.Transforms.LoadImages("Image", Path.Combine(_dir.FullName, "images"), "ImagePath").Append(context.MulticlassClassification.Trainers.VisionTransformer(Recipe(new VisionTransformerTrainerOptions())));
+        var unkeyed = context.Transforms.LoadImages("Image", _data.Images, "ImagePath").Append(context.MulticlassClassification.Trainers.VisionTransformer(Recipe(new VisionTransformerTrainerOptions())));
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => unkeyed.Fit(train));
         Assert.StartsWith("Schema mismatch for label column 'Label': expected Key<UInt32> (use MapValueToKey), got String", e.Message);
 
@@ -183,8 +155,8 @@ public sealed class VisionTransformerTrainerTests : IDisposable
         var log = new List<string>();
         context.Log += (_, e) => log.Add(e.RawMessage);
         var (train, _) = Data(context);
-        var weights = Path.Combine(_dir.FullName, "pretrained.safetensors");
-        new Microsoft.ML.TokenIdle.Models.VisionTransformer(Microsoft.ML.TokenIdle.Models.VisionTransformerConfig.Load(ConfigPath) with { NumClasses = 4 }, seed: 9).SaveWeights(weights);
+        var weights = Path.Combine(_data.Root, "pretrained.safetensors");
+        new Microsoft.ML.TokenIdle.Models.VisionTransformer(Microsoft.ML.TokenIdle.Models.VisionTransformerConfig.Load(_data.ConfigPath) with { NumClasses = 4 }, seed: 9).SaveWeights(weights);
         var options = Recipe(new VisionTransformerTrainerOptions { PretrainedWeightsPath = weights, MaxEpoch = 1 });
         var model = Prepare(context).Append(context.MulticlassClassification.Trainers.VisionTransformer(options)).Fit(train);
         Assert.Contains(log, m => m.Contains("has a head for 4 classes; training a new head for 10", StringComparison.Ordinal));
