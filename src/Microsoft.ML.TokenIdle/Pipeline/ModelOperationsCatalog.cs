@@ -29,6 +29,16 @@ public sealed class ModelOperationsCatalog
         return ModelFormat.Load(stream, filePath, _context, out inputSchema);
     }
 
+    /// <summary>A single-example scorer (not thread-safe; see <see cref="PredictionEnginePool{TSrc, TDst}"/>).</summary>
+    public PredictionEngine<TSrc, TDst> CreatePredictionEngine<TSrc, TDst>(ITransformer transformer, bool ignoreMissingColumns = true)
+        where TSrc : class
+        where TDst : class, new() => new(transformer, ignoreMissingColumns, ownsTransformer: true);
+
+    /// <summary>A single-example scorer with <paramref name="options"/>.</summary>
+    public PredictionEngine<TSrc, TDst> CreatePredictionEngine<TSrc, TDst>(ITransformer transformer, PredictionEngineOptions options)
+        where TSrc : class
+        where TDst : class, new() => new(transformer, options.IgnoreMissingColumns, options.OwnsTransformer);
+
     /// <summary>Reads a model zip from a stream.</summary>
     public ITransformer Load(Stream stream, out DataViewSchema? inputSchema) => ModelFormat.Load(stream, "stream", _context, out inputSchema);
 }

@@ -1,0 +1,191 @@
+using System.Reflection;
+using Microsoft.ML.TokenIdle.Pipeline.Data;
+
+namespace Microsoft.ML.TokenIdle.Pipeline;
+
+/// <summary>
+/// Scores one object at a time through a model's row mapper (ML.NET's <c>PredictionEngine</c>).
+/// <b>Not thread-safe</b>: use one per thread, or a <see cref="PredictionEnginePool{TSrc, TDst}"/>; the model itself may be shared.
+/// </summary>
+public sealed class PredictionEngine<TSrc, TDst> : IDisposable
+    where TSrc : class
+    where TDst : class, new()
+{
+    private readonly ITransformer _transformer;
+    private readonly bool _ownsTransformer;
+    private readonly ObjectRow _input;
+    private readonly List<(MemberInfo Member, Type Type, ColumnReader Reader)> _outputs = new();
+
+    internal PredictionEngine(ITransformer transformer, bool ignoreMissingColumns, bool ownsTransformer)
+    {
+        (_transformer, _ownsTransformer) = (transformer, ownsTransformer);
+        _input = new ObjectRow(typeof(TSrc));
+        var mapper = transformer.GetRowToRowMapper(_input.Schema);
+        OutputSchema = mapper.OutputSchema;
+        var bound = new List<(MemberInfo, Type, DataViewSchema.Column)>();
+        foreach (var (name, member, type) in RowBinding.Members(typeof(TDst)))
+        {
+            if (member is PropertyInfo { CanWrite: false })
+            {
+                continue;
+            }
+
+            if (OutputSchema.GetColumnOrNull(name) is not { } column)
+            {
+                if (ignoreMissingColumns)
+                {
+                    continue;
+                }
+
+                throw new InvalidOperationException($"Column '{name}' not found in the model's output");
+            }
+
+            if (!RowBinding.CanBind(column.Type, type))
+            {
+                throw new InvalidOperationException($"Can't bind the IDataView column '{name}' of type '{column.Type}' to field or property '{member.Name}' of type '{type.FullName}'.");
+            }
+
+            bound.Add((member, type, column));
+        }
+
+        var row = mapper.GetRow(_input, bound.Select(b => b.Item3));
+        foreach (var (member, type, column) in bound)
+        {
+            _outputs.Add((member, type, ColumnReader.Create(row, column)));
+        }
+    }
+
+    /// <summary>The schema of the model's output rows.</summary>
+    public DataViewSchema OutputSchema { get; }
+
+    /// <summary>Scores <paramref name="example"/> into a new <typeparamref name="TDst"/>.</summary>
+    public TDst Predict(TSrc example)
+    {
+        var result = new TDst();
+        Predict(example, ref result);
+        return result;
+    }
+
+    /// <summary>Scores <paramref name="example"/> into <paramref name="prediction"/> (reused).</summary>
+    public void Predict(TSrc example, ref TDst prediction)
+    {
+        _input.Set(example);
+        foreach (var (member, type, reader) in _outputs)
+        {
+            RowBinding.Set(member, prediction, RowBinding.FromColumnValue(reader.Read(), type));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_ownsTransformer && _transformer is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+    }
+
+    /// <summary>A one-row view of the current example object; each example is a new position.</summary>
+    private sealed class ObjectRow : DataViewRow
+    {
+        private readonly List<(MemberInfo Member, DataViewType Type)> _members;
+        private object? _current;
+        private long _position = -1;
+
+        public ObjectRow(Type type)
+        {
+            _members = RowBinding.Members(type).Select(m => (m.Member, RowBinding.ColumnType(m.Member, m.MemberType))).ToList();
+            var builder = new DataViewSchema.Builder();
+            var names = RowBinding.Members(type).Select(m => m.Column).ToList();
+            for (var i = 0; i < names.Count; i++)
+            {
+                builder.AddColumn(names[i], _members[i].Type);
+            }
+
+            Schema = builder.ToSchema();
+        }
+
+        public override long Position => _position;
+
+        public override long Batch => 0;
+
+        public override DataViewSchema Schema { get; }
+
+        public void Set(object example)
+        {
+            _current = example ?? throw new ArgumentNullException(nameof(example));
+            _position++;
+        }
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => true;
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            var (member, type) = _members[column.Index];
+            if (type.RawType != typeof(TValue))
+            {
+                throw new InvalidOperationException($"Invalid TValue in GetGetter: '{typeof(TValue)}', expected type: '{type.RawType}'.");
+            }
+
+            return (ref TValue value) => value = (TValue)RowBinding.ToColumnValue(RowBinding.Get(member, _current ?? throw new InvalidOperationException("no example set")), type)!;
+        }
+    }
+}
+
+/// <summary>
+/// Prediction engines for concurrent callers (as <c>Microsoft.Extensions.ML</c>'s pool): each call rents an
+/// engine, predicts and returns it, so one model serves many threads.
+/// </summary>
+public sealed class PredictionEnginePool<TSrc, TDst> : IDisposable
+    where TSrc : class
+    where TDst : class, new()
+{
+    private readonly System.Collections.Concurrent.ConcurrentBag<PredictionEngine<TSrc, TDst>> _engines = new();
+    private readonly MLContext _context;
+
+    /// <summary>A pool over <paramref name="model"/> (shared by all engines, not disposed by the pool).</summary>
+    public PredictionEnginePool(MLContext context, ITransformer model) => (_context, Model) = (context, model);
+
+    /// <summary>The model.</summary>
+    public ITransformer Model { get; }
+
+    /// <summary>Scores one example on a rented engine.</summary>
+    public TDst Predict(TSrc example)
+    {
+        var engine = GetPredictionEngine();
+        try
+        {
+            return engine.Predict(example);
+        }
+        finally
+        {
+            ReturnPredictionEngine(engine);
+        }
+    }
+
+    /// <summary>Rents an engine (a new one when none is free).</summary>
+    public PredictionEngine<TSrc, TDst> GetPredictionEngine()
+        => _engines.TryTake(out var engine) ? engine : _context.Model.CreatePredictionEngine<TSrc, TDst>(Model, new PredictionEngineOptions { OwnsTransformer = false });
+
+    /// <summary>Returns a rented engine.</summary>
+    public void ReturnPredictionEngine(PredictionEngine<TSrc, TDst> engine) => _engines.Add(engine);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        while (_engines.TryTake(out var engine))
+        {
+            engine.Dispose();
+        }
+    }
+}
+
+/// <summary>Settings of <see cref="ModelOperationsCatalog.CreatePredictionEngine{TSrc, TDst}(ITransformer, PredictionEngineOptions)"/>.</summary>
+public sealed class PredictionEngineOptions
+{
+    /// <summary>Skip output members with no column instead of failing.</summary>
+    public bool IgnoreMissingColumns { get; set; } = true;
+
+    /// <summary>Whether disposing the engine disposes the model.</summary>
+    public bool OwnsTransformer { get; set; } = true;
+}
