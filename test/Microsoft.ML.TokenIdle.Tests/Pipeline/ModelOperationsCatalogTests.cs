@@ -55,6 +55,36 @@ public sealed class ModelOperationsCatalogTests : IClassFixture<PipelineTestData
     }
 
     [Fact]
+    public void AZipSavedHereScoresTheSameInAnotherProcess()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, test) = _data.Data(context);
+        var model = _data.Prepare(context)
+            .Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(_data.Recipe(new TokenIdleImageClassificationOptions { MaxEpoch = 1 })))
+            .Append(context.Transforms.Conversion.MapKeyToValue("PredictedName", "PredictedLabel"))
+            .Fit(train);
+        var path = Path.Combine(_data.Root, "served.zip");
+        context.Model.Save(model, train.Schema, path);
+        var rows = context.Data.CreateEnumerable<PipelineTestData.ImageRow>(test, false).Take(6).ToList();
+        var expected = Score(context, model, context.Data.LoadFromEnumerable(rows));
+
+        var (code, stdout, stderr) = Cli.CliRunner.Run(new[] { "predict", "--model", path, "--top", "2" }.Concat(rows.Select(r => Path.Combine(_data.Images, r.ImagePath))).ToArray());
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(6, lines.Count);
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(expected[i].PredictedName, lines[i].GetProperty("predicted").GetString());
+            Assert.InRange(lines[i].GetProperty("probability").GetDouble(), expected[i].Score.Max() - 1e-5, expected[i].Score.Max() + 1e-5);
+            Assert.Equal(2, lines[i].GetProperty("top").GetArrayLength());
+        }
+
+        (code, _, stderr) = Cli.CliRunner.Run("predict", "--model", Path.Combine(_data.Root, "missing.zip"), "x.png");
+        Assert.Equal(1, code);
+        Assert.Contains("missing.zip", stderr);
+    }
+
+    [Fact]
     public void TruncatedOrAlteredZipsAreRefusedAndSavingIsAtomic()
     {
         var context = new MLContext(seed: 1);

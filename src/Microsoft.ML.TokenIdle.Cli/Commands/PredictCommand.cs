@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.ML.TokenIdle.Pipeline;
+using Microsoft.ML.TokenIdle.Pipeline.Data;
+using Microsoft.ML.TokenIdle.Pipeline.Trainers;
+using Microsoft.ML.TokenIdle.Pipeline.Transforms.Image;
+
+namespace Microsoft.ML.TokenIdle.Cli.Commands;
+
+/// <summary>
+/// <c>tokenidle predict</c>: scores image files with a saved pipeline zip (one that loads images from a
+/// path column) and prints one JSON line per image: the predicted class, its probability and the top classes.
+/// </summary>
+internal static class PredictCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "model zip saved with MLContext.Model.Save", Required = true };
+        var top = new Option<int>("--top") { Description = "classes listed per image", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
+        var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("predict", "classify image files with a saved model zip; one JSON line per image");
+        command.Options.Add(model);
+        command.Options.Add(top);
+        command.Options.Add(threads);
+        command.Arguments.Add(images);
+        command.SetAction(result => CommandRunner.Run(() =>
+        {
+            CommandRunner.SetThreads(result.GetValue(threads));
+            var context = new MLContext();
+            var path = result.GetValue(model)!;
+            var transformer = context.Model.Load(path, out var schema);
+            var steps = Flatten(transformer).ToList();
+            var loader = steps.OfType<ImageLoadingTransformer>().FirstOrDefault()
+                ?? throw new InvalidDataException($"model '{path}' does not load images from a path column (no LoadImages or LoadRawImageBytes step); score it from code");
+            var classifier = steps.OfType<VisionTransformerClassifier>().FirstOrDefault()
+                ?? throw new InvalidDataException($"model '{path}' has no image classifier step");
+            if (schema is null)
+            {
+                throw new InvalidDataException($"model '{path}' was saved without an input schema");
+            }
+
+            var files = result.GetValue(images)!.Select(Path.GetFullPath).ToArray();
+            var scored = transformer.Transform(InputRows(schema, loader.InputColumnName, files, path));
+            using var cursor = scored.GetRowCursor(new[] { scored.Schema[classifier.ScoreColumnName] });
+            var score = cursor.GetGetter<VBuffer<float>>(scored.Schema[classifier.ScoreColumnName]);
+            VBuffer<float> probabilities = default;
+            var k = Math.Clamp(result.GetValue(top), 1, classifier.ClassNames.Count);
+            foreach (var file in files)
+            {
+                cursor.MoveNext();
+                score(ref probabilities);
+                var p = probabilities.ToArray();
+                var ranked = Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).Take(k).ToArray();
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["image"] = file,
+                    ["predicted"] = classifier.ClassNames[ranked[0]],
+                    ["probability"] = Math.Round(p[ranked[0]], 6),
+                    ["top"] = ranked.Select(i => new Dictionary<string, object> { ["class"] = classifier.ClassNames[i], ["probability"] = Math.Round(p[i], 6) }).ToArray(),
+                }));
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The steps of a model, nested chains opened.</summary>
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer)
+        => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : new[] { transformer };
+
+    /// <summary>One row per file: the path in the loader's column, defaults elsewhere (a text label is empty: key 0, missing).</summary>
+    private static IDataView InputRows(DataViewSchema schema, string pathColumn, string[] files, string modelPath)
+    {
+        var column = schema.GetColumnOrNull(pathColumn) ?? throw new InvalidDataException($"model '{modelPath}': its input schema has no column '{pathColumn}'");
+        if (column.Type is not TextDataViewType)
+        {
+            throw new InvalidDataException($"model '{modelPath}': input column '{pathColumn}' is {column.Type}, not text");
+        }
+
+        var columns = schema.Select(c =>
+        {
+            var values = Array.CreateInstance(c.Type.RawType, files.Length);
+            for (var i = 0; i < files.Length; i++)
+            {
+                values.SetValue(c.Index == column.Index ? files[i].AsMemory() : c.Type is TextDataViewType ? ReadOnlyMemory<char>.Empty : Activator.CreateInstance(c.Type.RawType), i);
+            }
+
+            return values;
+        }).ToArray();
+        return new ArrayDataView(schema, columns);
+    }
+}
