@@ -42,6 +42,42 @@ public sealed class DataOperationsCatalog
     }
 
     /// <summary>
+    /// Rows of delimited text (e.g. image path and label) into columns named after the members of
+    /// <typeparamref name="TInput"/>, each read from the field its <see cref="LoadColumnAttribute"/> gives.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A field is missing or not of its member's type; the message names file, line and member.</exception>
+    public IDataView LoadFromTextFile<TInput>(string path, char separatorChar = '\t', bool hasHeader = false, bool allowQuoting = false, bool trimWhitespace = false)
+        where TInput : class, new()
+        => LoadFromEnumerable(TextLoader.Read<TInput>(path, separatorChar, hasHeader, allowQuoting, trimWhitespace));
+
+    /// <summary>
+    /// The images of a folder with one sub-folder per class: a text column of absolute file paths
+    /// (PNG and JPEG, in path order) and a text column of the sub-folder names, ready for
+    /// <c>MapValueToKey</c> and <c>LoadImages</c>.
+    /// </summary>
+    public IDataView LoadImagesFromFolder(string folder, string imagePathColumnName = "ImagePath", string labelColumnName = "Label")
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"image folder '{folder}' does not exist");
+        }
+
+        var files = Directory.GetDirectories(folder)
+            .SelectMany(d => Directory.EnumerateFiles(d).Where(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg").Select(f => (Path: Path.GetFullPath(f), Label: Path.GetFileName(d))))
+            .OrderBy(f => f.Path, StringComparer.Ordinal)
+            .ToArray();
+        if (files.Length == 0)
+        {
+            throw new InvalidDataException($"image folder '{folder}' has no .png/.jpg/.jpeg files in class sub-folders");
+        }
+
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn(imagePathColumnName, TextDataViewType.Instance);
+        builder.AddColumn(labelColumnName, TextDataViewType.Instance);
+        return new ArrayDataView(builder.ToSchema(), new Array[] { files.Select(f => f.Path.AsMemory()).ToArray(), files.Select(f => f.Label.AsMemory()).ToArray() });
+    }
+
+    /// <summary>
     /// The rows of <paramref name="data"/> as <typeparamref name="TRow"/> objects, each public field or
     /// property filled from the column of its name. Keys bind to uint only (map them to values first).
     /// </summary>

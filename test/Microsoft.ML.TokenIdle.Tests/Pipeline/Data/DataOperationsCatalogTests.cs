@@ -127,6 +127,62 @@ public class DataOperationsCatalogTests
         Assert.Equal(new[] { "r48", "r49" }, context.Data.CreateEnumerable<Row>(context.Data.SkipRows(view, 48), false).Select(r => r.Name));
     }
 
+    public sealed class CsvRow
+    {
+        [LoadColumn(0)]
+        public string ImagePath { get; set; } = string.Empty;
+
+        [LoadColumn(2)]
+        public string Label { get; set; } = string.Empty;
+
+        [LoadColumn(1)]
+        public float Weight { get; set; }
+    }
+
+    [Fact]
+    public void TextFilesLoadByColumnIndexWithQuotingAndNameTheirBadLines()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(path, new[] { "path,weight,label", "a.png,1.5,cat", "\"b, c.jpg\",2,\"dog \"\"big\"\"\"", string.Empty });
+            var context = new MLContext();
+            var rows = context.Data.CreateEnumerable<CsvRow>(context.Data.LoadFromTextFile<CsvRow>(path, ',', hasHeader: true, allowQuoting: true), false).ToList();
+            Assert.Equal(new[] { ("a.png", 1.5f, "cat"), ("b, c.jpg", 2f, "dog \"big\"") }, rows.Select(r => (r.ImagePath, r.Weight, r.Label)));
+
+            File.AppendAllLines(path, new[] { "d.png,heavy,cat" });
+            var e = Assert.Throws<InvalidDataException>(() => context.Data.LoadFromTextFile<CsvRow>(path, ',', hasHeader: true, allowQuoting: true));
+            Assert.Contains("line 5: 'heavy' is not a Single for 'Weight'", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void AFolderOfClassFoldersBecomesPathAndLabelColumns()
+    {
+        var root = Directory.CreateTempSubdirectory("folders").FullName;
+        try
+        {
+            foreach (var (label, file) in new[] { ("shoe", "1.png"), ("bag", "2.jpg"), ("bag", "notes.txt") })
+            {
+                Directory.CreateDirectory(Path.Combine(root, label));
+                File.WriteAllText(Path.Combine(root, label, file), "x");
+            }
+
+            var context = new MLContext();
+            var rows = context.Data.CreateEnumerable<CsvRow>(context.Data.LoadImagesFromFolder(root), false, ignoreMissingColumns: true).ToList();
+            Assert.Equal(new[] { ("bag", "2.jpg"), ("shoe", "1.png") }, rows.Select(r => (r.Label, Path.GetFileName(r.ImagePath))));
+            Assert.All(rows, r => Assert.True(Path.IsPathRooted(r.ImagePath)));
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+        }
+    }
+
     [Fact]
     public void SparseBuffersExpandToDenseValues()
     {
