@@ -59,13 +59,20 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
         var config = BuildConfig(classNames.Count);
         var seed = o.Seed ?? _context.Seed ?? 1;
         var model = new VisionTransformer(config, seed);
-        if (o.PretrainedWeightsPath is { } weights)
-        {
-            LoadPretrained(model, weights);
-        }
+        var headReplaced = o.PretrainedWeightsPath is { } weights && LoadPretrained(model, weights);
 
         var method = o.TokenReduction;
         var strategy = method?.CreateStrategy(config);
+        if (o.MaxEpoch == 0)
+        {
+            if (o.PretrainedWeightsPath is null || headReplaced)
+            {
+                throw new InvalidOperationException("MaxEpoch = 0 scores pretrained weights as they are: give PretrainedWeightsPath with a head for the label's classes");
+            }
+
+            return Classifier(model, strategy, method, labelColumn, classNames);
+        }
+
         var train = Read(input, config, classNames, "training");
         var validation = o.ValidationSet is { } v ? Read(v, config, classNames, "validation") : null;
         var gmacs = MacsCounter.Count(config, strategy).PaperGMacs;
@@ -90,6 +97,11 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
         }
 
         new Trainer(model, strategy, trainerOptions).Fit(train, validation, progress);
+        return Classifier(model, strategy, method, labelColumn, classNames);
+    }
+
+    private VisionTransformerClassifier Classifier(VisionTransformer model, TokenReductionStrategy? strategy, TokenReductionOptions? method, DataViewSchema.Column labelColumn, IReadOnlyList<string> classNames)
+    {
         model.Train(false);
         var methodName = method switch
         {
@@ -98,6 +110,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
             TokenReorganizationOptions r => r.FuseInattentive ? "evit-fuse" : "evit",
             _ => "life",
         };
+        var o = _options;
         return new VisionTransformerClassifier(model, strategy, methodName, method?.KeepRate ?? 1.0, labelColumn.Annotations, classNames, o.ImageColumnName, o.ScoreColumnName, o.PredictionColumnName, o.BatchSize);
     }
 
@@ -124,8 +137,8 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
         return config;
     }
 
-    /// <summary>Loads pretrained weights; a classifier head for another number of classes is replaced by the fresh one.</summary>
-    private void LoadPretrained(VisionTransformer model, string path)
+    /// <summary>Loads pretrained weights; a classifier head for another number of classes is replaced by the fresh one (returns true then).</summary>
+    private bool LoadPretrained(VisionTransformer model, string path)
     {
         var state = Serialization.SafetensorsFile.Read(path).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
         var own = model.StateDict();
@@ -134,9 +147,12 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
             _context.WriteLog(Source, ChannelMessageKind.Info, $"'{path}' has a head for {head.Size(0)} classes; training a new head for {model.Config.NumClasses}");
             state["head.weight"] = own["head.weight"];
             state["head.bias"] = own["head.bias"];
+            model.LoadStateDict(state, path);
+            return true;
         }
 
         model.LoadStateDict(state, path);
+        return false;
     }
 
     private static IReadOnlyList<string> ClassNames(DataViewSchema.Column label)

@@ -38,7 +38,7 @@ public class VisionTransformerTrainerOptions
     /// <summary>Images per optimizer step, and per forward pass when scoring.</summary>
     public int BatchSize { get; set; } = 32;
 
-    /// <summary>Epochs.</summary>
+    /// <summary>Epochs; 0 scores the pretrained weights as they are (a head for the label's classes must be in them).</summary>
     public int MaxEpoch { get; set; } = 3;
 
     /// <summary>Peak learning rate of the cosine schedule.</summary>
