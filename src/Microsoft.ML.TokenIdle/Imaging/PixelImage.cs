@@ -76,4 +76,20 @@ public sealed class PixelImage
 
         return new PixelImage(Width, Height, channels, result);
     }
+
+    /// <summary>The samples in planar order [channels, height, width] (the layout a ViT takes).</summary>
+    public byte[] ToPlanar()
+    {
+        var plane = Width * Height;
+        var planar = new byte[Channels * plane];
+        for (var p = 0; p < plane; p++)
+        {
+            for (var c = 0; c < Channels; c++)
+            {
+                planar[c * plane + p] = Pixels[p * Channels + c];
+            }
+        }
+
+        return planar;
+    }
 }

@@ -46,7 +46,24 @@ public sealed class TokenReductionStrategy
         {
             var (layer, input) = (t, state);
             state = TensorScope.Run(
-                () => Reduction.Run(model.Blocks[layer], layer, Schedule.Ratios[layer], Selector.Prepare(layer, input), Selector, trace),
+                () =>
+                {
+                    var prepared = Selector.Prepare(layer, input);
+                    if (trace is not null && input.Priority is null && prepared.Priority is { } priority)
+                    {
+                        // Patches are still in order (the first reduction follows): drop the class token's column.
+                        var (batch, count) = (priority.Size(0), priority.Size(1));
+                        var patches = new float[batch * (count - 1)];
+                        for (var b = 0; b < batch; b++)
+                        {
+                            priority.Data.Slice(b * count + 1, count - 1).CopyTo(patches.AsSpan(b * (count - 1)));
+                        }
+
+                        trace.SetPatchPriorities(layer, patches);
+                    }
+
+                    return Reduction.Run(model.Blocks[layer], layer, Schedule.Ratios[layer], prepared, Selector, trace);
+                },
                 s => new[] { s.Tokens, s.Priority });
         }
 

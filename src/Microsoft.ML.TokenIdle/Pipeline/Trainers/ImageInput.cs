@@ -43,22 +43,7 @@ internal static class ImageInput
     {
         var size = config.ImageSize;
         var fitted = image.ToColorChannels(config.InChannels);
-        if (fitted.Width != size || fitted.Height != size)
-        {
-            fitted = ImageResizer.Resize(fitted, size, size);
-        }
-
-        var (c, plane) = (config.InChannels, size * size);
-        var planar = new byte[c * plane];
-        for (var p = 0; p < plane; p++)
-        {
-            for (var ch = 0; ch < c; ch++)
-            {
-                planar[ch * plane + p] = fitted.Pixels[p * c + ch];
-            }
-        }
-
-        return planar;
+        return (fitted.Width == size && fitted.Height == size ? fitted : ImageResizer.Resize(fitted, size, size)).ToPlanar();
     }
 
     /// <summary>Planar images as a dataset normalised for the model (labels: <paramref name="labels"/>, or all 0 when scoring).</summary>

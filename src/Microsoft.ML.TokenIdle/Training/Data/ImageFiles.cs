@@ -118,17 +118,7 @@ public static class ImageFiles
         {
             try
             {
-                var image = ImageResizer.Resize(ImageDecoder.Load(rows[i].File).ToColorChannels(options.Channels), size, size, options.Resize, ResizeAnchor.Center, options.Filter);
-                var planar = new byte[options.Channels * plane];
-                for (var p = 0; p < plane; p++)
-                {
-                    for (var c = 0; c < options.Channels; c++)
-                    {
-                        planar[c * plane + p] = image.Pixels[p * options.Channels + c];
-                    }
-                }
-
-                images[i] = planar;
+                images[i] = ImageResizer.Resize(ImageDecoder.Load(rows[i].File).ToColorChannels(options.Channels), size, size, options.Resize, ResizeAnchor.Center, options.Filter).ToPlanar();
             }
             catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
             {
