@@ -6,6 +6,8 @@ root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(VisualizeCommand.Create());
+root.Subcommands.Add(PlotCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MacsCommand.Create());
 return root.Parse(args).Invoke();

@@ -1,0 +1,51 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.ML.TokenIdle.Imaging;
+using Microsoft.ML.TokenIdle.Visualization;
+
+namespace Microsoft.ML.TokenIdle.Cli.Commands;
+
+/// <summary>
+/// <c>tokenidle visualize</c>: for each image, a PNG strip of what the method kept at each reducing
+/// layer (and, for life regression, each patch's life), rendered from the engine's own forward pass.
+/// </summary>
+internal static class VisualizeCommand
+{
+    public static Command Create()
+    {
+        var source = new ModelSource();
+        var method = new MethodSource();
+        var output = new Option<string>("--output") { Description = "folder for the PNG strips (created)", Required = true };
+        var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("visualize", "draw which patches each reducing layer kept, one PNG strip per image; prints one JSON line per image");
+        source.AddTo(command);
+        method.AddTo(command);
+        command.Options.Add(output);
+        command.Arguments.Add(images);
+        command.SetAction(result => CommandRunner.Run(() =>
+        {
+            var model = source.Build(result, weightsOptional: false);
+            var strategy = method.Build(result, model.Config, warnUntrained: true)
+                ?? throw new ArgumentException("--method full reduces nothing; choose evit, evit-fuse, idle or life");
+            var folder = Directory.CreateDirectory(result.GetValue(output)!).FullName;
+            var renderer = new TokenSelectionRenderer();
+            foreach (var file in result.GetValue(images)!)
+            {
+                var (strip, trace, logits) = renderer.Render(model, strategy, ImageDecoder.Load(file));
+                var target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(file)}.{method.Name(result)}.png");
+                PngCodec.Save(strip, target);
+                var row = logits.Data;
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["image"] = file,
+                    ["output"] = target,
+                    ["predicted_class"] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row),
+                    ["layers"] = trace.Records.Select(r => new Dictionary<string, object> { ["layer"] = r.Layer, ["kept"] = r.KeptPerImage, ["of"] = r.TokensIn - 1 }).ToArray(),
+                }));
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+}
