@@ -122,7 +122,7 @@ internal static class TransformerPersistence
         var classNames = s["class_names"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
         var keyType = SchemaSerializer.Primitive(ctx.String(s, "key_value_type")) ?? throw ctx.Invalid("unknown key value type");
         return new VisionTransformerClassifier(model, options?.CreateStrategy(config), ctx.String(s, "method"), keepRate, KeyValues(keyType, classNames), classNames,
-            ctx.String(s, "image_column"), ctx.String(s, "score_column"), ctx.String(s, "prediction_column"), (int)ctx.Number(s, "batch_size"));
+            ctx.String(s, "image_column"), ctx.String(s, "score_column"), ctx.String(s, "prediction_column"), (int)ctx.Number(s, "batch_size"), s["token_mask_column"]?.GetValue<string>());
     }
 
     private static void Save(ModelSaveContext ctx, ITransformer transformer)
@@ -183,6 +183,7 @@ internal static class TransformerPersistence
             ["score_column"] = t.ScoreColumnName,
             ["prediction_column"] = t.PredictionColumnName,
             ["batch_size"] = t.BatchSize,
+            ["token_mask_column"] = t.TokenMaskColumnName,
         };
         ctx.WriteModel(Classifier, settings);
         ctx.WriteBinary("config.json", stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(t.Model.Config.ToJson())));

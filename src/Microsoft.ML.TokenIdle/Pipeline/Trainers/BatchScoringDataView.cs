@@ -26,7 +26,7 @@ internal sealed class BatchScoringDataView : IDataView
     {
         var active = MappedRow.ActiveSet(columnsNeeded);
         var count = _source.Schema.Count;
-        var scoring = active.Contains(count) || active.Contains(count + 1);
+        var scoring = _mapper.AnyActive(i => active.Contains(count + i));
         var passThrough = _source.Schema.Where(c => active.Contains(c.Index)).ToList();
         return new Cursor(this, _source.GetRowCursor(passThrough), scoring ? _source.GetRowCursor(new[] { _mapper.Image }) : null, active);
     }
@@ -41,7 +41,8 @@ internal sealed class BatchScoringDataView : IDataView
         private readonly Func<byte[]>? _readImage;
         private readonly HashSet<int> _active;
         private readonly Delegate?[] _outputs;
-        private float[] _batch = Array.Empty<float>();
+        private readonly bool _masks;
+        private VisionTransformerClassifier.ScoredBatch? _batch;
         private long _batchStart;
         private int _batchCount;
 
@@ -50,6 +51,7 @@ internal sealed class BatchScoringDataView : IDataView
             (_view, _rows, _ahead, _active) = (view, rows, ahead, active);
             var count = view._source.Schema.Count;
             _readImage = ahead is null ? null : ImageInput.Reader(ahead, view._mapper.Image, view._mapper.Parent.Model.Config);
+            _masks = view._mapper.MasksActive(i => active.Contains(count + i));
             _outputs = view._mapper.Getters(Current, i => active.Contains(count + i));
         }
 
@@ -89,8 +91,8 @@ internal sealed class BatchScoringDataView : IDataView
             }
         }
 
-        // The current row's probabilities, scoring the next batch when the row is past the current one.
-        private ReadOnlyMemory<float> Current()
+        // The current row's batch and index in it, scoring the next batch when the row is past the current one.
+        private (VisionTransformerClassifier.ScoredBatch Batch, int Row) Current()
         {
             var position = _rows.Position;
             if (position < 0)
@@ -112,11 +114,10 @@ internal sealed class BatchScoringDataView : IDataView
                 }
 
                 (_batchStart, _batchCount) = (_batchStart + _batchCount, images.Count);
-                _batch = _view._mapper.Parent.Score(images);
+                _batch = _view._mapper.Parent.Score(images, _masks);
             }
 
-            var classes = _view._mapper.Parent.ClassNames.Count;
-            return _batch.AsMemory((int)(position - _batchStart) * classes, classes);
+            return (_batch!, (int)(position - _batchStart));
         }
     }
 }

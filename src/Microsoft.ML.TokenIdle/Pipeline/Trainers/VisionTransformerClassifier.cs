@@ -15,10 +15,12 @@ namespace Microsoft.ML.TokenIdle.Pipeline.Trainers;
 public sealed class VisionTransformerClassifier : ITransformer, IDisposable
 {
     internal VisionTransformerClassifier(VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRate, DataViewSchema.Annotations labelAnnotations, IReadOnlyList<string> classNames,
-        string imageColumnName, string scoreColumnName, string predictionColumnName, int batchSize)
+        string imageColumnName, string scoreColumnName, string predictionColumnName, int batchSize, string? tokenMaskColumnName)
     {
         (Model, Strategy, Method, KeepRate, LabelAnnotations, ClassNames) = (model, strategy, method, keepRate, labelAnnotations, classNames);
         (ImageColumnName, ScoreColumnName, PredictionColumnName, BatchSize) = (imageColumnName, scoreColumnName, predictionColumnName, batchSize);
+        TokenMaskColumnName = strategy is null ? null : tokenMaskColumnName;
+        ReducingLayers = strategy?.Schedule.ReducingLayers.ToArray() ?? Array.Empty<int>();
     }
 
     /// <summary>The network.</summary>
@@ -48,6 +50,15 @@ public sealed class VisionTransformerClassifier : ITransformer, IDisposable
     /// <summary>Images per forward pass in <see cref="Transform"/>.</summary>
     public int BatchSize { get; }
 
+    /// <summary>
+    /// The optional diagnostic column: per reducing layer (<see cref="ReducingLayers"/>) and patch, 1 where the
+    /// layer kept (or processed) the patch and 0 where it was dropped or idle, [layers, patches]; null: not added.
+    /// </summary>
+    public string? TokenMaskColumnName { get; }
+
+    /// <summary>The blocks that reduce tokens, in order (the rows of the token-mask column).</summary>
+    public IReadOnlyList<int> ReducingLayers { get; }
+
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 
@@ -62,16 +73,43 @@ public sealed class VisionTransformerClassifier : ITransformer, IDisposable
     /// <inheritdoc/>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new RowMapper(new Mapper(this, inputSchema));
 
-    /// <summary>Class probabilities of planar images, row-major [n, classes].</summary>
-    internal float[] Score(IReadOnlyList<byte[]> images)
+    /// <summary>Class probabilities of planar images, row-major [n, classes], and with <paramref name="masks"/> their token masks [n, layers × patches].</summary>
+    internal ScoredBatch Score(IReadOnlyList<byte[]> images, bool masks)
     {
         var classes = ClassNames.Count;
-        var result = new float[images.Count * classes];
+        var probabilities = new float[images.Count * classes];
         var data = ImageInput.Dataset(images, null, Model.Config, ClassNames);
-        using var scope = TensorScope.Begin();
-        var probabilities = Ops.Softmax(Model.Forward(data.Images(Enumerable.Range(0, images.Count).ToArray()), Strategy));
-        probabilities.Data.CopyTo(result);
-        return result;
+        var trace = masks && Strategy is not null ? new TokenReductionTrace() : null;
+        using (TensorScope.Begin())
+        {
+            var batch = data.Images(Enumerable.Range(0, images.Count).ToArray());
+            var logits = Strategy is null ? Model.Forward(batch) : Strategy.Forward(Model, batch, trace);
+            Ops.Softmax(logits).Data.CopyTo(probabilities);
+        }
+
+        var patches = Model.Config.NumPatches;
+        var maskSize = ReducingLayers.Count * patches;
+        float[]? mask = null;
+        if (trace is not null)
+        {
+            mask = new float[images.Count * maskSize];
+            for (var l = 0; l < trace.Records.Count; l++)
+            {
+                var record = trace.Records[l];
+                for (var b = 0; b < images.Count; b++)
+                {
+                    foreach (var source in record.KeptSources.AsSpan(b * record.KeptPerImage, record.KeptPerImage))
+                    {
+                        if (source >= 0)
+                        {
+                            mask[b * maskSize + l * patches + source] = 1;
+                        }
+                    }
+                }
+            }
+        }
+
+        return new ScoredBatch(probabilities, classes, mask, maskSize);
     }
 
     /// <inheritdoc/>
@@ -106,11 +144,21 @@ public sealed class VisionTransformerClassifier : ITransformer, IDisposable
             AddText(predicted, AnnotationKinds.ScoreColumnKind, "MulticlassClassification");
             AddText(predicted, AnnotationKinds.ScoreValueKind, "PredictedLabel");
             predicted.Add(AnnotationKinds.ScoreColumnSetId, NumberDataViewType.UInt32, (ref uint value) => value = setId);
-            OutputColumns = new[]
+            var columns = new List<DataViewSchema.DetachedColumn>
             {
-                new DataViewSchema.DetachedColumn(parent.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, classes), score.ToAnnotations()),
-                new DataViewSchema.DetachedColumn(parent.PredictionColumnName, new KeyDataViewType(typeof(uint), (ulong)classes), predicted.ToAnnotations()),
+                new(parent.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, classes), score.ToAnnotations()),
+                new(parent.PredictionColumnName, new KeyDataViewType(typeof(uint), (ulong)classes), predicted.ToAnnotations()),
             };
+            if (parent.TokenMaskColumnName is { } maskName)
+            {
+                var patches = parent.Model.Config.NumPatches;
+                var slots = parent.ReducingLayers.SelectMany(l => Enumerable.Range(0, patches).Select(p => FormattableString.Invariant($"layer{l}.patch{p}").AsMemory())).ToArray();
+                var mask = new DataViewSchema.Annotations.Builder();
+                mask.AddSlotNames(slots.Length, (ref VBuffer<ReadOnlyMemory<char>> value) => value = new VBuffer<ReadOnlyMemory<char>>(slots.Length, slots));
+                columns.Add(new(maskName, new VectorDataViewType(NumberDataViewType.Single, parent.ReducingLayers.Count, patches), mask.ToAnnotations()));
+            }
+
+            OutputColumns = columns;
         }
 
         public VisionTransformerClassifier Parent { get; }
@@ -119,44 +167,71 @@ public sealed class VisionTransformerClassifier : ITransformer, IDisposable
 
         public override IReadOnlyList<DataViewSchema.DetachedColumn> OutputColumns { get; }
 
+        /// <summary>Whether any added column is read.</summary>
+        public bool AnyActive(Func<int, bool> isOutputActive) => Enumerable.Range(0, OutputColumns.Count).Any(isOutputActive);
+
+        /// <summary>Whether the token-mask column is read.</summary>
+        public bool MasksActive(Func<int, bool> isOutputActive) => OutputColumns.Count > 2 && isOutputActive(2);
+
         public override IEnumerable<DataViewSchema.Column> Dependencies(Func<int, bool> isOutputActive)
-            => isOutputActive(0) || isOutputActive(1) ? new[] { Image } : Array.Empty<DataViewSchema.Column>();
+            => AnyActive(isOutputActive) ? new[] { Image } : Array.Empty<DataViewSchema.Column>();
 
         /// <summary>Single-row getters: each row is a batch of one, scored once however many getters read it.</summary>
         public override Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isOutputActive)
         {
-            if (!isOutputActive(0) && !isOutputActive(1))
+            if (!AnyActive(isOutputActive))
             {
-                return new Delegate?[2];
+                return new Delegate?[OutputColumns.Count];
             }
 
             var read = ImageInput.Reader(input, Image, Parent.Model.Config);
+            var masks = MasksActive(isOutputActive);
             var cached = long.MinValue;
-            float[] probabilities = Array.Empty<float>();
-            float[] Current()
+            ScoredBatch scored = null!;
+            ScoredBatch Current()
             {
                 if (cached != input.Position || input.Position < 0)
                 {
-                    probabilities = Parent.Score(new[] { read() });
+                    scored = Parent.Score(new[] { read() }, masks);
                     cached = input.Position;
                 }
 
-                return probabilities;
+                return scored;
             }
 
-            return Getters(Current, isOutputActive);
+            return Getters(() => (Current(), 0), isOutputActive);
         }
 
-        /// <summary>The Score and PredictedLabel getters over a source of the current row's probabilities.</summary>
-        public Delegate?[] Getters(Func<ReadOnlyMemory<float>> probabilities, Func<int, bool> isOutputActive)
+        /// <summary>The getters of the added columns over a source of the current row (its batch and index in it).</summary>
+        public Delegate?[] Getters(Func<(ScoredBatch Batch, int Row)> current, Func<int, bool> isOutputActive)
         {
             var classes = Parent.ClassNames.Count;
-            ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) => value = new VBuffer<float>(classes, probabilities().ToArray());
-            ValueGetter<uint> predicted = (ref uint value) => value = (uint)System.Numerics.Tensors.TensorPrimitives.IndexOfMax(probabilities().Span) + 1;
-            return new Delegate?[] { isOutputActive(0) ? score : null, isOutputActive(1) ? predicted : null };
-        }
+            ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
+            {
+                var (batch, row) = current();
+                value = new VBuffer<float>(classes, batch.Probabilities(row).ToArray());
+            };
+            ValueGetter<uint> predicted = (ref uint value) =>
+            {
+                var (batch, row) = current();
+                value = (uint)System.Numerics.Tensors.TensorPrimitives.IndexOfMax(batch.Probabilities(row).Span) + 1;
+            };
+            ValueGetter<VBuffer<float>> mask = (ref VBuffer<float> value) =>
+            {
+                var (batch, row) = current();
+                var values = batch.Mask(row).ToArray();
+                value = new VBuffer<float>(values.Length, values);
+            };
+            var getters = new Delegate?[OutputColumns.Count];
+            getters[0] = isOutputActive(0) ? score : null;
+            getters[1] = isOutputActive(1) ? predicted : null;
+            if (OutputColumns.Count > 2)
+            {
+                getters[2] = isOutputActive(2) ? mask : null;
+            }
 
-        private Delegate?[] Getters(Func<float[]> probabilities, Func<int, bool> isOutputActive) => Getters(() => probabilities().AsMemory(), isOutputActive);
+            return getters;
+        }
 
         private static void AddText(DataViewSchema.Annotations.Builder builder, string kind, string text)
             => builder.Add(kind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> value) => value = text.AsMemory());
@@ -167,6 +242,14 @@ public sealed class VisionTransformerClassifier : ITransformer, IDisposable
             column.Annotations.GetValue(AnnotationKinds.ScoreColumnSetId, ref id);
             return id;
         }
+    }
+
+    /// <summary>One forward pass's outputs: probabilities [n, classes] and, when asked for, token masks [n, layers × patches].</summary>
+    internal sealed record ScoredBatch(float[] AllProbabilities, int Classes, float[]? AllMasks, int MaskSize)
+    {
+        public ReadOnlyMemory<float> Probabilities(int row) => AllProbabilities.AsMemory(row * Classes, Classes);
+
+        public ReadOnlyMemory<float> Mask(int row) => AllMasks?.AsMemory(row * MaskSize, MaskSize) ?? throw new InvalidOperationException("the batch was scored without token masks");
     }
 
     private sealed class RowMapper : IRowToRowMapper

@@ -111,7 +111,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
             _ => "life",
         };
         var o = _options;
-        return new VisionTransformerClassifier(model, strategy, methodName, method?.KeepRate ?? 1.0, labelColumn.Annotations, classNames, o.ImageColumnName, o.ScoreColumnName, o.PredictionColumnName, o.BatchSize);
+        return new VisionTransformerClassifier(model, strategy, methodName, method?.KeepRate ?? 1.0, labelColumn.Annotations, classNames, o.ImageColumnName, o.ScoreColumnName, o.PredictionColumnName, o.BatchSize, o.TokenMaskColumnName);
     }
 
     private static TrainerOptions CopyWithStage(TrainerOptions o, TrainingStage stage) => new()

@@ -23,6 +23,12 @@ public class VisionTransformerTrainerOptions
     /// <summary>The output key column of the predicted class.</summary>
     public string PredictionColumnName { get; set; } = "PredictedLabel";
 
+    /// <summary>
+    /// An optional diagnostic output column (off by default): per reducing layer and patch, 1 where the layer
+    /// kept or processed the patch, 0 where it dropped it or left it idle. Ignored for the full model.
+    /// </summary>
+    public string? TokenMaskColumnName { get; set; }
+
     /// <summary>A preset (<c>deit-tiny</c>, <c>deit-small</c>, <c>deit-base</c>) used when <see cref="ConfigPath"/> is null.</summary>
     public string Architecture { get; set; } = "deit-tiny";
 

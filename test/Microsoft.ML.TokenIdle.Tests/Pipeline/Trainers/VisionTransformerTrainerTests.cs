@@ -114,6 +114,38 @@ public sealed class VisionTransformerTrainerTests : IClassFixture<PipelineTestDa
         }
     }
 
+    public sealed class Masked
+    {
+        public float[] TokenMask { get; set; } = Array.Empty<float>();
+    }
+
+    [Fact]
+    public void TheTokenMaskColumnShowsWhatEachReducingLayerKept()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, test) = Data(context);
+        var options = Recipe(new TokenIdleImageClassificationOptions { KeepRatio = 0.5, MaxEpoch = 1, TokenMaskColumnName = "TokenMask" });
+        var model = Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(options)).Fit(train);
+        var classifier = model.LastTransformer;
+        var scored = model.Transform(test);
+        var patches = classifier.Model.Config.NumPatches;
+        Assert.Equal(new[] { classifier.ReducingLayers.Count, patches }, ((VectorDataViewType)scored.Schema["TokenMask"].Type).Dimensions);
+        var plan = classifier.Strategy!.Plan(classifier.Model.Config);
+        var batched = context.Data.CreateEnumerable<Masked>(scored, false, ignoreMissingColumns: true).ToList();
+        foreach (var row in batched)
+        {
+            for (var l = 0; l < classifier.ReducingLayers.Count; l++)
+            {
+                Assert.Equal(plan[classifier.ReducingLayers[l]].MlpTokens - 1, row.TokenMask.Skip(l * patches).Take(patches).Count(v => v == 1));
+                Assert.All(row.TokenMask, v => Assert.True(v is 0 or 1));
+            }
+        }
+
+        using var engine = context.Model.CreatePredictionEngine<PipelineTestData.ImageRow, Masked>(model);
+        var single = context.Data.CreateEnumerable<PipelineTestData.ImageRow>(test, false).Select(r => engine.Predict(r).TokenMask).ToList();
+        Assert.Equal(batched.Select(b => b.TokenMask), single);
+    }
+
     [Theory]
     [InlineData("evit-fuse")]
     [InlineData("life")]
