@@ -9,3 +9,5 @@ dotnet test TokenIdle.sln -c Release --nologo
 # The Fashion-MNIST experiment end to end at smoke size (the full run is eng/fashion-mnist/run-experiment.sh).
 rm -rf artifacts/fashion-mnist-smoke-ci
 bash eng/fashion-mnist/run-experiment.sh --smoke --out artifacts/fashion-mnist-smoke-ci
+# The README's main job: the QuickStart sample on the embedded model.
+dotnet run --project samples/QuickStart -c Release
