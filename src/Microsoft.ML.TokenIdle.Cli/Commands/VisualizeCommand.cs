@@ -11,28 +11,52 @@ namespace Microsoft.ML.TokenIdle.Cli.Commands;
 /// </summary>
 internal static class VisualizeCommand
 {
+    /// <summary>The classifier of a saved pipeline zip, with the method it was trained with.</summary>
+    private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy) FromZip(string path)
+    {
+        static IEnumerable<Pipeline.ITransformer> Flatten(Pipeline.ITransformer t) => t is IEnumerable<Pipeline.ITransformer> chain ? chain.SelectMany(Flatten) : new[] { t };
+        var classifier = Flatten(new Pipeline.MLContext().Model.Load(path, out _)).OfType<Pipeline.Trainers.VisionTransformerClassifier>().FirstOrDefault()
+            ?? throw new InvalidDataException($"model '{path}' has no image classifier step");
+        return (classifier.Model, classifier.Strategy ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"));
+    }
+
+    private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy) FromFiles(ParseResult result, ModelSource source, MethodSource method)
+    {
+        var model = source.Build(result, weightsOptional: false);
+        var strategy = method.Build(result, model.Config, warnUntrained: true)
+            ?? throw new ArgumentException("--method full reduces nothing; choose evit, evit-fuse, idle or life");
+        return (model, strategy);
+    }
+
+    private static string MethodLabel(Models.TokenReduction.TokenReductionStrategy strategy) => strategy.Selector switch
+    {
+        Models.TokenReduction.LifeRegressionSelector => "life",
+        Models.TokenReduction.ClassQueryKeySelector => "idle",
+        _ => strategy.Reduction is Models.TokenReduction.TokenDropping { Fuse: true } ? "evit-fuse" : "evit",
+    };
+
     public static Command Create()
     {
         var source = new ModelSource();
         var method = new MethodSource();
         var output = new Option<string>("--output") { Description = "folder for the PNG strips (created)", Required = true };
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("visualize", "draw which patches each reducing layer kept, one PNG strip per image; prints one JSON line per image");
+        var command = new Command("visualize", "draw which patches each reducing layer kept, one PNG strip per image (--model takes a preset or a saved model.zip, whose method is used); prints one JSON line per image");
         source.AddTo(command);
         method.AddTo(command);
         command.Options.Add(output);
         command.Arguments.Add(images);
         command.SetAction(result => CommandRunner.Run(() =>
         {
-            var model = source.Build(result, weightsOptional: false);
-            var strategy = method.Build(result, model.Config, warnUntrained: true)
-                ?? throw new ArgumentException("--method full reduces nothing; choose evit, evit-fuse, idle or life");
+            var (model, strategy) = result.GetValue(source.Model) is { } zip && zip.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
+                ? FromZip(zip)
+                : FromFiles(result, source, method);
             var folder = Directory.CreateDirectory(result.GetValue(output)!).FullName;
             var renderer = new TokenSelectionRenderer();
             foreach (var file in result.GetValue(images)!)
             {
                 var (strip, trace, logits) = renderer.Render(model, strategy, ImageDecoder.Load(file));
-                var target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(file)}.{method.Name(result)}.png");
+                var target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(file)}.{MethodLabel(strategy)}.png");
                 PngCodec.Save(strip, target);
                 var row = logits.Data;
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>

@@ -79,6 +79,12 @@ public sealed class ModelOperationsCatalogTests : IClassFixture<PipelineTestData
             Assert.Equal(2, lines[i].GetProperty("top").GetArrayLength());
         }
 
+        // visualize draws the zip's own method.
+        var pictures = Path.Combine(_data.Root, "pictures");
+        (code, _, stderr) = Cli.CliRunner.Run("visualize", "--model", path, "--output", pictures, Path.Combine(_data.Images, rows[0].ImagePath));
+        Assert.True(code == 0, stderr);
+        Assert.Single(Directory.GetFiles(pictures, "*.idle.png"));
+
         (code, _, stderr) = Cli.CliRunner.Run("predict", "--model", Path.Combine(_data.Root, "missing.zip"), "x.png");
         Assert.Equal(1, code);
         Assert.Contains("missing.zip", stderr);
