@@ -62,6 +62,9 @@ public sealed class Trainer
     /// <summary>Epochs completed so far (after a resume, those of the checkpoint).</summary>
     public int CompletedEpochs => _epoch;
 
+    /// <summary>Whether the last <see cref="Fit"/> ended early because validation stopped improving.</summary>
+    public bool StoppedEarly { get; private set; }
+
     /// <summary>The parameters a checkpoint holds: the model's (timm names) and the predictor's under <c>life_predictor.</c>.</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> CheckpointParameters() => _model.NamedParameters().Concat(PredictorParameters());
 
@@ -101,6 +104,11 @@ public sealed class Trainer
     public EvaluationResult? Fit(ImageDataset train, ImageDataset? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var o = _options;
+        if (o.EarlyStopping is not null && validation is null)
+        {
+            throw new ArgumentException("early stopping needs a validation set");
+        }
+
         if (train.Classes != _model.Config.NumClasses || train.Channels != _model.Config.InChannels || train.Height != _model.Config.ImageSize || train.Width != _model.Config.ImageSize)
         {
             throw new ArgumentException($"the training set ({train.Classes} classes, {train.Channels}x{train.Height}x{train.Width}) does not fit the model ({_model.Config.NumClasses} classes, {_model.Config.InChannels}x{_model.Config.ImageSize}x{_model.Config.ImageSize})");
@@ -117,6 +125,8 @@ public sealed class Trainer
         var mixing = new MixupCutmix { MixupAlpha = o.MixupAlpha, CutmixAlpha = o.CutmixAlpha };
         var trainable = _optimizer.Parameters.Select(p => p.Value).ToList();
         EvaluationResult? last = null;
+        var (bestScore, staleEpochs) = (double.NaN, 0);
+        StoppedEarly = false;
         var run = Stopwatch.StartNew();
         var totalSteps = (long)o.Epochs * stepsPerEpoch;
         var stepsAtStart = (long)_epoch * stepsPerEpoch;
@@ -152,6 +162,17 @@ public sealed class Trainer
             last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize);
             SaveCheckpoints(last);
             progress?.Report(latest! with { Remaining = Remaining((long)(_epoch + 1) * stepsPerEpoch), EpochCompleted = true, Validation = last });
+            if (last is not null && o.EarlyStopping is { } stopping)
+            {
+                var score = stopping.Score(last);
+                (bestScore, staleEpochs) = double.IsNaN(bestScore) || score - bestScore > stopping.MinDelta ? (score, 0) : (bestScore, staleEpochs + 1);
+                if (staleEpochs >= stopping.Patience)
+                {
+                    StoppedEarly = true;
+                    _epoch++;
+                    break;
+                }
+            }
         }
 
         return last;

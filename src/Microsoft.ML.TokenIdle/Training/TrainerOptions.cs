@@ -3,7 +3,7 @@ using Microsoft.ML.TokenIdle.Training.Losses;
 namespace Microsoft.ML.TokenIdle.Training;
 
 /// <summary>Settings of a <see cref="Trainer"/> run (defaults: a short DeiT-style finetune).</summary>
-public sealed class TrainerOptions
+public sealed record TrainerOptions
 {
     /// <summary>Epochs (passes over the training set).</summary>
     public int Epochs { get; set; } = 1;
@@ -53,6 +53,9 @@ public sealed class TrainerOptions
     /// <summary>Folder for <c>last.ckpt.safetensors</c> and <c>best.safetensors</c>; null for none.</summary>
     public string? CheckpointDirectory { get; set; }
 
+    /// <summary>Stop when validation stops improving (needs a validation set); null: train every epoch.</summary>
+    public EarlyStopping? EarlyStopping { get; set; }
+
     /// <summary>Images per batch when validating.</summary>
     public int EvaluationBatchSize { get; set; } = 256;
 
@@ -78,5 +81,6 @@ public sealed class TrainerOptions
         Require(MinCropScale is > 0 and <= 1, $"MinCropScale must be in (0, 1], got {MinCropScale}");
         Require(MixupAlpha >= 0 && CutmixAlpha >= 0, "MixupAlpha and CutmixAlpha must not be negative");
         Require(EvaluationBatchSize >= 1, $"EvaluationBatchSize must be at least 1, got {EvaluationBatchSize}");
+        Require(EarlyStopping is null || (EarlyStopping.Patience >= 1 && EarlyStopping.MinDelta >= 0), "EarlyStopping needs Patience >= 1 and MinDelta >= 0");
     }
 }

@@ -139,6 +139,20 @@ public class TrainerTests
     }
 
     [Fact]
+    public void EarlyStoppingEndsTheRunWhenValidationStopsImproving()
+    {
+        var data = Synthetic(16, 7);
+        var model = new VisionTransformer(Tiny, seed: 8);
+        var options = new TrainerOptions { Epochs = 6, BatchSize = 8, LearningRate = 1e-9, MinLearningRate = 0, EarlyStopping = new EarlyStopping(MinDelta: 0.5, Patience: 2) };
+        var trainer = new Trainer(model, null, options);
+        trainer.Fit(data, data);
+        Assert.True(trainer.StoppedEarly);
+        Assert.Equal(3, trainer.CompletedEpochs);
+
+        Assert.Throws<ArgumentException>(() => new Trainer(model, null, options).Fit(data));
+    }
+
+    [Fact]
     public void LifeRegressionStagesTrainOnlyTheirPart()
     {
         var data = Synthetic(16, 4);

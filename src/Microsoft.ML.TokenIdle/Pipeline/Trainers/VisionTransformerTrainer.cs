@@ -75,28 +75,50 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
 
         var train = Read(input, config, classNames, "training");
         var validation = o.ValidationSet is { } v ? Read(v, config, classNames, "validation") : null;
+        if (validation is null && o.ValidationSetFraction is { } fraction)
+        {
+            if (!(fraction > 0 && fraction < 1))
+            {
+                throw new ArgumentOutOfRangeException(nameof(o.ValidationSetFraction), fraction, "the validation fraction must be in (0, 1)");
+            }
+
+            var order = Enumerable.Range(0, train.Count).ToArray();
+            new Random(seed).Shuffle(order);
+            var held = Math.Max(1, (int)Math.Round(train.Count * fraction));
+            validation = train.Select(order[..held]);
+            train = train.Select(order[held..]);
+            _context.WriteLog(Source, ChannelMessageKind.Info, $"holding out {held} of the training rows for validation");
+        }
+
         var gmacs = MacsCounter.Count(config, strategy).PaperGMacs;
         var progress = new MetricsProgress(this, gmacs);
         var trainerOptions = new TrainerOptions
         {
             Epochs = o.MaxEpoch, BatchSize = Math.Min(o.BatchSize, train.Count), LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, WarmupEpochs = o.WarmupEpochs,
             LabelSmoothing = o.LabelSmoothing, MinCropScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip, Seed = seed, CheckpointDirectory = o.WorkspacePath,
-            EvaluationBatchSize = o.BatchSize, Objective = o.Objective,
+            EvaluationBatchSize = o.BatchSize, Objective = o.Objective, EarlyStopping = o.EarlyStoppingCriteria,
         };
         if (o is LifeRegressionSlimmingOptions life)
         {
-            var stage1 = new TrainerOptions
+            var stage1 = trainerOptions with
             {
-                Epochs = life.PredictorEpochs, BatchSize = trainerOptions.BatchSize, LearningRate = life.PredictorLearningRate, WeightDecay = 0, LabelSmoothing = o.LabelSmoothing, Seed = seed,
-                Stage = TrainingStage.PredictorOnly, EvaluationBatchSize = o.BatchSize,
+                EarlyStopping = null,
+                Epochs = life.PredictorEpochs, LearningRate = life.PredictorLearningRate, WeightDecay = 0, WarmupEpochs = 0, CheckpointDirectory = null,
+                Stage = TrainingStage.PredictorOnly, Objective = new() { LogitWeight = 0, FeatureWeight = 0, CutWeight = 0 },
             };
             _context.WriteLog(Source, ChannelMessageKind.Info, $"life regression stage 1: training the predictor for {life.PredictorEpochs} epoch(s)");
             new Trainer(model, strategy, stage1).Fit(train, null, progress);
-            trainerOptions = CopyWithStage(trainerOptions, TrainingStage.BackboneOnly);
+            trainerOptions = trainerOptions with { Stage = TrainingStage.BackboneOnly };
             _context.WriteLog(Source, ChannelMessageKind.Info, $"life regression stage 2: training the backbone for {o.MaxEpoch} epoch(s)");
         }
 
-        new Trainer(model, strategy, trainerOptions).Fit(train, validation, progress);
+        var trainer = new Trainer(model, strategy, trainerOptions);
+        trainer.Fit(train, validation, progress);
+        if (trainer.StoppedEarly)
+        {
+            _context.WriteLog(Source, ChannelMessageKind.Info, $"stopped early after {trainer.CompletedEpochs} of {o.MaxEpoch} epochs: validation did not improve");
+        }
+
         return Classifier(model, strategy, method, labelColumn, classNames);
     }
 
@@ -113,13 +135,6 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
         var o = _options;
         return new VisionTransformerClassifier(model, strategy, methodName, method?.KeepRate ?? 1.0, labelColumn.Annotations, classNames, o.ImageColumnName, o.ScoreColumnName, o.PredictionColumnName, o.BatchSize, o.TokenMaskColumnName);
     }
-
-    private static TrainerOptions CopyWithStage(TrainerOptions o, TrainingStage stage) => new()
-    {
-        Epochs = o.Epochs, BatchSize = o.BatchSize, LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, WarmupEpochs = o.WarmupEpochs, LabelSmoothing = o.LabelSmoothing,
-        MinCropScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip, Seed = o.Seed, CheckpointDirectory = o.CheckpointDirectory, EvaluationBatchSize = o.EvaluationBatchSize,
-        Objective = o.Objective, Stage = stage,
-    };
 
     private VisionTransformerConfig BuildConfig(int classes)
     {

@@ -1,4 +1,5 @@
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Training;
 using Microsoft.ML.TokenIdle.Training.Losses;
 
 namespace Microsoft.ML.TokenIdle.Pipeline.Trainers;
@@ -65,8 +66,14 @@ public class VisionTransformerTrainerOptions
     /// <summary>Random horizontal flips.</summary>
     public bool HorizontalFlip { get; set; }
 
-    /// <summary>Evaluated after each epoch (its top-1 is reported and the best epoch's weights kept).</summary>
+    /// <summary>Evaluated after each epoch (top-1 reported; with <see cref="WorkspacePath"/>, best.safetensors there keeps the best epoch).</summary>
     public IDataView? ValidationSet { get; set; }
+
+    /// <summary>Without a <see cref="ValidationSet"/>: the fraction of the training rows held out (seeded) for validation; null: none.</summary>
+    public double? ValidationSetFraction { get; set; }
+
+    /// <summary>Stop when validation stops improving (needs a validation set or fraction); null: train every epoch.</summary>
+    public EarlyStopping? EarlyStoppingCriteria { get; set; }
 
     /// <summary>Called after every epoch (and every tenth of one) with the training metrics.</summary>
     public Action<TrainMetrics>? MetricsCallback { get; set; }

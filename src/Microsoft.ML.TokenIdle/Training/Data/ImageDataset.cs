@@ -94,10 +94,18 @@ public sealed class ImageDataset
     public ImageDataset WithNormalization(float[] mean, float[] std) => new(Pixels, Labels, Channels, Height, Width, Classes, mean, std, ClassNames);
 
     /// <summary>The first <paramref name="count"/> images (for smoke runs and tests).</summary>
-    public ImageDataset Take(int count)
+    public ImageDataset Take(int count) => Select(Enumerable.Range(0, Math.Min(count, Count)).ToArray());
+
+    /// <summary>The images at <paramref name="indices"/>, in that order.</summary>
+    public ImageDataset Select(IReadOnlyList<int> indices)
     {
-        count = Math.Min(count, Count);
         var size = Channels * Height * Width;
-        return new ImageDataset(Pixels.AsSpan(0, count * size).ToArray(), Labels[..count], Channels, Height, Width, Classes, Mean, Std, ClassNames);
+        var pixels = new byte[(long)indices.Count * size];
+        for (var i = 0; i < indices.Count; i++)
+        {
+            Pixels.AsSpan((int)((long)indices[i] * size), size).CopyTo(pixels.AsSpan((int)((long)i * size), size));
+        }
+
+        return new ImageDataset(pixels, indices.Select(i => Labels[i]).ToArray(), Channels, Height, Width, Classes, Mean, Std, ClassNames);
     }
 }

@@ -164,6 +164,24 @@ public sealed class VisionTransformerTrainerTests : IClassFixture<PipelineTestDa
     }
 
     [Fact]
+    public void AHeldOutFractionValidatesAndEarlyStoppingEndsTheRun()
+    {
+        var context = new MLContext(seed: 1);
+        var log = new List<string>();
+        context.Log += (_, e) => log.Add(e.RawMessage);
+        var (train, _) = Data(context);
+        var options = Recipe(new VisionTransformerTrainerOptions
+        {
+            ValidationSetFraction = 0.25, EarlyStoppingCriteria = new Microsoft.ML.TokenIdle.Training.EarlyStopping(MinDelta: 1.0, Patience: 1),
+        });
+        options.MaxEpoch = 5;
+        Prepare(context).Append(context.MulticlassClassification.Trainers.VisionTransformer(options)).Fit(train);
+        Assert.Contains("holding out 30 of the training rows for validation", log);
+        Assert.Contains("stopped early after 2 of 5 epochs: validation did not improve", log);
+        Assert.Contains(log, m => m.StartsWith("Accuracy for epoch 1:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SchemaAndDeviceErrorsAreMlNetsMessages()
     {
         var context = new MLContext(seed: 1);
