@@ -27,6 +27,10 @@ def main(path):
     out.append("|---|---|---|---|---|---|")
     out.append(f"| backbone (full) | {base['top1'] * 100:.2f} % | {base['top5'] * 100:.2f} % | {base['gmacs']:.3f} | "
                f"{bench_full['images_per_second'] if bench_full else '–'} | {minutes(base['train_seconds'])} |")
+    control = rows.get("finetune.full")
+    if control:
+        out.append(f"| full model, finetuned with the methods' recipe (control) | {control['top1'] * 100:.2f} % | {control['top5'] * 100:.2f} % | "
+                   f"{control['gmacs']:.3f} | – | {minutes(control['train_seconds'])} |")
     out.append("")
     out.append("| method | k | GMACs (cut) | top-1, no finetune | top-1, finetuned | Δ vs backbone | CPU img/s (× full) | finetune time |")
     out.append("|---|---|---|---|---|---|---|---|")
