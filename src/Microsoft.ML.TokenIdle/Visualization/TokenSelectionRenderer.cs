@@ -11,21 +11,22 @@ namespace Microsoft.ML.TokenIdle.Visualization;
 /// Draws what a token-reduction pass kept: a strip of panels — the input, then (life regression) each
 /// patch's predicted life on the grid, then one panel per reducing layer with the patches that layer
 /// dropped, or left idle, dimmed and the kept ones at full colour; a fused token is marked. Panels are
-/// labelled "layer L: kept/in". The pictures are rendered from the trace of the engine's own forward
+/// labelled "L{layer}: kept/in" (0-based block index). The pictures are rendered from the trace of the engine's own forward
 /// pass, so they show exactly what scoring did.
 /// </summary>
 public sealed class TokenSelectionRenderer
 {
     private static readonly (byte R, byte G, byte B) Background = (255, 255, 255);
     private static readonly (byte R, byte G, byte B) Ink = (20, 20, 20);
-    private static readonly (byte R, byte G, byte B) Shade = (16, 16, 16);
+    // Dropped or idle patches are blended towards dark blue, visible on dark backgrounds too.
+    private static readonly (byte R, byte G, byte B) Shade = (25, 35, 90);
     private static readonly (byte R, byte G, byte B) FusedMark = (255, 140, 0);
 
     /// <summary>Side of a panel in pixels (the model's input is scaled by a whole factor to at least this).</summary>
     public int MinimumPanelSize { get; init; } = 168;
 
     /// <summary>How far dimmed patches go towards black (0 none, 1 black).</summary>
-    public double DimAmount { get; init; } = 0.78;
+    public double DimAmount { get; init; } = 0.75;
 
     /// <summary>Pixels between panels and around the strip.</summary>
     public int Gap { get; init; } = 8;
@@ -75,7 +76,7 @@ public sealed class TokenSelectionRenderer
         {
             var patches = config.NumPatches;
             var own = lives.AsSpan(imageIndex * patches, patches).ToArray();
-            panels.Add(($"lives (layer {trace.PriorityLayer})", (c, x, y) => DrawLives(c, x, y, display, own, grid, cell)));
+            panels.Add(($"lives (L{trace.PriorityLayer})", (c, x, y) => DrawLives(c, x, y, display, own, grid, cell)));
         }
 
         foreach (var record in trace.Records)
@@ -83,7 +84,7 @@ public sealed class TokenSelectionRenderer
             var kept = record.KeptSources.AsSpan(imageIndex * record.KeptPerImage, record.KeptPerImage).ToArray();
             var patches = kept.Where(s => s >= 0).ToHashSet();
             var fused = kept.Any(s => s == TokenState.FusedSource);
-            panels.Add(($"layer {record.Layer}: {record.KeptPerImage}/{record.TokensIn - 1}", (c, x, y) => DrawKept(c, x, y, display, patches, fused, grid, cell)));
+            panels.Add(($"L{record.Layer}: {record.KeptPerImage}/{record.TokensIn - 1}", (c, x, y) => DrawKept(c, x, y, display, patches, fused, grid, cell)));
         }
 
         var textScale = TextScale(config.ImageSize);
