@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Fashion-MNIST trade-off experiment (docs/results-fashion-mnist.md):
 #   1. pretrain a 12-layer ViT (eng/fashion-mnist/backbone-config.json) from scratch on the training split;
-#   2. for EViT with fusion, IdleViT and life regression at k = 0.9, 0.7, 0.5: test accuracy without
-#      finetuning and after a short finetune with each method's recipe;
+#   2. the full model finetuned with the methods' recipe (control); for EViT with fusion, IdleViT and
+#      life regression at k = 0.9, 0.7, 0.5: test accuracy without finetuning and after a short finetune
+#      with each method's recipe;
 #   3. IdleViT k = 0.5 with each cut-loss variant; 4. CPU throughput of every method side by side.
 # Every result is one JSON line in $OUT/results.jsonl; eng/fashion-mnist/report.py turns them into
 # the tables of $OUT/results.md. A step whose result line exists is skipped, so a stopped run continues.
@@ -91,6 +92,9 @@ finetune() {
   local seconds=$((SECONDS - start))
   record "$key" "$seconds" "$(tokenidle evaluate --config "$config" --weights "$dir/best.safetensors" --method "$method" --keep-rate "$k" "${predictor[@]}" "${eval_size[@]}")"
 }
+
+# Control: the full model finetuned with the same recipe, to separate the recipe's effect from the method's.
+finetune finetune.full full 1
 
 for method in evit-fuse idle life; do
   for k in 0.9 0.7 0.5; do
