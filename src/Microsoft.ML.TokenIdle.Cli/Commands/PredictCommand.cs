@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Pipeline;
 using Microsoft.ML.TokenIdle.Pipeline.Data;
-using Microsoft.ML.TokenIdle.Pipeline.Trainers;
 using Microsoft.ML.TokenIdle.Pipeline.Transforms.Image;
 
 namespace Microsoft.ML.TokenIdle.Cli.Commands;
@@ -27,14 +26,10 @@ internal static class PredictCommand
         command.SetAction(result => CommandRunner.Run(() =>
         {
             CommandRunner.SetThreads(result.GetValue(threads));
-            var context = new MLContext();
             var path = result.GetValue(model)!;
-            var transformer = context.Model.Load(path, out var schema);
-            var steps = Flatten(transformer).ToList();
+            var (transformer, schema, steps, classifier) = SavedModel.Load(path);
             var loader = steps.OfType<ImageLoadingTransformer>().FirstOrDefault()
                 ?? throw new InvalidDataException($"model '{path}' does not load images from a path column (no LoadImages or LoadRawImageBytes step); score it from code");
-            var classifier = steps.OfType<VisionTransformerClassifier>().FirstOrDefault()
-                ?? throw new InvalidDataException($"model '{path}' has no image classifier step");
             if (schema is null)
             {
                 throw new InvalidDataException($"model '{path}' was saved without an input schema");
@@ -65,10 +60,6 @@ internal static class PredictCommand
         }));
         return command;
     }
-
-    /// <summary>The steps of a model, nested chains opened.</summary>
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer)
-        => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : new[] { transformer };
 
     /// <summary>One row per file: the path in the loader's column, defaults elsewhere (a text label is empty: key 0, missing).</summary>
     private static IDataView InputRows(DataViewSchema schema, string pathColumn, string[] files, string modelPath)

@@ -14,9 +14,7 @@ internal static class VisualizeCommand
     /// <summary>The classifier of a saved pipeline zip, with the method it was trained with.</summary>
     private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy) FromZip(string path)
     {
-        static IEnumerable<Pipeline.ITransformer> Flatten(Pipeline.ITransformer t) => t is IEnumerable<Pipeline.ITransformer> chain ? chain.SelectMany(Flatten) : new[] { t };
-        var classifier = Flatten(new Pipeline.MLContext().Model.Load(path, out _)).OfType<Pipeline.Trainers.VisionTransformerClassifier>().FirstOrDefault()
-            ?? throw new InvalidDataException($"model '{path}' has no image classifier step");
+        var classifier = SavedModel.Load(path).Classifier;
         return (classifier.Model, classifier.Strategy ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"));
     }
 

@@ -69,11 +69,13 @@ internal sealed class MappedRow : DataViewRow
     private readonly int _inputCount;
 
     public MappedRow(DataViewRow input, ColumnMapper mapper, DataViewSchema schema, HashSet<int> active)
+        : this(input, mapper.InputSchema.Count, schema, active, mapper.MakeGetters(input, i => active.Contains(mapper.InputSchema.Count + i)))
     {
-        (_input, Schema, _active) = (input, schema, active);
-        _inputCount = mapper.InputSchema.Count;
-        _outputs = mapper.MakeGetters(input, i => active.Contains(_inputCount + i));
     }
+
+    /// <summary>A row whose added columns' getters are already made (index i: column <paramref name="inputCount"/> + i).</summary>
+    public MappedRow(DataViewRow input, int inputCount, DataViewSchema schema, HashSet<int> active, Delegate?[] outputs)
+        => (_input, _inputCount, Schema, _active, _outputs) = (input, inputCount, schema, active, outputs);
 
     public override long Position => _input.Position;
 
@@ -100,7 +102,7 @@ internal sealed class MappedRow : DataViewRow
     {
         if (!IsColumnActive(column))
         {
-            throw new InvalidOperationException($"column '{column.Name}' was not requested when the cursor was made");
+            throw SchemaErrors.InactiveColumn(column);
         }
 
         if (column.Index < _inputCount)
@@ -109,6 +111,6 @@ internal sealed class MappedRow : DataViewRow
         }
 
         return _outputs[column.Index - _inputCount] as ValueGetter<TValue>
-            ?? throw new InvalidOperationException($"Invalid TValue in GetGetter: '{typeof(TValue)}', expected type: '{column.Type.RawType}'.");
+            ?? throw SchemaErrors.InvalidGetterType(typeof(TValue), column.Type.RawType);
     }
 }

@@ -14,7 +14,7 @@ public sealed class PredictionEngine<TSrc, TDst> : IDisposable
     private readonly ITransformer _transformer;
     private readonly bool _ownsTransformer;
     private readonly ObjectRow _input;
-    private readonly List<(MemberInfo Member, Type Type, ColumnReader Reader)> _outputs = new();
+    private readonly Action<object> _write;
 
     internal PredictionEngine(ITransformer transformer, bool ignoreMissingColumns, bool ownsTransformer)
     {
@@ -22,37 +22,8 @@ public sealed class PredictionEngine<TSrc, TDst> : IDisposable
         _input = new ObjectRow(typeof(TSrc));
         var mapper = transformer.GetRowToRowMapper(_input.Schema);
         OutputSchema = mapper.OutputSchema;
-        var bound = new List<(MemberInfo, Type, DataViewSchema.Column)>();
-        foreach (var (name, member, type) in RowBinding.Members(typeof(TDst)))
-        {
-            if (member is PropertyInfo { CanWrite: false })
-            {
-                continue;
-            }
-
-            if (OutputSchema.GetColumnOrNull(name) is not { } column)
-            {
-                if (ignoreMissingColumns)
-                {
-                    continue;
-                }
-
-                throw new InvalidOperationException($"Column '{name}' not found in the model's output");
-            }
-
-            if (!RowBinding.CanBind(column.Type, type))
-            {
-                throw new InvalidOperationException($"Can't bind the IDataView column '{name}' of type '{column.Type}' to field or property '{member.Name}' of type '{type.FullName}'.");
-            }
-
-            bound.Add((member, type, column));
-        }
-
-        var row = mapper.GetRow(_input, bound.Select(b => b.Item3));
-        foreach (var (member, type, column) in bound)
-        {
-            _outputs.Add((member, type, ColumnReader.Create(row, column)));
-        }
+        var bound = RowBinding.Bind(typeof(TDst), OutputSchema, ignoreMissingColumns, "the model's output");
+        _write = RowBinding.Writer(mapper.GetRow(_input, bound.Select(b => b.Column)), bound);
     }
 
     /// <summary>The schema of the model's output rows.</summary>
@@ -70,10 +41,7 @@ public sealed class PredictionEngine<TSrc, TDst> : IDisposable
     public void Predict(TSrc example, ref TDst prediction)
     {
         _input.Set(example);
-        foreach (var (member, type, reader) in _outputs)
-        {
-            RowBinding.Set(member, prediction, RowBinding.FromColumnValue(reader.Read(), type));
-        }
+        _write(prediction);
     }
 
     /// <inheritdoc/>
@@ -124,7 +92,7 @@ public sealed class PredictionEngine<TSrc, TDst> : IDisposable
             var (member, type) = _members[column.Index];
             if (type.RawType != typeof(TValue))
             {
-                throw new InvalidOperationException($"Invalid TValue in GetGetter: '{typeof(TValue)}', expected type: '{type.RawType}'.");
+                throw SchemaErrors.InvalidGetterType(typeof(TValue), type.RawType);
             }
 
             return (ref TValue value) => value = (TValue)RowBinding.ToColumnValue(RowBinding.Get(member, _current ?? throw new InvalidOperationException("no example set")), type)!;

@@ -8,4 +8,10 @@ internal static class SchemaErrors
 
     public static ArgumentOutOfRangeException Mismatch(string role, string name, string expected, string actual)
         => new(name, $"Schema mismatch for {role} column '{name}': expected {expected}, got {actual}");
+
+    public static InvalidOperationException InactiveColumn(DataViewSchema.Column column)
+        => new($"column '{column.Name}' was not requested when the cursor was made");
+
+    public static InvalidOperationException InvalidGetterType(Type requested, Type expected)
+        => new($"Invalid TValue in GetGetter: '{requested}', expected type: '{expected}'.");
 }

@@ -45,7 +45,7 @@ public sealed record TrainerOptions
     public TrainingStage Stage { get; set; } = TrainingStage.All;
 
     /// <summary>Loss weights: α (logit distillation), β (feature distillation), θ (cut loss) and the cut-loss settings; zero weights switch parts off.</summary>
-    public IdleVitObjective Objective { get; set; } = new() { LogitWeight = 0, FeatureWeight = 0, CutWeight = 0 };
+    public IdleVitObjective Objective { get; set; } = IdleVitObjective.CrossEntropyOnly;
 
     /// <summary>Seed of data order, augmentation and initialisation; equal seeds give equal runs.</summary>
     public int Seed { get; set; }

@@ -41,14 +41,8 @@ public sealed class TokenSelectionRenderer
     public (PixelImage Strip, TokenReductionTrace Trace, Tensor Logits) Render(VisionTransformer model, TokenReductionStrategy strategy, PixelImage image)
     {
         var config = model.Config;
-        var fitted = image.ToColorChannels(config.InChannels);
-        if (fitted.Width != config.ImageSize || fitted.Height != config.ImageSize)
-        {
-            fitted = ImageResizer.Resize(fitted, config.ImageSize, config.ImageSize);
-        }
-
-        var (mean, std) = config.InputNormalization();
-        var input = new ImageDataset(fitted.ToPlanar(), new[] { 0 }, config.InChannels, config.ImageSize, config.ImageSize, config.NumClasses, mean, std).Images(new[] { 0 });
+        var fitted = ImageResizer.Fit(image, config.InChannels, config.ImageSize);
+        var input = ImageDataset.ForModel(new[] { fitted.ToPlanar() }, null, config).Images(new[] { 0 });
         var trace = new TokenReductionTrace();
         var training = model.IsTraining;
         model.Train(false);

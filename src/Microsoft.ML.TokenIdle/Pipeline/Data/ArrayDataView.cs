@@ -77,12 +77,12 @@ internal sealed class ArrayDataView : IDataView
         {
             if (!IsColumnActive(column))
             {
-                throw new InvalidOperationException($"column '{column.Name}' was not requested when the cursor was made");
+                throw SchemaErrors.InactiveColumn(column);
             }
 
             if (_view._columns[column.Index] is not TValue[] values)
             {
-                throw new InvalidOperationException($"Invalid TValue in GetGetter: '{typeof(TValue)}', expected type: '{column.Type.RawType}'.");
+                throw SchemaErrors.InvalidGetterType(typeof(TValue), column.Type.RawType);
             }
 
             return (ref TValue value) =>

@@ -85,32 +85,7 @@ public sealed class DataOperationsCatalog
     public IEnumerable<TRow> CreateEnumerable<TRow>(IDataView data, bool reuseRowObject, bool ignoreMissingColumns = false)
         where TRow : class, new()
     {
-        var bound = new List<(MemberInfo Member, Type Type, DataViewSchema.Column Column)>();
-        foreach (var (name, member, type) in RowBinding.Members(typeof(TRow)))
-        {
-            if (member is PropertyInfo { CanWrite: false })
-            {
-                continue;
-            }
-
-            if (data.Schema.GetColumnOrNull(name) is not { } column)
-            {
-                if (ignoreMissingColumns)
-                {
-                    continue;
-                }
-
-                throw new InvalidOperationException($"Column '{name}' not found in the IDataView");
-            }
-
-            if (!RowBinding.CanBind(column.Type, type))
-            {
-                throw new InvalidOperationException($"Can't bind the IDataView column '{name}' of type '{column.Type}' to field or property '{member.Name}' of type '{type.FullName}'.");
-            }
-
-            bound.Add((member, type, column));
-        }
-
+        var bound = RowBinding.Bind(typeof(TRow), data.Schema, ignoreMissingColumns, "the IDataView");
         return Enumerate<TRow>(data, bound, reuseRowObject);
     }
 
@@ -184,16 +159,12 @@ public sealed class DataOperationsCatalog
         where TRow : class, new()
     {
         using var cursor = data.GetRowCursor(bound.Select(b => b.Column));
-        var readers = bound.Select(b => ColumnReader.Create(cursor, b.Column)).ToArray();
+        var write = RowBinding.Writer(cursor, bound);
         TRow? row = null;
         while (cursor.MoveNext())
         {
             row = reuse && row is not null ? row : new TRow();
-            for (var i = 0; i < bound.Count; i++)
-            {
-                RowBinding.Set(bound[i].Member, row, RowBinding.FromColumnValue(readers[i].Read(), bound[i].Type));
-            }
-
+            write(row);
             yield return row;
         }
     }

@@ -17,6 +17,55 @@ internal static class RowBinding
             .Select(m => (m.GetCustomAttribute<ColumnNameAttribute>()?.Name ?? m.Name, m, m is FieldInfo f ? f.FieldType : ((PropertyInfo)m).PropertyType))
             .ToList();
 
+    /// <summary>
+    /// The settable members of <paramref name="rowType"/> paired with the columns of <paramref name="schema"/>
+    /// they read (ML.NET's strict binding: keys bind to uint only); <paramref name="source"/> names the schema in errors.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A member has no column (unless <paramref name="ignoreMissingColumns"/>) or one it cannot hold.</exception>
+    public static List<(MemberInfo Member, Type Type, DataViewSchema.Column Column)> Bind(Type rowType, DataViewSchema schema, bool ignoreMissingColumns, string source)
+    {
+        var bound = new List<(MemberInfo, Type, DataViewSchema.Column)>();
+        foreach (var (name, member, type) in Members(rowType))
+        {
+            if (member is PropertyInfo { CanWrite: false })
+            {
+                continue;
+            }
+
+            if (schema.GetColumnOrNull(name) is not { } column)
+            {
+                if (ignoreMissingColumns)
+                {
+                    continue;
+                }
+
+                throw new InvalidOperationException($"Column '{name}' not found in {source}");
+            }
+
+            if (!CanBind(column.Type, type))
+            {
+                throw new InvalidOperationException($"Can't bind the IDataView column '{name}' of type '{column.Type}' to field or property '{member.Name}' of type '{type.FullName}'.");
+            }
+
+            bound.Add((member, type, column));
+        }
+
+        return bound;
+    }
+
+    /// <summary>Fills a row object's bound members from <paramref name="row"/>'s current values.</summary>
+    public static Action<object> Writer(DataViewRow row, IReadOnlyList<(MemberInfo Member, Type Type, DataViewSchema.Column Column)> bound)
+    {
+        var readers = bound.Select(b => ColumnReader.Create(row, b.Column)).ToArray();
+        return target =>
+        {
+            for (var i = 0; i < readers.Length; i++)
+            {
+                Set(bound[i].Member, target, FromColumnValue(readers[i].Read(), bound[i].Type));
+            }
+        };
+    }
+
     /// <summary>The column type a member of <paramref name="type"/> produces.</summary>
     /// <exception cref="InvalidOperationException">A member type with no column type.</exception>
     public static DataViewType ColumnType(MemberInfo member, Type type)

@@ -30,26 +30,14 @@ internal static class ModelFormat
 
     public static void Save(ITransformer model, DataViewSchema? inputSchema, Stream output)
     {
+        // Built in memory first, so a component that cannot be saved leaves nothing in the caller's stream.
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
-            var root = new ModelSaveContext(zip, "TransformerChain");
-            TransformerPersistence.SaveChain(root, model is IEnumerable<ITransformer> steps ? steps.ToArray() : new[] { model });
-            new ModelSaveContext(zip, "Schema").WriteBinary("Schema.json", s => JsonSerializer.Serialize(s, SchemaSerializer.ToJson(inputSchema)));
-            new ModelSaveContext(zip, "TrainingInfo").WriteBinary("Version.txt", s => s.Write(System.Text.Encoding.UTF8.GetBytes(FormatVersion)));
-        }
-
-        // The manifest needs every entry's bytes: hash them, then append it.
-        buffer.Position = 0;
-        var hashes = new JsonObject();
-        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Update, leaveOpen: true))
-        {
-            foreach (var entry in zip.Entries)
-            {
-                using var stream = entry.Open();
-                hashes[entry.FullName] = Convert.ToHexString(SHA256.HashData(stream));
-            }
-
+            TransformerPersistence.SaveChain(new ModelSaveContext(zip, "TransformerChain", hashes), model is IEnumerable<ITransformer> steps ? steps.ToArray() : new[] { model });
+            new ModelSaveContext(zip, "Schema", hashes).WriteBinary("Schema.json", s => JsonSerializer.Serialize(s, SchemaSerializer.ToJson(inputSchema)));
+            new ModelSaveContext(zip, "TrainingInfo", hashes).WriteBinary("Version.txt", s => s.Write(System.Text.Encoding.UTF8.GetBytes(FormatVersion)));
             using var manifest = zip.CreateEntry(Manifest).Open();
             JsonSerializer.Serialize(manifest, hashes);
         }

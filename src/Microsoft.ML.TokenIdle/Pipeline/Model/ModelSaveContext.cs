@@ -13,8 +13,10 @@ internal sealed class ModelSaveContext
 {
     private readonly ZipArchive _zip;
     private readonly string _folder;
+    private readonly Dictionary<string, string> _hashes;
 
-    public ModelSaveContext(ZipArchive zip, string folder) => (_zip, _folder) = (zip, folder);
+    /// <summary>A context writing into <paramref name="folder"/>; every entry's SHA-256 goes into <paramref name="hashes"/> (for the manifest).</summary>
+    public ModelSaveContext(ZipArchive zip, string folder, Dictionary<string, string> hashes) => (_zip, _folder, _hashes) = (zip, folder, hashes);
 
     /// <summary>Writes <c>Model.key</c>: the header fields and <paramref name="settings"/>.</summary>
     public void WriteModel(ModelVersion version, JsonObject settings)
@@ -26,15 +28,20 @@ internal sealed class ModelSaveContext
         WriteBinary("Model.key", stream => JsonSerializer.Serialize(stream, settings, new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// <summary>Writes a named binary entry.</summary>
+    /// <summary>Writes a named binary entry and records its hash.</summary>
     public void WriteBinary(string name, Action<Stream> write)
     {
-        using var stream = _zip.CreateEntry($"{_folder}/{name}", CompressionLevel.Fastest).Open();
-        write(stream);
+        using var buffer = new MemoryStream();
+        write(buffer);
+        var path = $"{_folder}/{name}";
+        _hashes[path] = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+        using var stream = _zip.CreateEntry(path, CompressionLevel.Fastest).Open();
+        buffer.Position = 0;
+        buffer.CopyTo(stream);
     }
 
     /// <summary>A context for a sub-folder.</summary>
-    public ModelSaveContext Child(string name) => new(_zip, $"{_folder}/{name}");
+    public ModelSaveContext Child(string name) => new(_zip, $"{_folder}/{name}", _hashes);
 }
 
 /// <summary>Reads a component's folder of a model zip (see <see cref="ModelSaveContext"/>).</summary>
@@ -54,23 +61,21 @@ internal sealed class ModelLoadContext
     /// <summary>The component's settings from <c>Model.key</c>.</summary>
     public JsonObject ReadModel()
     {
-        using var stream = Open("Model.key");
-        return JsonNode.Parse(stream) as JsonObject ?? throw Invalid("Model.key is not a JSON object");
+        return JsonNode.Parse(ReadBytes("Model.key")) as JsonObject ?? throw Invalid("Model.key is not a JSON object");
     }
 
-    /// <summary>A named binary entry of the component.</summary>
+    /// <summary>The bytes of a named binary entry of the component.</summary>
     /// <exception cref="InvalidDataException">The entry is missing.</exception>
-    public Stream Open(string name)
+    public byte[] ReadBytes(string name)
     {
         var entry = _zip.GetEntry($"{_folder}/{name}") ?? throw Invalid($"entry '{_folder}/{name}' is missing");
-        var copy = new MemoryStream();
+        using var copy = new MemoryStream();
         using (var stream = entry.Open())
         {
             stream.CopyTo(copy);
         }
 
-        copy.Position = 0;
-        return copy;
+        return copy.ToArray();
     }
 
     /// <summary>A context for a sub-folder.</summary>

@@ -89,7 +89,7 @@ internal static class TransformerPersistence
         VisionTransformerConfig config;
         try
         {
-            config = System.Text.Json.JsonSerializer.Deserialize<VisionTransformerConfig>(ctx.Open("config.json")) ?? throw ctx.Invalid("config.json is empty");
+            config = System.Text.Json.JsonSerializer.Deserialize<VisionTransformerConfig>(ctx.ReadBytes("config.json")) ?? throw ctx.Invalid("config.json is empty");
             config.Validate();
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
@@ -98,9 +98,7 @@ internal static class TransformerPersistence
         }
 
         var model = new VisionTransformer(config);
-        using var weights = new MemoryStream();
-        ctx.Open("TSModel.safetensors").CopyTo(weights);
-        var state = SafetensorsFile.Parse(weights.ToArray(), $"{ctx.Source}: TSModel.safetensors").ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+        var state = SafetensorsFile.Parse(ctx.ReadBytes("TSModel.safetensors"), $"{ctx.Source}: TSModel.safetensors").ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
         model.LoadStateDict(state.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), ctx.Source);
         model.Train(false);
 

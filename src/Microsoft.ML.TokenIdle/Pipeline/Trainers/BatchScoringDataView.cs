@@ -39,8 +39,7 @@ internal sealed class BatchScoringDataView : IDataView
         private readonly DataViewRowCursor _rows;
         private readonly DataViewRowCursor? _ahead;
         private readonly Func<byte[]>? _readImage;
-        private readonly HashSet<int> _active;
-        private readonly Delegate?[] _outputs;
+        private readonly MappedRow _row;
         private readonly bool _masks;
         private VisionTransformerClassifier.ScoredBatch? _batch;
         private long _batchStart;
@@ -48,11 +47,11 @@ internal sealed class BatchScoringDataView : IDataView
 
         public Cursor(BatchScoringDataView view, DataViewRowCursor rows, DataViewRowCursor? ahead, HashSet<int> active)
         {
-            (_view, _rows, _ahead, _active) = (view, rows, ahead, active);
+            (_view, _rows, _ahead) = (view, rows, ahead);
             var count = view._source.Schema.Count;
             _readImage = ahead is null ? null : ImageInput.Reader(ahead, view._mapper.Image, view._mapper.Parent.Model.Config);
             _masks = view._mapper.MasksActive(i => active.Contains(count + i));
-            _outputs = view._mapper.Getters(Current, i => active.Contains(count + i));
+            _row = new MappedRow(rows, count, view.Schema, active, view._mapper.Getters(Current, i => active.Contains(count + i)));
         }
 
         public override long Position => _rows.Position;
@@ -61,26 +60,11 @@ internal sealed class BatchScoringDataView : IDataView
 
         public override DataViewSchema Schema => _view.Schema;
 
-        public override bool IsColumnActive(DataViewSchema.Column column) => _active.Contains(column.Index);
+        public override bool IsColumnActive(DataViewSchema.Column column) => _row.IsColumnActive(column);
 
         public override bool MoveNext() => _rows.MoveNext();
 
-        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
-        {
-            if (!IsColumnActive(column))
-            {
-                throw new InvalidOperationException($"column '{column.Name}' was not requested when the cursor was made");
-            }
-
-            var count = _view._source.Schema.Count;
-            if (column.Index < count)
-            {
-                return _rows.GetGetter<TValue>(_view._source.Schema[column.Index]);
-            }
-
-            return _outputs[column.Index - count] as ValueGetter<TValue>
-                ?? throw new InvalidOperationException($"Invalid TValue in GetGetter: '{typeof(TValue)}', expected type: '{column.Type.RawType}'.");
-        }
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) => _row.GetGetter<TValue>(column);
 
         protected override void Dispose(bool disposing)
         {

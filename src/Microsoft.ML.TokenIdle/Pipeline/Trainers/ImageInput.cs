@@ -1,14 +1,13 @@
 using Microsoft.ML.TokenIdle.Imaging;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Pipeline.Data;
-using Microsoft.ML.TokenIdle.Training.Data;
 
 namespace Microsoft.ML.TokenIdle.Pipeline.Trainers;
 
 /// <summary>
 /// Turns the values of an image column (decoded <see cref="MLImage"/>s of any size, or encoded PNG/JPEG
-/// bytes) into what the model takes: its channels, centre-cropped and resized to its size, planar bytes,
-/// normalised with its mean and standard deviation.
+/// bytes) into what the model takes: its channels, centre-cropped and resized to its size, planar bytes
+/// (<c>ImageDataset.ForModel</c> then normalises them with the model's mean and standard deviation).
 /// </summary>
 internal static class ImageInput
 {
@@ -39,24 +38,5 @@ internal static class ImageInput
     }
 
     /// <summary>The model's planar bytes of an image.</summary>
-    public static byte[] Planar(PixelImage image, VisionTransformerConfig config)
-    {
-        var size = config.ImageSize;
-        var fitted = image.ToColorChannels(config.InChannels);
-        return (fitted.Width == size && fitted.Height == size ? fitted : ImageResizer.Resize(fitted, size, size)).ToPlanar();
-    }
-
-    /// <summary>Planar images as a dataset normalised for the model (labels: <paramref name="labels"/>, or all 0 when scoring).</summary>
-    public static ImageDataset Dataset(IReadOnlyList<byte[]> images, int[]? labels, VisionTransformerConfig config, IReadOnlyList<string> classNames)
-    {
-        var (size, c) = (config.ImageSize, config.InChannels);
-        var pixels = new byte[(long)images.Count * c * size * size];
-        for (var i = 0; i < images.Count; i++)
-        {
-            images[i].CopyTo(pixels, (long)i * images[i].Length);
-        }
-
-        var (mean, std) = config.InputNormalization();
-        return new ImageDataset(pixels, labels ?? new int[images.Count], c, size, size, config.NumClasses, mean, std, classNames);
-    }
+    public static byte[] Planar(PixelImage image, VisionTransformerConfig config) => ImageResizer.Fit(image, config.InChannels, config.ImageSize).ToPlanar();
 }

@@ -2,6 +2,7 @@ using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Pipeline.Data;
 using Microsoft.ML.TokenIdle.Tensors;
+using Microsoft.ML.TokenIdle.Training.Data;
 
 namespace Microsoft.ML.TokenIdle.Pipeline.Trainers;
 
@@ -71,20 +72,19 @@ public sealed class VisionTransformerClassifier : ITransformer, IDisposable
     public IDataView Transform(IDataView input) => new BatchScoringDataView(input, new Mapper(this, input.Schema));
 
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new RowMapper(new Mapper(this, inputSchema));
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new ColumnMapperRowMapper(new Mapper(this, inputSchema));
 
     /// <summary>Class probabilities of planar images, row-major [n, classes], and with <paramref name="masks"/> their token masks [n, layers × patches].</summary>
     internal ScoredBatch Score(IReadOnlyList<byte[]> images, bool masks)
     {
         var classes = ClassNames.Count;
         var probabilities = new float[images.Count * classes];
-        var data = ImageInput.Dataset(images, null, Model.Config, ClassNames);
+        var data = ImageDataset.ForModel(images, null, Model.Config, ClassNames);
         var trace = masks && Strategy is not null ? new TokenReductionTrace() : null;
         using (TensorScope.Begin())
         {
             var batch = data.Images(Enumerable.Range(0, images.Count).ToArray());
-            var logits = Strategy is null ? Model.Forward(batch) : Strategy.Forward(Model, batch, trace);
-            Ops.Softmax(logits).Data.CopyTo(probabilities);
+            Ops.Softmax(Model.Forward(batch, Strategy, trace)).Data.CopyTo(probabilities);
         }
 
         var patches = Model.Config.NumPatches;
@@ -250,23 +250,5 @@ public sealed class VisionTransformerClassifier : ITransformer, IDisposable
         public ReadOnlyMemory<float> Probabilities(int row) => AllProbabilities.AsMemory(row * Classes, Classes);
 
         public ReadOnlyMemory<float> Mask(int row) => AllMasks?.AsMemory(row * MaskSize, MaskSize) ?? throw new InvalidOperationException("the batch was scored without token masks");
-    }
-
-    private sealed class RowMapper : IRowToRowMapper
-    {
-        private readonly Mapper _mapper;
-
-        public RowMapper(Mapper mapper)
-        {
-            _mapper = mapper;
-            OutputSchema = mapper.OutputSchema();
-        }
-
-        public DataViewSchema InputSchema => _mapper.InputSchema;
-
-        public DataViewSchema OutputSchema { get; }
-
-        public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
-            => new MappedRow(input, _mapper, OutputSchema, MappedRow.ActiveSet(activeColumns));
     }
 }

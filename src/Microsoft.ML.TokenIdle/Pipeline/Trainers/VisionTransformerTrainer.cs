@@ -3,6 +3,7 @@ using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Pipeline.Data;
 using Microsoft.ML.TokenIdle.Training;
 using Microsoft.ML.TokenIdle.Training.Data;
+using Microsoft.ML.TokenIdle.Training.Losses;
 
 namespace Microsoft.ML.TokenIdle.Pipeline.Trainers;
 
@@ -104,7 +105,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
             {
                 EarlyStopping = null,
                 Epochs = life.PredictorEpochs, LearningRate = life.PredictorLearningRate, WeightDecay = 0, WarmupEpochs = 0, CheckpointDirectory = null,
-                Stage = TrainingStage.PredictorOnly, Objective = new() { LogitWeight = 0, FeatureWeight = 0, CutWeight = 0 },
+                Stage = TrainingStage.PredictorOnly, Objective = IdleVitObjective.CrossEntropyOnly,
             };
             _context.WriteLog(Source, ChannelMessageKind.Info, $"life regression stage 1: training the predictor for {life.PredictorEpochs} epoch(s)");
             new Trainer(model, strategy, stage1).Fit(train, null, progress);
@@ -226,7 +227,7 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
             throw new InvalidOperationException($"the {what} data has no rows with a label");
         }
 
-        return ImageInput.Dataset(images, labels.ToArray(), config, classNames);
+        return ImageDataset.ForModel(images, labels.ToArray(), config, classNames);
     }
 
     /// <summary>Turns the trainer's progress into <see cref="TrainMetrics"/> for the callback and the log.</summary>

@@ -88,7 +88,7 @@ public class VisionTransformerTrainerOptions
     internal virtual TokenReductionOptions? TokenReduction => null;
 
     /// <summary>The loss weights.</summary>
-    internal virtual IdleVitObjective Objective => new() { LogitWeight = 0, FeatureWeight = 0, CutWeight = 0 };
+    internal virtual IdleVitObjective Objective => IdleVitObjective.CrossEntropyOnly;
 }
 
 /// <summary>IdleViT: token idling at keep ratio k with the token cut loss and distillation from the starting model.</summary>

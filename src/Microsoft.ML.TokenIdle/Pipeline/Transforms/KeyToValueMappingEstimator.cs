@@ -65,46 +65,16 @@ public sealed class KeyToValueMappingTransformer : RowToRowTransformerBase
             throw new InvalidOperationException($"Metadata KeyValues does not exist on column '{InputColumnName}'");
         }
 
-        return (ColumnMapper)Activator.CreateInstance(typeof(Mapper<>).MakeGenericType(valuesType.ItemType.RawType), this, inputSchema, input, valuesType.ItemType)!;
+        var map = typeof(KeyToValueMappingTransformer).GetMethod(nameof(Mapper), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(valuesType.ItemType.RawType);
+        return (ColumnMapper)map.Invoke(null, new object[] { inputSchema, input, new DataViewSchema.DetachedColumn(OutputColumnName, valuesType.ItemType) })!;
     }
 
-    private sealed class Mapper<T> : ColumnMapper
+    private static ColumnMapper Mapper<T>(DataViewSchema schema, DataViewSchema.Column input, DataViewSchema.DetachedColumn output)
     {
-        private readonly DataViewSchema.Column _input;
-        private readonly T[] _values;
-        private readonly T _missing;
-
-        public Mapper(KeyToValueMappingTransformer parent, DataViewSchema schema, DataViewSchema.Column input, PrimitiveDataViewType itemType)
-            : base(schema)
-        {
-            _input = input;
-            VBuffer<T> values = default;
-            input.Annotations.GetValue(AnnotationKinds.KeyValues, ref values);
-            _values = values.ToArray();
-            _missing = typeof(T) == typeof(float) ? (T)(object)float.NaN : typeof(T) == typeof(double) ? (T)(object)double.NaN : default!;
-            var annotations = new DataViewSchema.Annotations.Builder();
-            OutputColumns = new[] { new DataViewSchema.DetachedColumn(parent.OutputColumnName, itemType, annotations.ToAnnotations()) };
-        }
-
-        public override IReadOnlyList<DataViewSchema.DetachedColumn> OutputColumns { get; }
-
-        public override IEnumerable<DataViewSchema.Column> Dependencies(Func<int, bool> isOutputActive) => isOutputActive(0) ? new[] { _input } : Array.Empty<DataViewSchema.Column>();
-
-        public override Delegate?[] MakeGetters(DataViewRow input, Func<int, bool> isOutputActive)
-        {
-            if (!isOutputActive(0))
-            {
-                return new Delegate?[1];
-            }
-
-            var keyGetter = input.GetGetter<uint>(_input);
-            var key = 0u;
-            ValueGetter<T> getter = (ref T value) =>
-            {
-                keyGetter(ref key);
-                value = key >= 1 && key <= _values.Length ? _values[key - 1] : _missing;
-            };
-            return new Delegate?[] { getter };
-        }
+        VBuffer<T> buffer = default;
+        input.Annotations.GetValue(AnnotationKinds.KeyValues, ref buffer);
+        var values = buffer.ToArray();
+        var missing = typeof(T) == typeof(float) ? (T)(object)float.NaN : typeof(T) == typeof(double) ? (T)(object)double.NaN : default!;
+        return new OneToOneColumnMapper<uint, T>(schema, input, output, key => key >= 1 && key <= values.Length ? values[key - 1] : missing);
     }
 }

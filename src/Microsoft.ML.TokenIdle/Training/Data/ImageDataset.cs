@@ -34,6 +34,23 @@ public sealed class ImageDataset
         ClassNames = classNames ?? Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
     }
 
+    /// <summary>
+    /// Planar images ([C, S, S] bytes each) as a dataset for a model of <paramref name="config"/>'s input,
+    /// normalised with its mean and standard deviation; <paramref name="labels"/> null gives all 0 (scoring).
+    /// </summary>
+    public static ImageDataset ForModel(IReadOnlyList<byte[]> images, int[]? labels, Models.VisionTransformerConfig config, IReadOnlyList<string>? classNames = null)
+    {
+        var (size, c) = (config.ImageSize, config.InChannels);
+        var pixels = new byte[(long)images.Count * c * size * size];
+        for (var i = 0; i < images.Count; i++)
+        {
+            images[i].CopyTo(pixels, (long)i * images[i].Length);
+        }
+
+        var (mean, std) = config.InputNormalization();
+        return new ImageDataset(pixels, labels ?? new int[images.Count], c, size, size, config.NumClasses, mean, std, classNames);
+    }
+
     /// <summary>Pixel bytes, [count, C, H, W].</summary>
     public byte[] Pixels { get; }
 

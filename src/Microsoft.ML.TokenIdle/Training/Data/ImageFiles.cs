@@ -118,7 +118,7 @@ public static class ImageFiles
         {
             try
             {
-                images[i] = ImageResizer.Resize(ImageDecoder.Load(rows[i].File).ToColorChannels(options.Channels), size, size, options.Resize, ResizeAnchor.Center, options.Filter).ToPlanar();
+                images[i] = ImageResizer.Fit(ImageDecoder.Load(rows[i].File), options.Channels, size, options.Resize, options.Filter).ToPlanar();
             }
             catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
             {

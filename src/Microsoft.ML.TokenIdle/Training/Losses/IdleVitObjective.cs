@@ -13,6 +13,9 @@ namespace Microsoft.ML.TokenIdle.Training.Losses;
 /// </summary>
 public sealed class IdleVitObjective
 {
+    /// <summary>Plain (soft-target) cross-entropy: every other weight 0, no teacher.</summary>
+    public static IdleVitObjective CrossEntropyOnly => new() { LogitWeight = 0, FeatureWeight = 0, CutWeight = 0 };
+
     /// <summary>α, weight of the logit distillation.</summary>
     public double LogitWeight { get; init; } = 5;
 
