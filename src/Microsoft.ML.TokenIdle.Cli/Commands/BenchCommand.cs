@@ -29,11 +29,11 @@ internal static class BenchCommand
         command.SetAction(result => CommandRunner.Run(() =>
         {
             CommandRunner.SetThreads(result.GetValue(threads));
-            var b = result.GetValue(batch);
+            var b = CommandRunner.Count(result, batch);
             var limit = result.GetValue(seconds);
-            if (b < 1 || !(limit > 0))
+            if (!(limit > 0))
             {
-                throw new ArgumentException($"--batch must be at least 1 and --seconds positive, got {b} and {limit}");
+                throw new ArgumentException($"--seconds must be positive, got {limit}");
             }
 
             var model = source.Build(result, weightsOptional: true);

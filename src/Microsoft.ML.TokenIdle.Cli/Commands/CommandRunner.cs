@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Microsoft.ML.TokenIdle.Tensors.Cpu;
 
 namespace Microsoft.ML.TokenIdle.Cli.Commands;
@@ -29,5 +30,12 @@ internal static class CommandRunner
 
             CpuBackend.Threads = t;
         }
+    }
+
+    /// <summary>The value of a count option such as <c>--batch-size</c>; a value below 1 is refused with the option's name.</summary>
+    public static int Count(ParseResult result, Option<int> option)
+    {
+        var value = result.GetValue(option);
+        return value >= 1 ? value : throw new ArgumentException($"{option.Name} must be at least 1, got {value}");
     }
 }

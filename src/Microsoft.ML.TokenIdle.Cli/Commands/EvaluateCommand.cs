@@ -27,11 +27,7 @@ internal static class EvaluateCommand
         command.SetAction(result => CommandRunner.Run(() =>
         {
             CommandRunner.SetThreads(result.GetValue(threads));
-            var batchSize = result.GetValue(batch);
-            if (batchSize < 1)
-            {
-                throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}");
-            }
+            var batchSize = CommandRunner.Count(result, batch);
 
             var model = source.Build(result, weightsOptional: false);
             var strategy = method.Build(result, model.Config, warnUntrained: true);

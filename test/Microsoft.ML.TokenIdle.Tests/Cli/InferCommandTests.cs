@@ -39,6 +39,25 @@ public class InferCommandTests
         Assert.StartsWith("tokenidle: error:", stderr);
     }
 
+    [Theory]
+    [InlineData("infer", "--batch-size", "0")]
+    [InlineData("evaluate", "--batch-size", "0")]
+    [InlineData("bench", "--batch", "0")]
+    public void ACountBelowOneIsRefusedWithTheOptionsName(string verb, string option, string value)
+    {
+        var set = FixtureSet.Get("micro");
+        var arguments = verb switch
+        {
+            "infer" => new[] { verb, "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath },
+            "evaluate" => new[] { verb, "--config", set.ConfigPath, "--weights", set.WeightsPath, "--data", "fashion-mnist:test" },
+            _ => new[] { verb, "--config", set.ConfigPath },
+        };
+        var (code, stdout, stderr) = CliRunner.Run(arguments.Concat(new[] { option, value }).ToArray());
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Equal($"tokenidle: error: {option} must be at least 1, got {value}", stderr.Trim());
+    }
+
     [Fact]
     public void MismatchedWeightsNameTheKey()
     {

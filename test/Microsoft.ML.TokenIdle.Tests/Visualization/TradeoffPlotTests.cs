@@ -34,14 +34,15 @@ public class TradeoffPlotTests
         var dir = Directory.CreateTempSubdirectory("plot").FullName;
         try
         {
-            var lines = new List<string> { Row("backbone", 0.9, 0.072, 0), Row("bench.full", 0, 0, 500) };
+            var lines = new List<string> { Row("backbone", 0.9, 0.072, 0), Row("bench.full.1", 0, 0, 500), Row("bench.full.2", 0, 0, 520) };
             foreach (var method in new[] { "evit-fuse", "idle", "life" })
             {
                 foreach (var (k, i) in new[] { ("0.9", 0), ("0.7", 1), ("0.5", 2) })
                 {
                     lines.Add(Row($"nofinetune.{method}.{k}", 0.88 - 0.02 * i, 0.065 - 0.01 * i, 0));
                     lines.Add(Row($"finetune.{method}.{k}", 0.89 - 0.01 * i, 0.065 - 0.01 * i, 0));
-                    lines.Add(Row($"bench.{method}.{k}", 0, 0, 550 + 100 * i));
+                    lines.Add(Row($"bench.{method}.{k}.1", 0, 0, 550 + 100 * i));
+                    lines.Add(Row($"bench.{method}.{k}.2", 0, 0, 560 + 100 * i));
                 }
             }
 
