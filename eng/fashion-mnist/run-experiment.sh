@@ -126,13 +126,13 @@ done
 
 # Throughput side by side: random images of the backbone's shape, batch 256, the full model and every
 # method one after another, in three rounds (one at smoke size). report.py gives the medians, since
-# single 10-second passes varied between runs.
+# single 10-second passes varied between runs. measure KEY [bench options…] records one pass.
+measure() { local key=$1; shift; has "$key" || record "$key" 0 "$(tokenidle bench --config "$config" "${bench[@]}" "$@")"; }
 for round in "${bench_rounds[@]}"; do
-  has "bench.full.$round" || record "bench.full.$round" 0 "$(tokenidle bench --config "$config" "${bench[@]}")"
+  measure "bench.full.$round"
   for method in evit-fuse idle life; do
     for k in 0.9 0.7 0.5; do
-      has "bench.$method.$k.$round" || record "bench.$method.$k.$round" 0 \
-        "$(tokenidle bench --config "$config" "${bench[@]}" --method "$method" --keep-rate "$k")"
+      measure "bench.$method.$k.$round" --method "$method" --keep-rate "$k"
     done
   done
 done

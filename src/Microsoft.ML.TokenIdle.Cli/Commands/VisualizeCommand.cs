@@ -11,27 +11,20 @@ namespace Microsoft.ML.TokenIdle.Cli.Commands;
 /// </summary>
 internal static class VisualizeCommand
 {
-    /// <summary>The classifier of a saved pipeline zip, with the method it was trained with.</summary>
-    private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy) FromZip(string path)
+    /// <summary>The classifier of a saved pipeline zip, with the method (and its name) it was trained with.</summary>
+    private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy, string) FromZip(string path)
     {
         var classifier = SavedModel.Load(path).Classifier;
-        return (classifier.Model, classifier.Strategy ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"));
+        return (classifier.Model, classifier.Strategy ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"), classifier.Method);
     }
 
-    private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy) FromFiles(ParseResult result, ModelSource source, MethodSource method)
+    private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy, string) FromFiles(ParseResult result, ModelSource source, MethodSource method)
     {
         var model = source.Build(result, weightsOptional: false);
         var strategy = method.Build(result, model.Config, warnUntrained: true)
             ?? throw new ArgumentException("--method full reduces nothing; choose evit, evit-fuse, idle or life");
-        return (model, strategy);
+        return (model, strategy, method.Name(result));
     }
-
-    private static string MethodLabel(Models.TokenReduction.TokenReductionStrategy strategy) => strategy.Selector switch
-    {
-        Models.TokenReduction.LifeRegressionSelector => "life",
-        Models.TokenReduction.ClassQueryKeySelector => "idle",
-        _ => strategy.Reduction is Models.TokenReduction.TokenDropping { Fuse: true } ? "evit-fuse" : "evit",
-    };
 
     public static Command Create()
     {
@@ -46,7 +39,7 @@ internal static class VisualizeCommand
         command.Arguments.Add(images);
         command.SetAction(result => CommandRunner.Run(() =>
         {
-            var (model, strategy) = result.GetValue(source.Model) is { } zip && zip.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
+            var (model, strategy, methodName) = result.GetValue(source.Model) is { } zip && zip.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
                 ? FromZip(zip)
                 : FromFiles(result, source, method);
             var folder = Directory.CreateDirectory(result.GetValue(output)!).FullName;
@@ -54,7 +47,7 @@ internal static class VisualizeCommand
             foreach (var file in result.GetValue(images)!)
             {
                 var (strip, trace, logits) = renderer.Render(model, strategy, ImageDecoder.Load(file));
-                var target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(file)}.{MethodLabel(strategy)}.png");
+                var target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(file)}.{methodName}.png");
                 PngCodec.Save(strip, target);
                 var row = logits.Data;
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>

@@ -62,12 +62,12 @@ public sealed class PredictionEngine<TSrc, TDst> : IDisposable
 
         public ObjectRow(Type type)
         {
-            _members = RowBinding.Members(type).Select(m => (m.Member, RowBinding.ColumnType(m.Member, m.MemberType))).ToList();
+            var members = RowBinding.Members(type);
+            _members = members.Select(m => (m.Member, RowBinding.ColumnType(m.Member, m.MemberType))).ToList();
             var builder = new DataViewSchema.Builder();
-            var names = RowBinding.Members(type).Select(m => m.Column).ToList();
-            for (var i = 0; i < names.Count; i++)
+            for (var i = 0; i < members.Count; i++)
             {
-                builder.AddColumn(names[i], _members[i].Type);
+                builder.AddColumn(members[i].Column, _members[i].Type);
             }
 
             Schema = builder.ToSchema();

@@ -19,6 +19,7 @@ public class VisualizeCommandTests
             var (code, stdout, stderr) = CliRunner.Run("visualize", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--method", method, "--keep-rate", "0.5", "--output", output, photo);
             Assert.True(code == 0, stderr);
             var line = JsonDocument.Parse(stdout).RootElement;
+            Assert.EndsWith($"rocket.{method}.png", line.GetProperty("output").GetString());
             var strip = ImageDecoder.Load(line.GetProperty("output").GetString()!);
             var layers = Microsoft.ML.TokenIdle.Models.TokenReduction.TokenReductionMethods.Create(
                 Microsoft.ML.TokenIdle.Models.TokenReduction.TokenReductionMethods.Parse(method), set.Config, 0.5)!.Schedule.ReducingLayers.ToArray();

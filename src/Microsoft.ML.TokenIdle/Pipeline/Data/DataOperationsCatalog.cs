@@ -57,24 +57,11 @@ public sealed class DataOperationsCatalog
     /// </summary>
     public IDataView LoadImagesFromFolder(string folder, string imagePathColumnName = "ImagePath", string labelColumnName = "Label")
     {
-        if (!Directory.Exists(folder))
-        {
-            throw new DirectoryNotFoundException($"image folder '{folder}' does not exist");
-        }
-
-        var files = Directory.GetDirectories(folder)
-            .SelectMany(d => Directory.EnumerateFiles(d).Where(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg").Select(f => (Path: Path.GetFullPath(f), Label: Path.GetFileName(d))))
-            .OrderBy(f => f.Path, StringComparer.Ordinal)
-            .ToArray();
-        if (files.Length == 0)
-        {
-            throw new InvalidDataException($"image folder '{folder}' has no .png/.jpg/.jpeg files in class sub-folders");
-        }
-
+        var files = Training.Data.ImageFiles.ListFolder(folder);
         var builder = new DataViewSchema.Builder();
         builder.AddColumn(imagePathColumnName, TextDataViewType.Instance);
         builder.AddColumn(labelColumnName, TextDataViewType.Instance);
-        return new ArrayDataView(builder.ToSchema(), new Array[] { files.Select(f => f.Path.AsMemory()).ToArray(), files.Select(f => f.Label.AsMemory()).ToArray() });
+        return new ArrayDataView(builder.ToSchema(), new Array[] { files.Select(f => Path.GetFullPath(f.Path).AsMemory()).ToArray(), files.Select(f => f.Label.AsMemory()).ToArray() });
     }
 
     /// <summary>

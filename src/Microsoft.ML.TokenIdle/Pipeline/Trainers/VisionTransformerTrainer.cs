@@ -157,18 +157,17 @@ public sealed class VisionTransformerTrainer : IEstimator<VisionTransformerClass
     private bool LoadPretrained(VisionTransformer model, string path)
     {
         var state = Serialization.SafetensorsFile.Read(path).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
-        var own = model.StateDict();
-        if (state.TryGetValue("head.weight", out var head) && head.Size(0) != model.Config.NumClasses)
+        var replaced = state.TryGetValue("head.weight", out var head) && head.Size(0) != model.Config.NumClasses;
+        if (replaced)
         {
-            _context.WriteLog(Source, ChannelMessageKind.Info, $"'{path}' has a head for {head.Size(0)} classes; training a new head for {model.Config.NumClasses}");
+            _context.WriteLog(Source, ChannelMessageKind.Info, $"'{path}' has a head for {head!.Size(0)} classes; training a new head for {model.Config.NumClasses}");
+            var own = model.StateDict();
             state["head.weight"] = own["head.weight"];
             state["head.bias"] = own["head.bias"];
-            model.LoadStateDict(state, path);
-            return true;
         }
 
         model.LoadStateDict(state, path);
-        return false;
+        return replaced;
     }
 
     private static IReadOnlyList<string> ClassNames(DataViewSchema.Column label)

@@ -18,7 +18,12 @@ public static class ImageFiles
     /// <summary>Loads <c>folder/CLASS/*.png|jpg|jpeg</c>.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">No images, or an unreadable one (unless skipped); the message names it.</exception>
-    public static ImageDataset LoadFolder(string folder, ImageFileOptions options)
+    public static ImageDataset LoadFolder(string folder, ImageFileOptions options) => Load(ListFolder(folder), options, folder);
+
+    /// <summary>The image files of <c>folder/CLASS/</c> in path order, each with its sub-folder's name.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">It holds no images in class sub-folders.</exception>
+    internal static List<(string Path, string Label)> ListFolder(string folder)
     {
         if (!Directory.Exists(folder))
         {
@@ -29,12 +34,7 @@ public static class ImageFiles
             .SelectMany(dir => Directory.EnumerateFiles(dir).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Select(f => (f, Path.GetFileName(dir))))
             .OrderBy(r => r.f, StringComparer.Ordinal)
             .ToList();
-        if (rows.Count == 0)
-        {
-            throw new InvalidDataException($"image folder '{folder}' has no .png/.jpg/.jpeg files in class sub-folders");
-        }
-
-        return Load(rows, options, folder);
+        return rows.Count > 0 ? rows : throw new InvalidDataException($"image folder '{folder}' has no .png/.jpg/.jpeg files in class sub-folders");
     }
 
     /// <summary>
