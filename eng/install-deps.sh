@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project needs: OpenBLAS for the GEMM kernel, libturbojpeg for
-# JPEG decoding, Fashion-MNIST (its IDX files, for training tests and experiments) and, with --bench,
-# CPU PyTorch for side-by-side benchmarks. Does nothing when they are present.
+# Installs the Debian packages the project needs: OpenBLAS for the GEMM kernel, a sans-serif font for the
+# figures' labels (fonts-dejavu-core; SkiaSharp reads /usr/share/fonts), Fashion-MNIST (its IDX files, for
+# training tests and experiments) and, with --bench, CPU PyTorch for side-by-side benchmarks. Image decoding
+# needs no package: ML.NET's ImageAnalytics uses SkiaSharp's self-contained native library.
+# Does nothing when they are present.
 set -euo pipefail
 packages=()
 ldconfig -p | grep -q 'libopenblas.so.0' || packages+=(libopenblas0-pthread)
-ldconfig -p | grep -q 'libturbojpeg.so.0' || packages+=(libturbojpeg0)
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || packages+=(fonts-dejavu-core)
 [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]] || packages+=(dataset-fashion-mnist)
 if [[ "${1:-}" == "--bench" ]]; then
   /usr/bin/python3 -c 'import torch' 2>/dev/null || packages+=(python3-torch)

@@ -9,7 +9,7 @@ import os
 import struct
 import zlib
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "test", "Microsoft.ML.TokenIdle.Tests", "Imaging", "Data")
 
@@ -80,12 +80,6 @@ def main():
     raw("resize_fill_bilinear_16x12", decoded.resize((16, 12), Image.BILINEAR))
     raw("resize_fill_bicubic_56x41", decoded.resize((56, 41), Image.BICUBIC))
     raw("resize_isocrop_bilinear_20x20", decoded.resize((20, 20), Image.BILINEAR, box=(5, 0, 35, 30)))
-    for orientation in (3, 6, 8):
-        exif = Image.Exif()
-        exif[0x0112] = orientation
-        name = f"orientation{orientation}.jpg"
-        save(name, photo, "JPEG", quality=90, exif=exif.tobytes())
-        raw(name, ImageOps.exif_transpose(Image.open(os.path.join(OUT, name))))
 
 
 if __name__ == "__main__":

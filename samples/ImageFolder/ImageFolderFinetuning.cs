@@ -1,5 +1,6 @@
-using Microsoft.ML.TokenIdle.Pipeline;
-using Microsoft.ML.TokenIdle.Pipeline.Trainers;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.TokenIdle;
 
 namespace Microsoft.ML.TokenIdle.Samples;
 
@@ -37,18 +38,18 @@ public static class ImageFolderFinetuning
         var context = new MLContext(seed: 1);
         context.Log += (_, e) =>
         {
-            if (e.Source == nameof(VisionTransformerTrainer) && e.Kind >= ChannelMessageKind.Info)
+            if (e.Source.Contains("Trainer; Training", StringComparison.Ordinal) && e.Kind >= ChannelMessageKind.Info)
             {
-                log(e.Message);
+                log(e.RawMessage);
             }
         };
-        var split = context.Data.TrainTestSplit(context.Data.LoadImagesFromFolder(settings.Folder), testFraction: 0.2);
-        VisionTransformerTrainerOptions options = settings.Method switch
+        var split = context.Data.TrainTestSplit(context.Data.LoadImagesFromFolder(settings.Folder), testFraction: 0.2, seed: 1);
+        VisionTransformerTrainerBase.OptionsBase options = settings.Method switch
         {
-            "full" => new VisionTransformerTrainerOptions(),
-            "idle" => new TokenIdleImageClassificationOptions { KeepRatio = settings.KeepRate },
-            "evit" => new TokenReorganizationImageClassificationOptions { KeepRate = settings.KeepRate },
-            "life" => new LifeRegressionSlimmingOptions { KeepRatio = settings.KeepRate },
+            "full" => new VisionTransformerTrainer.Options(),
+            "idle" => new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = settings.KeepRate } },
+            "evit" => new TokenReorganizationImageClassificationTrainer.Options { TokenReduction = { KeepRate = settings.KeepRate } },
+            "life" => new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRate = settings.KeepRate } },
             _ => throw new ArgumentException($"unknown method '{settings.Method}': use full, idle, evit or life"),
         };
         options.ConfigPath = settings.ConfigPath;
@@ -60,12 +61,12 @@ public static class ImageFolderFinetuning
         options.HorizontalFlip = true;
 
         var trainers = context.MulticlassClassification.Trainers;
-        var trainer = options switch
+        IEstimator<VisionTransformerClassifier> trainer = options switch
         {
-            TokenIdleImageClassificationOptions idle => trainers.TokenIdleImageClassification(idle),
-            TokenReorganizationImageClassificationOptions evit => trainers.TokenReorganizationImageClassification(evit),
-            LifeRegressionSlimmingOptions life => trainers.LifeRegressionSlimming(life),
-            _ => trainers.VisionTransformer(options),
+            TokenIdleImageClassificationTrainer.Options idle => trainers.TokenIdleImageClassification(idle),
+            TokenReorganizationImageClassificationTrainer.Options evit => trainers.TokenReorganizationImageClassification(evit),
+            LifeRegressionSlimmingTrainer.Options life => trainers.LifeRegressionSlimming(life),
+            _ => trainers.VisionTransformer((VisionTransformerTrainer.Options)options),
         };
         var pipeline = context.Transforms.Conversion.MapValueToKey("Label")
             .Append(context.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))

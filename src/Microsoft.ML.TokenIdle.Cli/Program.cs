@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Microsoft.ML.TokenIdle.Cli.Commands;
+using TokenIdle.Cli.Commands;
 
 var root = new RootCommand("tokenidle: Vision Transformer token reduction (IdleViT, EViT, life regression) for .NET");
 root.Subcommands.Add(InferCommand.Create());

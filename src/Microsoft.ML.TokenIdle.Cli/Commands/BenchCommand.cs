@@ -3,10 +3,11 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Tensors;
 using Microsoft.ML.TokenIdle.Tensors.Cpu;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary><c>tokenidle bench</c>: images per second of a forward pass (or a training step) on random images.</summary>
 internal static class BenchCommand
@@ -39,7 +40,7 @@ internal static class BenchCommand
             var model = source.Build(result, weightsOptional: true);
             var c = model.Config;
             var strategy = method.Build(result, c, warnUntrained: false);
-            var images = Nn.Init.Normal(new Random(1), 1f, new[] { b, c.InChannels, c.ImageSize, c.ImageSize });
+            var images = Init.Normal(new Random(1), 1f, new[] { b, c.InChannels, c.ImageSize, c.ImageSize });
             var labels = Enumerable.Range(0, b).Select(i => i % c.NumClasses).ToArray();
             var isTrain = result.GetValue(train);
             model.Train(isTrain);

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Tensors.Cpu;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>Runs a verb's body and turns any failure into one line on standard error and exit code 1.</summary>
 internal static class CommandRunner
@@ -14,9 +14,21 @@ internal static class CommandRunner
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Console.Error.WriteLine($"tokenidle: error: {e.Message}");
+            Console.Error.WriteLine($"tokenidle: error: {Reason(e).Message}");
             return 1;
         }
+    }
+
+    // ML.NET creates saved components by reflection and wraps what they throw twice (a
+    // TargetInvocationException inside "Error during class instantiation"): report the component's own error.
+    private static Exception Reason(Exception e)
+    {
+        while (e.InnerException is { } inner && (e is System.Reflection.TargetInvocationException || e.Message == "Error during class instantiation"))
+        {
+            e = inner;
+        }
+
+        return e;
     }
 
     public static void SetThreads(int? threads)

@@ -1,6 +1,6 @@
 using Microsoft.ML.TokenIdle.Training;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>
 /// Training progress on standard error: a bar redrawn in place with loss, learning rate, throughput

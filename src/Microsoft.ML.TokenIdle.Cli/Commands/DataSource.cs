@@ -2,7 +2,7 @@ using System.CommandLine;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Training.Data;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>
 /// A labelled dataset named on the command line: <c>fashion-mnist:train|test</c> (Debian's
@@ -55,14 +55,10 @@ internal static class DataSource
 
     private static ImageDataset FilesFor(string spec, VisionTransformerConfig config, string option, bool skipUnreadable)
     {
-        var (mean, std) = config.InputNormalization();
         var options = new ImageFileOptions
         {
-            Size = config.ImageSize,
-            Channels = config.InChannels,
+            Format = config.InputFormat,
             Classes = config.NumClasses,
-            Mean = mean,
-            Std = std,
             SkipUnreadable = skipUnreadable,
             OnSkipped = message => Console.Error.WriteLine($"tokenidle: skipped {message}"),
         };

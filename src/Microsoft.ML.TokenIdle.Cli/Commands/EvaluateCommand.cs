@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Training;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary><c>tokenidle evaluate</c>: top-1, top-5, loss, GMACs and images/s of a model and method on a labelled dataset, as one JSON line.</summary>
 internal static class EvaluateCommand

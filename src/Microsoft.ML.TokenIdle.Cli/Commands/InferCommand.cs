@@ -2,7 +2,7 @@ using System.CommandLine;
 using Microsoft.ML.TokenIdle.Serialization;
 using Microsoft.ML.TokenIdle.Tensors;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary><c>tokenidle infer</c>: logits for the images of a safetensors file.</summary>
 internal static class InferCommand

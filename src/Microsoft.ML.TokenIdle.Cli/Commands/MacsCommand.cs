@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary><c>tokenidle macs</c>: multiply-accumulates per image of a model and method, as one JSON line.</summary>
 internal static class MacsCommand

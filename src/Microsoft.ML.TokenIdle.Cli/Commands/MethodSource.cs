@@ -2,7 +2,7 @@ using System.CommandLine;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>The options that choose a token-reduction method: <c>--method</c>, <c>--keep-rate</c>, <c>--schedule</c>, <c>--predictor</c>.</summary>
 internal sealed class MethodSource

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Models;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>The options that say which model to build: <c>--config</c> JSON or a <c>--model</c> preset, and <c>--weights</c>.</summary>
 internal sealed class ModelSource

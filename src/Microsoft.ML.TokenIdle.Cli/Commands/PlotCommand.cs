@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Imaging;
+using Microsoft.ML.TokenIdle.Serialization;
 using Microsoft.ML.TokenIdle.Visualization;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>
 /// <c>tokenidle plot</c>: the trade-off figures of an experiment's <c>results.jsonl</c>
@@ -105,8 +106,8 @@ internal static class PlotCommand
                     throw new InvalidDataException($"'{path}' has no method results to plot for {name}");
                 }
 
-                PngCodec.Save(TradeoffPlot.RenderPng(heading, xLabel, "top-1 (%)", series), Path.Combine(folder, name + ".png"));
-                Serialization.AtomicFile.Write(Path.Combine(folder, name + ".svg"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(TradeoffPlot.RenderSvg(heading, xLabel, "top-1 (%)", series))));
+                PngEncoder.Save(TradeoffPlot.RenderPng(heading, xLabel, "top-1 (%)", series), Path.Combine(folder, name + ".png"));
+                AtomicFile.Write(Path.Combine(folder, name + ".svg"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(TradeoffPlot.RenderSvg(heading, xLabel, "top-1 (%)", series))));
                 Console.WriteLine(Path.Combine(folder, name + ".png"));
             }
 

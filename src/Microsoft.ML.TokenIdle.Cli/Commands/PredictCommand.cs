@@ -1,20 +1,21 @@
 using System.CommandLine;
 using System.Text.Json;
-using Microsoft.ML.TokenIdle.Pipeline;
-using Microsoft.ML.TokenIdle.Pipeline.Data;
-using Microsoft.ML.TokenIdle.Pipeline.Transforms.Image;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.TokenIdle.Components;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>
-/// <c>tokenidle predict</c>: scores image files with a saved pipeline zip (one that loads images from a
-/// path column) and prints one JSON line per image: the predicted class, its probability and the top classes.
+/// <c>tokenidle predict</c>: scores image files with an ML.NET model zip holding a ViT classifier (a pipeline
+/// that loads images from a path column with <c>LoadImages</c> or <c>LoadRawImageBytes</c>) and prints one
+/// JSON line per image: the predicted class, its probability and the top classes.
 /// </summary>
 internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "model zip saved with MLContext.Model.Save", Required = true };
+        var model = new Option<string>("--model") { Description = "ML.NET model zip saved with MLContext.Model.Save", Required = true };
         var top = new Option<int>("--top") { Description = "classes listed per image", DefaultValueFactory = _ => 3 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
@@ -27,8 +28,8 @@ internal static class PredictCommand
         {
             CommandRunner.SetThreads(result.GetValue(threads));
             var path = result.GetValue(model)!;
-            var (transformer, schema, steps, classifier) = SavedModel.Load(path);
-            var loader = steps.OfType<ImageLoadingTransformer>().FirstOrDefault()
+            var (context, transformer, schema, steps, classifier) = SavedModel.Load(path);
+            var pathColumn = InputRows.ImagePathColumn(steps)
                 ?? throw new InvalidDataException($"model '{path}' does not load images from a path column (no LoadImages or LoadRawImageBytes step); score it from code");
             if (schema is null)
             {
@@ -36,7 +37,17 @@ internal static class PredictCommand
             }
 
             var files = result.GetValue(images)!.Select(Path.GetFullPath).ToArray();
-            var scored = transformer.Transform(InputRows(schema, loader.InputColumnName, files, path));
+            IDataView rows;
+            try
+            {
+                rows = InputRows.Create(context, schema, pathColumn, files);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"model '{path}': {e.Message}", e);
+            }
+
+            var scored = transformer.Transform(rows);
             using var cursor = scored.GetRowCursor(new[] { scored.Schema[classifier.ScoreColumnName] });
             var score = cursor.GetGetter<VBuffer<float>>(scored.Schema[classifier.ScoreColumnName]);
             VBuffer<float> probabilities = default;
@@ -45,7 +56,7 @@ internal static class PredictCommand
             {
                 cursor.MoveNext();
                 score(ref probabilities);
-                var p = probabilities.ToArray();
+                var p = probabilities.DenseValues().ToArray();
                 var ranked = Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).Take(k).ToArray();
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
@@ -59,27 +70,5 @@ internal static class PredictCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>One row per file: the path in the loader's column, defaults elsewhere (a text label is empty: key 0, missing).</summary>
-    private static IDataView InputRows(DataViewSchema schema, string pathColumn, string[] files, string modelPath)
-    {
-        var column = schema.GetColumnOrNull(pathColumn) ?? throw new InvalidDataException($"model '{modelPath}': its input schema has no column '{pathColumn}'");
-        if (column.Type is not TextDataViewType)
-        {
-            throw new InvalidDataException($"model '{modelPath}': input column '{pathColumn}' is {column.Type}, not text");
-        }
-
-        var columns = schema.Select(c =>
-        {
-            var values = Array.CreateInstance(c.Type.RawType, files.Length);
-            for (var i = 0; i < files.Length; i++)
-            {
-                values.SetValue(c.Index == column.Index ? files[i].AsMemory() : c.Type is TextDataViewType ? ReadOnlyMemory<char>.Empty : Activator.CreateInstance(c.Type.RawType), i);
-            }
-
-            return values;
-        }).ToArray();
-        return new ArrayDataView(schema, columns);
     }
 }

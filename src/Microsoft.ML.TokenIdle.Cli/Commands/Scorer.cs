@@ -2,7 +2,7 @@ using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Tensors;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>Batched inference with pooled memory: the logits of all images, with or without token reduction.</summary>
 internal static class Scorer

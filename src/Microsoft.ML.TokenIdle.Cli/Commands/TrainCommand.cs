@@ -5,7 +5,7 @@ using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Training;
 using Microsoft.ML.TokenIdle.Training.Losses;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>
 /// <c>tokenidle train</c>: pretraining from scratch (no <c>--weights</c>) or finetuning from a weights

@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Imaging;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Visualization;
 
-namespace Microsoft.ML.TokenIdle.Cli.Commands;
+namespace TokenIdle.Cli.Commands;
 
 /// <summary>
 /// <c>tokenidle visualize</c>: for each image, a PNG strip of what the method kept at each reducing
@@ -12,13 +14,13 @@ namespace Microsoft.ML.TokenIdle.Cli.Commands;
 internal static class VisualizeCommand
 {
     /// <summary>The classifier of a saved pipeline zip, with the method (and its name) it was trained with.</summary>
-    private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy, string) FromZip(string path)
+    private static (VisionTransformer, TokenReductionStrategy, string) FromZip(string path)
     {
         var classifier = SavedModel.Load(path).Classifier;
         return (classifier.Model, classifier.Strategy ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"), classifier.Method);
     }
 
-    private static (Models.VisionTransformer, Models.TokenReduction.TokenReductionStrategy, string) FromFiles(ParseResult result, ModelSource source, MethodSource method)
+    private static (VisionTransformer, TokenReductionStrategy, string) FromFiles(ParseResult result, ModelSource source, MethodSource method)
     {
         var model = source.Build(result, weightsOptional: false);
         var strategy = method.Build(result, model.Config, warnUntrained: true)
@@ -48,7 +50,7 @@ internal static class VisualizeCommand
             {
                 var (strip, trace, logits) = renderer.Render(model, strategy, ImageDecoder.Load(file));
                 var target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(file)}.{methodName}.png");
-                PngCodec.Save(strip, target);
+                PngEncoder.Save(strip, target);
                 var row = logits.Data;
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {

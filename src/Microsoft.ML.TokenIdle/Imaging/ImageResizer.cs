@@ -49,16 +49,6 @@ public static class ImageResizer
         }
     }
 
-    /// <summary>
-    /// The image as a model takes it: <paramref name="channels"/> colour channels (1 or 3) at
-    /// <paramref name="size"/> × <paramref name="size"/> (resized only when it is another size).
-    /// </summary>
-    public static PixelImage Fit(PixelImage image, int channels, int size, ResizeMode mode = ResizeMode.IsoCrop, ResamplingFilter filter = ResamplingFilter.Bilinear)
-    {
-        var fitted = image.ToColorChannels(channels);
-        return fitted.Width == size && fitted.Height == size ? fitted : Resize(fitted, size, size, mode, ResizeAnchor.Center, filter);
-    }
-
     // Offset of a box along one axis: 0 at the low anchor, all the slack at the high one, half otherwise.
     private static double Place(ResizeAnchor anchor, ResizeAnchor low, ResizeAnchor high, double slack)
         => anchor == low ? 0 : anchor == high ? slack : Math.Floor(slack / 2);

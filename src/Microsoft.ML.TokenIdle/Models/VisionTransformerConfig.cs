@@ -67,6 +67,17 @@ public sealed record VisionTransformerConfig
             : (Enumerable.Repeat(0.5f, InChannels).ToArray(), Enumerable.Repeat(0.5f, InChannels).ToArray());
     }
 
+    /// <summary>The model's input convention: size, channels and <see cref="InputNormalization"/>.</summary>
+    [JsonIgnore]
+    public Imaging.ImageInputFormat InputFormat
+    {
+        get
+        {
+            var (mean, std) = InputNormalization();
+            return new Imaging.ImageInputFormat(ImageSize, InChannels, mean, std);
+        }
+    }
+
     /// <summary>Patches per side.</summary>
     [JsonIgnore] public int GridSize => ImageSize / PatchSize;
 

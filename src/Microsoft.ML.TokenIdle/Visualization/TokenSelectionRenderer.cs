@@ -4,6 +4,7 @@ using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Tensors;
 using Microsoft.ML.TokenIdle.Training.Data;
+using SkiaSharp;
 
 namespace Microsoft.ML.TokenIdle.Visualization;
 
@@ -11,37 +12,42 @@ namespace Microsoft.ML.TokenIdle.Visualization;
 /// Draws what a token-reduction pass kept: a strip of panels — the input, then (life regression) each
 /// patch's predicted life on the grid, then one panel per reducing layer with the patches that layer
 /// dropped, or left idle, dimmed and the kept ones at full colour; a fused token is marked. Panels are
-/// labelled "L{layer}: kept/in" (0-based block index). The pictures are rendered from the trace of the engine's own forward
-/// pass, so they show exactly what scoring did.
+/// labelled "L{layer}: kept/in" (0-based block index) in an antialiased sans-serif font. The pictures are
+/// rendered from the trace of the engine's own forward pass, so they show exactly what scoring did.
 /// </summary>
 public sealed class TokenSelectionRenderer
 {
-    private static readonly (byte R, byte G, byte B) Background = (255, 255, 255);
-    private static readonly (byte R, byte G, byte B) Ink = (20, 20, 20);
+    private static readonly SKColor Background = SKColors.White;
+    private static readonly SKColor Ink = new(20, 20, 20);
+
     // Dropped or idle patches are blended towards dark blue, visible on dark backgrounds too.
-    private static readonly (byte R, byte G, byte B) Shade = (25, 35, 90);
-    private static readonly (byte R, byte G, byte B) FusedMark = (255, 140, 0);
+    private static readonly SKColor Shade = new(25, 35, 90);
+    private static readonly SKColor FusedMark = new(255, 140, 0);
+    private static readonly SKColor CellBorder = new(90, 90, 90);
 
     /// <summary>Side of a panel in pixels (the model's input is scaled by a whole factor to at least this).</summary>
     public int MinimumPanelSize { get; init; } = 168;
 
-    /// <summary>How far dimmed patches go towards black (0 none, 1 black).</summary>
+    /// <summary>How far dimmed patches go towards the shade (0 none, 1 all the way).</summary>
     public double DimAmount { get; init; } = 0.75;
 
     /// <summary>Pixels between panels and around the strip.</summary>
     public int Gap { get; init; } = 8;
 
+    /// <summary>Height of the panel labels' text in pixels.</summary>
+    public float LabelSize { get; init; } = 14;
+
     /// <summary>The display scale of a model input of <paramref name="imageSize"/> pixels.</summary>
     public int Scale(int imageSize) => Math.Max(1, (MinimumPanelSize + imageSize - 1) / imageSize);
 
     /// <summary>
-    /// Runs <paramref name="strategy"/> on <paramref name="image"/> (fitted to the model's size and channels,
-    /// normalised as the config says) and renders its selection.
+    /// Runs <paramref name="strategy"/> on <paramref name="image"/> (brought to the model's input by its
+    /// <see cref="ImageInputFormat"/>) and renders its selection.
     /// </summary>
     public (PixelImage Strip, TokenReductionTrace Trace, Tensor Logits) Render(VisionTransformer model, TokenReductionStrategy strategy, PixelImage image)
     {
         var config = model.Config;
-        var fitted = ImageResizer.Fit(image, config.InChannels, config.ImageSize);
+        var fitted = config.InputFormat.Fit(image);
         var input = ImageDataset.ForModel(new[] { fitted.ToPlanar() }, null, config).Images(new[] { 0 });
         var trace = new TokenReductionTrace();
         var training = model.IsTraining;
@@ -64,8 +70,8 @@ public sealed class TokenSelectionRenderer
         var panel = config.ImageSize * scale;
         var cell = config.PatchSize * scale;
         var grid = config.GridSize;
-        var display = ImageResizer.Resize(input.ToColorChannels(3), panel, panel, ResizeMode.Fill);
-        var panels = new List<(string Label, Action<Canvas, int, int> Draw)> { ("input", (c, x, y) => c.Draw(display, x, y)) };
+        using var display = SkiaConversion.ToBitmap(ImageResizer.Resize(input.ToColorChannels(3), panel, panel, ResizeMode.Fill));
+        var panels = new List<(string Label, Action<SKCanvas, int, int> Draw)> { ("input", (c, x, y) => c.DrawBitmap(display, x, y)) };
         if (trace.PatchPriorities is { } lives)
         {
             var patches = config.NumPatches;
@@ -81,18 +87,23 @@ public sealed class TokenSelectionRenderer
             panels.Add(($"L{record.Layer}: {record.KeptPerImage}/{record.TokensIn - 1}", (c, x, y) => DrawKept(c, x, y, display, patches, fused, grid, cell)));
         }
 
-        var textScale = TextScale(config.ImageSize);
-        var (_, bottom) = PanelOrigin(0, config.ImageSize);
-        var canvas = new Canvas(Gap + panels.Count * (panel + Gap), bottom + panel + Gap, Background);
-        for (var i = 0; i < panels.Count; i++)
+        var (_, top) = PanelOrigin(0, config.ImageSize);
+        using var strip = new SKBitmap(new SKImageInfo(Gap + panels.Count * (panel + Gap), top + panel + Gap, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using (var canvas = new SKCanvas(strip))
+        using (var font = Typefaces.Font(LabelSize))
+        using (var ink = new SKPaint { Color = Ink, IsAntialias = true })
         {
-            var (x, y) = PanelOrigin(i, config.ImageSize);
-            var label = Fit(panels[i].Label, panel, textScale);
-            canvas.Text(label, x + (panel - BitmapFont.Measure(label, textScale)) / 2, Gap, Ink, textScale);
-            panels[i].Draw(canvas, x, y);
+            canvas.Clear(Background);
+            for (var i = 0; i < panels.Count; i++)
+            {
+                var (x, y) = PanelOrigin(i, config.ImageSize);
+                var label = Fit(panels[i].Label, panel, font);
+                canvas.DrawText(label, x + (panel - font.Measure(label)) / 2, Gap + LabelSize, font, ink);
+                panels[i].Draw(canvas, x, y);
+            }
         }
 
-        return canvas.ToImage();
+        return SkiaConversion.ToPixelImage(strip);
     }
 
     /// <summary>
@@ -100,55 +111,62 @@ public sealed class TokenSelectionRenderer
     /// then one per reducing layer) in a strip for a model input of <paramref name="imageSize"/> pixels.
     /// </summary>
     public (int X, int Y) PanelOrigin(int index, int imageSize)
-        => (Gap + index * (imageSize * Scale(imageSize) + Gap), Gap + BitmapFont.GlyphHeight * TextScale(imageSize) + 6);
-
-    private int TextScale(int imageSize) => Math.Max(1, Scale(imageSize) / 3);
+        => (Gap + index * (imageSize * Scale(imageSize) + Gap), Gap + (int)Math.Ceiling(LabelSize * 1.3) + 4);
 
     /// <summary>The top-left pixel of patch <paramref name="patch"/>'s cell in a panel at (x, y).</summary>
     public static (int X, int Y) CellOrigin(int x, int y, int patch, int grid, int cell) => (x + patch % grid * cell, y + patch / grid * cell);
 
-    private void DrawKept(Canvas canvas, int x, int y, PixelImage display, HashSet<int> kept, bool fused, int grid, int cell)
+    private void DrawKept(SKCanvas canvas, int x, int y, SKBitmap display, HashSet<int> kept, bool fused, int grid, int cell)
     {
-        canvas.Draw(display, x, y);
+        canvas.DrawBitmap(display, x, y);
+        using var dim = new SKPaint { Color = Shade.WithAlpha((byte)Math.Round(DimAmount * 255)), IsAntialias = false };
         for (var p = 0; p < grid * grid; p++)
         {
             if (!kept.Contains(p))
             {
                 var (cx, cy) = CellOrigin(x, y, p, grid, cell);
-                canvas.Dim(cx, cy, cell, cell, DimAmount, Shade);
+                canvas.DrawRect(cx, cy, cell, cell, dim);
             }
         }
 
         if (fused)
         {
             // The fused token has no place on the grid: an orange tab with an F in the panel's corner.
-            var size = Math.Max(9, cell / 2);
-            canvas.Fill(x + grid * cell - size, y, size, size, FusedMark);
-            canvas.Text("F", x + grid * cell - size + (size - BitmapFont.GlyphWidth) / 2, y + (size - BitmapFont.GlyphHeight) / 2, Ink);
+            var size = Math.Max(11, cell / 2);
+            using var mark = new SKPaint { Color = FusedMark, IsAntialias = false };
+            canvas.DrawRect(x + grid * cell - size, y, size, size, mark);
+            using var font = Typefaces.Font(size * 0.75f);
+            using var ink = new SKPaint { Color = Ink, IsAntialias = true };
+            canvas.DrawText("F", x + grid * cell - size + (size - font.Measure("F")) / 2, y + size * 0.78f, font, ink);
         }
     }
 
-    private static void DrawLives(Canvas canvas, int x, int y, PixelImage display, float[] lives, int grid, int cell)
+    private static void DrawLives(SKCanvas canvas, int x, int y, SKBitmap display, float[] lives, int grid, int cell)
     {
-        canvas.Draw(display, x, y);
+        canvas.DrawBitmap(display, x, y);
         var (low, high) = (lives.Min(), lives.Max());
+        using var border = new SKPaint { Color = CellBorder, Style = SKPaintStyle.Stroke, StrokeWidth = 1, IsAntialias = false };
+        using var font = Typefaces.Font(Math.Clamp(cell * 0.45f, 7, 13));
+        using var white = new SKPaint { Color = SKColors.White, IsAntialias = true };
         for (var p = 0; p < lives.Length; p++)
         {
             var (cx, cy) = CellOrigin(x, y, p, grid, cell);
             var shortLived = high > low ? 1 - (lives[p] - low) / (high - low) : 0;
-            canvas.Dim(cx, cy, cell, cell, 0.35 + 0.5 * shortLived, Shade);
-            canvas.Rectangle(cx, cy, cell, cell, (90, 90, 90));
-            var text = lives[p].ToString(cell >= 5 * BitmapFont.Advance ? "0.0" : "0", CultureInfo.InvariantCulture);
-            if (BitmapFont.Measure(text) <= cell - 2)
+            using var dim = new SKPaint { Color = Shade.WithAlpha((byte)Math.Round((0.35 + 0.5 * shortLived) * 255)), IsAntialias = false };
+            canvas.DrawRect(cx, cy, cell, cell, dim);
+            canvas.DrawRect(cx + 0.5f, cy + 0.5f, cell - 1, cell - 1, border);
+            var text = lives[p].ToString(cell >= 28 ? "0.0" : "0", CultureInfo.InvariantCulture);
+            var width = font.Measure(text);
+            if (width <= cell - 2)
             {
-                canvas.Text(text, cx + (cell - BitmapFont.Measure(text)) / 2, cy + (cell - BitmapFont.GlyphHeight) / 2, (255, 255, 255));
+                canvas.DrawText(text, cx + (cell - width) / 2, cy + (cell + font.Size * 0.7f) / 2, font, white);
             }
         }
     }
 
-    private static string Fit(string label, int width, int scale)
+    private static string Fit(string label, int width, SKFont font)
     {
-        while (label.Length > 1 && BitmapFont.Measure(label, scale) > width)
+        while (label.Length > 1 && font.Measure(label) > width)
         {
             label = label[..^1];
         }

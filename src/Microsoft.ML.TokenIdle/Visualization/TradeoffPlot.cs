@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.ML.TokenIdle.Imaging;
+using SkiaSharp;
 
 namespace Microsoft.ML.TokenIdle.Visualization;
 
@@ -12,9 +13,8 @@ namespace Microsoft.ML.TokenIdle.Visualization;
 public sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)> Points, (byte R, byte G, byte B) Colour, bool Dashed = false);
 
 /// <summary>
-/// Accuracy-versus-cost line plots, like the papers' trade-off figures, as PNG (drawn on our canvas
-/// with the bitmap font) and as SVG (same layout, text as SVG text): axes with ticks and labels, a
-/// line with markers per series, a legend.
+/// Accuracy-versus-cost line plots, like the papers' trade-off figures, as an image (drawn with SkiaSharp)
+/// and as SVG (same layout): axes with ticks and labels, a line with markers per series, a legend.
 /// </summary>
 public static class TradeoffPlot
 {
@@ -25,65 +25,68 @@ public static class TradeoffPlot
     private const int Top = 40;
     private const int Bottom = 56;
 
-    /// <summary>The plot as a PNG-ready image.</summary>
+    /// <summary>The plot as an image (write it with <see cref="PngEncoder"/>): antialiased lines and text.</summary>
     public static PixelImage RenderPng(string title, string xLabel, string yLabel, IReadOnlyList<PlotSeries> series)
     {
         var layout = new Layout(series);
-        var canvas = new Canvas(Width, Height, (255, 255, 255));
-        canvas.Text(title, (Width - BitmapFont.Measure(title, 2)) / 2, 10, (0, 0, 0), 2);
-        foreach (var (value, text) in layout.XTicks)
+        using var bitmap = new SKBitmap(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using (var canvas = new SKCanvas(bitmap))
+        using (var text = Typefaces.Font(12))
+        using (var heading = Typefaces.Font(16))
+        using (var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true })
+        using (var grid = new SKPaint { Color = new SKColor(225, 225, 225), StrokeWidth = 1, IsAntialias = false })
+        using (var frame = new SKPaint { Color = SKColors.Black, Style = SKPaintStyle.Stroke, StrokeWidth = 1, IsAntialias = false })
         {
-            var x = layout.X(value);
-            canvas.Line(x, Top, x, Height - Bottom, (225, 225, 225));
-            canvas.Text(text, x - BitmapFont.Measure(text) / 2, Height - Bottom + 8, (0, 0, 0));
-        }
-
-        foreach (var (value, text) in layout.YTicks)
-        {
-            var y = layout.Y(value);
-            canvas.Line(Left, y, Width - Right, y, (225, 225, 225));
-            canvas.Text(text, Left - 6 - BitmapFont.Measure(text), y - 3, (0, 0, 0));
-        }
-
-        canvas.Rectangle(Left, Top, Width - Left - Right, Height - Top - Bottom, (0, 0, 0));
-        canvas.Text(xLabel, Left + (Width - Left - Right - BitmapFont.Measure(xLabel)) / 2, Height - 20, (0, 0, 0));
-        for (var i = 0; i < yLabel.Length; i++)
-        {
-            canvas.Text(yLabel[i].ToString(), 8, (Height - yLabel.Length * 9) / 2 + i * 9, (0, 0, 0));
-        }
-
-        for (var s = 0; s < series.Count; s++)
-        {
-            var line = series[s];
-            for (var i = 1; i < line.Points.Count; i++)
+            canvas.Clear(SKColors.White);
+            canvas.DrawText(title, (Width - heading.Measure(title)) / 2, 26, heading, ink);
+            foreach (var (value, label) in layout.XTicks)
             {
-                var (x0, y0, x1, y1) = (layout.X(line.Points[i - 1].X), layout.Y(line.Points[i - 1].Y), layout.X(line.Points[i].X), layout.Y(line.Points[i].Y));
-                if (line.Dashed)
-                {
-                    const int dashes = 8;
-                    for (var d = 0; d < dashes; d += 2)
-                    {
-                        canvas.Line(x0 + (x1 - x0) * d / dashes, y0 + (y1 - y0) * d / dashes, x0 + (x1 - x0) * (d + 1) / dashes, y0 + (y1 - y0) * (d + 1) / dashes, line.Colour, 2);
-                    }
-                }
-                else
-                {
-                    canvas.Line(x0, y0, x1, y1, line.Colour, 2);
-                }
+                var x = layout.X(value);
+                canvas.DrawLine(x + 0.5f, Top, x + 0.5f, Height - Bottom, grid);
+                canvas.DrawText(label, x - text.Measure(label) / 2, Height - Bottom + 18, text, ink);
             }
 
-            foreach (var (px, py) in line.Points)
+            foreach (var (value, label) in layout.YTicks)
             {
-                canvas.Fill(layout.X(px) - 3, layout.Y(py) - 3, 7, 7, line.Colour);
+                var y = layout.Y(value);
+                canvas.DrawLine(Left, y + 0.5f, Width - Right, y + 0.5f, grid);
+                canvas.DrawText(label, Left - 6 - text.Measure(label), y + 4, text, ink);
             }
 
-            var ly = Top + 10 + s * 18;
-            canvas.Fill(Width - Right + 14, ly, line.Dashed ? 6 : 16, 3, line.Colour);
-            canvas.Fill(Width - Right + 24, ly, 6, 3, line.Colour);
-            canvas.Text(line.Name, Width - Right + 36, ly - 2, (0, 0, 0));
+            canvas.DrawRect(Left + 0.5f, Top + 0.5f, Width - Left - Right - 1, Height - Top - Bottom - 1, frame);
+            canvas.DrawText(xLabel, Left + (Width - Left - Right - text.Measure(xLabel)) / 2, Height - 14, text, ink);
+            canvas.Save();
+            canvas.RotateDegrees(-90, 18, Height / 2f);
+            canvas.DrawText(yLabel, 18 - text.Measure(yLabel) / 2, Height / 2f, text, ink);
+            canvas.Restore();
+
+            for (var s = 0; s < series.Count; s++)
+            {
+                var line = series[s];
+                var colour = new SKColor(line.Colour.R, line.Colour.G, line.Colour.B);
+                using var stroke = new SKPaint { Color = colour, Style = SKPaintStyle.Stroke, StrokeWidth = 2, IsAntialias = true, PathEffect = line.Dashed ? SKPathEffect.CreateDash(new[] { 6f, 6f }, 0) : null };
+                using var fill = new SKPaint { Color = colour, IsAntialias = false };
+                using var path = new SKPath();
+                path.MoveTo(layout.X(line.Points[0].X), layout.Y(line.Points[0].Y));
+                foreach (var (px, py) in line.Points.Skip(1))
+                {
+                    path.LineTo(layout.X(px), layout.Y(py));
+                }
+
+                canvas.DrawPath(path, stroke);
+                foreach (var (px, py) in line.Points)
+                {
+                    canvas.DrawRect(layout.X(px) - 3, layout.Y(py) - 3, 7, 7, fill);
+                }
+
+                var ly = Top + 10 + s * 18;
+                canvas.DrawRect(Width - Right + 14, ly, line.Dashed ? 6 : 16, 3, fill);
+                canvas.DrawRect(Width - Right + 24, ly, 6, 3, fill);
+                canvas.DrawText(line.Name, Width - Right + 36, ly + 5, text, ink);
+            }
         }
 
-        return canvas.ToImage();
+        return SkiaConversion.ToPixelImage(bitmap);
     }
 
     /// <summary>The same plot as SVG text.</summary>

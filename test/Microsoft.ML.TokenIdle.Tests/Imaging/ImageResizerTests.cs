@@ -4,11 +4,7 @@ namespace Microsoft.ML.TokenIdle.Tests.Imaging;
 
 public class ImageResizerTests
 {
-    private static PixelImage Raw(string name)
-    {
-        var bytes = File.ReadAllBytes(ImageCodecTests.DataPath(name + ".raw"));
-        return new PixelImage(BitConverter.ToInt32(bytes, 0), BitConverter.ToInt32(bytes, 4), BitConverter.ToInt32(bytes, 8), bytes[12..]);
-    }
+    private static PixelImage Raw(string name) => ImageDecoderTests.Expected(name);
 
     [Theory]
     [InlineData("resize_fill_bilinear_16x12", ResizeMode.Fill, ResamplingFilter.Bilinear)]

@@ -1,4 +1,3 @@
-using Microsoft.ML.TokenIdle.Pipeline;
 using Microsoft.ML.TokenIdle.Samples;
 
 namespace Microsoft.ML.TokenIdle.Tests.Samples;

@@ -86,7 +86,7 @@ public class TokenSelectionRendererTests
         var path = Path.Combine(Path.GetTempPath(), $"strip-{Guid.NewGuid():N}.png");
         try
         {
-            PngCodec.Save(strip, path);
+            PngEncoder.Save(strip, path);
             var back = ImageDecoder.Load(path);
             Assert.Equal((strip.Width, strip.Height, strip.Channels), (back.Width, back.Height, back.Channels));
             Assert.Equal(strip.Pixels, back.Pixels);

@@ -3,22 +3,31 @@ using Microsoft.ML.TokenIdle.Tensors;
 namespace Microsoft.ML.TokenIdle.Training.Data;
 
 /// <summary>
-/// Labelled 8-bit images held in memory ([count, C, H, W] bytes) with the per-channel mean and
-/// standard deviation (on the 0..1 scale) that batches are normalised with.
+/// Labelled images held in memory, [count, C, H, W]: 8-bit pixels that batches are normalised with the
+/// per-channel mean and standard deviation (on the 0..1 scale), or values already normalised (a model's
+/// input as a float vector column).
 /// </summary>
 public sealed class ImageDataset
 {
+    private readonly byte[]? _pixels;
+    private readonly float[]? _normalized;
+
     /// <summary>Creates a dataset; pixel bytes in [count, C, H, W] order.</summary>
     public ImageDataset(byte[] pixels, int[] labels, int channels, int height, int width, int classes, float[] mean, float[] std, IReadOnlyList<string>? classNames = null)
+        : this(pixels, null, labels, channels, height, width, classes, mean, std, classNames)
     {
-        if (pixels.Length != (long)labels.Length * channels * height * width)
-        {
-            throw new ArgumentException($"dataset: {pixels.Length} pixel bytes do not make {labels.Length} images of {channels}x{height}x{width}");
-        }
-
         if (mean.Length != channels || std.Length != channels || std.Any(s => !(s > 0)))
         {
             throw new ArgumentException($"dataset: need {channels} means and positive standard deviations");
+        }
+    }
+
+    private ImageDataset(byte[]? pixels, float[]? normalized, int[] labels, int channels, int height, int width, int classes, float[] mean, float[] std, IReadOnlyList<string>? classNames)
+    {
+        var length = pixels?.LongLength ?? normalized!.LongLength;
+        if (length != (long)labels.Length * channels * height * width)
+        {
+            throw new ArgumentException($"dataset: {length} values do not make {labels.Length} images of {channels}x{height}x{width}");
         }
 
         var bad = Array.FindIndex(labels, l => l < 0 || l >= classes);
@@ -27,7 +36,7 @@ public sealed class ImageDataset
             throw new ArgumentException($"dataset: label {labels[bad]} of image {bad} is outside [0, {classes})");
         }
 
-        Pixels = pixels;
+        (_pixels, _normalized) = (pixels, normalized);
         Labels = labels;
         (Channels, Height, Width, Classes) = (channels, height, width, classes);
         (Mean, Std) = (mean, std);
@@ -35,24 +44,41 @@ public sealed class ImageDataset
     }
 
     /// <summary>
-    /// Planar images ([C, S, S] bytes each) as a dataset for a model of <paramref name="config"/>'s input,
-    /// normalised with its mean and standard deviation; <paramref name="labels"/> null gives all 0 (scoring).
+    /// Planar images ([C, S, S] bytes each, see <see cref="Imaging.ImageInputFormat"/>) as a dataset for a model
+    /// of <paramref name="config"/>'s input, normalised with its mean and standard deviation;
+    /// <paramref name="labels"/> null gives all 0 (scoring).
     /// </summary>
     public static ImageDataset ForModel(IReadOnlyList<byte[]> images, int[]? labels, Models.VisionTransformerConfig config, IReadOnlyList<string>? classNames = null)
     {
-        var (size, c) = (config.ImageSize, config.InChannels);
-        var pixels = new byte[(long)images.Count * c * size * size];
+        var format = config.InputFormat;
+        var pixels = new byte[(long)images.Count * format.PlanarLength];
         for (var i = 0; i < images.Count; i++)
         {
-            images[i].CopyTo(pixels, (long)i * images[i].Length);
+            images[i].CopyTo(pixels, (long)i * format.PlanarLength);
         }
 
-        var (mean, std) = config.InputNormalization();
-        return new ImageDataset(pixels, labels ?? new int[images.Count], c, size, size, config.NumClasses, mean, std, classNames);
+        return new ImageDataset(pixels, labels ?? new int[images.Count], format.Channels, format.Size, format.Size, config.NumClasses, format.Mean, format.Std, classNames);
+    }
+
+    /// <summary>
+    /// Inputs already normalised for a model of <paramref name="config"/>'s input ([C, S, S] floats each), used as
+    /// they are; <paramref name="labels"/> null gives all 0 (scoring).
+    /// </summary>
+    public static ImageDataset Normalized(IReadOnlyList<float[]> inputs, int[]? labels, Models.VisionTransformerConfig config, IReadOnlyList<string>? classNames = null)
+    {
+        var format = config.InputFormat;
+        var values = new float[(long)inputs.Count * format.PlanarLength];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            inputs[i].CopyTo(values, (long)i * format.PlanarLength);
+        }
+
+        return new ImageDataset(null, values, labels ?? new int[inputs.Count], format.Channels, format.Size, format.Size, config.NumClasses, format.Mean, format.Std, classNames);
     }
 
     /// <summary>Pixel bytes, [count, C, H, W].</summary>
-    public byte[] Pixels { get; }
+    /// <exception cref="InvalidOperationException">The dataset holds normalised values, not pixels.</exception>
+    public byte[] Pixels => _pixels ?? throw new InvalidOperationException("this dataset holds normalised model inputs, not pixels");
 
     /// <summary>Class index of every image.</summary>
     public int[] Labels { get; }
@@ -89,14 +115,21 @@ public sealed class ImageDataset
         var data = batch.Data;
         for (var i = 0; i < indices.Count; i++)
         {
+            var image = (long)indices[i] * Channels * plane;
+            if (_normalized is not null)
+            {
+                _normalized.AsSpan((int)image, Channels * plane).CopyTo(data.Slice(i * Channels * plane, Channels * plane));
+                continue;
+            }
+
             for (var c = 0; c < Channels; c++)
             {
                 var (scale, shift) = (1f / (255f * Std[c]), -Mean[c] / Std[c]);
-                var src = ((long)indices[i] * Channels + c) * plane;
+                var src = image + c * plane;
                 var dst = (i * Channels + c) * plane;
                 for (var p = 0; p < plane; p++)
                 {
-                    data[dst + p] = Pixels[src + p] * scale + shift;
+                    data[dst + p] = _pixels![src + p] * scale + shift;
                 }
             }
         }
@@ -117,12 +150,20 @@ public sealed class ImageDataset
     public ImageDataset Select(IReadOnlyList<int> indices)
     {
         var size = Channels * Height * Width;
-        var pixels = new byte[(long)indices.Count * size];
+        var labels = indices.Select(i => Labels[i]).ToArray();
+        return _normalized is not null
+            ? new ImageDataset(null, Gather(_normalized, indices, size), labels, Channels, Height, Width, Classes, Mean, Std, ClassNames)
+            : new ImageDataset(Gather(_pixels!, indices, size), null, labels, Channels, Height, Width, Classes, Mean, Std, ClassNames);
+    }
+
+    private static T[] Gather<T>(T[] source, IReadOnlyList<int> indices, int size)
+    {
+        var result = new T[(long)indices.Count * size];
         for (var i = 0; i < indices.Count; i++)
         {
-            Pixels.AsSpan((int)((long)indices[i] * size), size).CopyTo(pixels.AsSpan((int)((long)i * size), size));
+            source.AsSpan((int)((long)indices[i] * size), size).CopyTo(result.AsSpan((int)((long)i * size), size));
         }
 
-        return new ImageDataset(pixels, indices.Select(i => Labels[i]).ToArray(), Channels, Height, Width, Classes, Mean, Std, ClassNames);
+        return result;
     }
 }

@@ -5,17 +5,18 @@ using Microsoft.ML.TokenIdle.Imaging;
 namespace Microsoft.ML.TokenIdle.Training.Data;
 
 /// <summary>
-/// Labelled image files (PNG, JPEG) read into an <see cref="ImageDataset"/>, each decoded, turned
-/// upright, converted to the model's channels and resized: from a folder with one sub-folder per class,
+/// Labelled image files read into an <see cref="ImageDataset"/>, each decoded as ML.NET's <c>LoadImages</c>
+/// does (<see cref="ImageDecoder"/>) and brought to the model's input (<see cref="ImageInputFormat"/>): from a
+/// folder with one sub-folder per class,
 /// or from a CSV/TSV of <c>path,label</c> rows. Class names that are all integers are used as the label
 /// indices themselves (so folders <c>0</c>…<c>9</c> match a model's classes); other names are sorted
 /// ordinally.
 /// </summary>
 public static class ImageFiles
 {
-    private static readonly string[] Extensions = { ".png", ".jpg", ".jpeg" };
+    private static readonly string[] Extensions = { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
-    /// <summary>Loads <c>folder/CLASS/*.png|jpg|jpeg</c>.</summary>
+    /// <summary>Loads <c>folder/CLASS/*.png|jpg|jpeg|bmp|gif|webp</c>.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">No images, or an unreadable one (unless skipped); the message names it.</exception>
     public static ImageDataset LoadFolder(string folder, ImageFileOptions options) => Load(ListFolder(folder), options, folder);
@@ -23,7 +24,7 @@ public static class ImageFiles
     /// <summary>The image files of <c>folder/CLASS/</c> in path order, each with its sub-folder's name.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">It holds no images in class sub-folders.</exception>
-    internal static List<(string Path, string Label)> ListFolder(string folder)
+    public static List<(string Path, string Label)> ListFolder(string folder)
     {
         if (!Directory.Exists(folder))
         {
@@ -34,7 +35,7 @@ public static class ImageFiles
             .SelectMany(dir => Directory.EnumerateFiles(dir).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Select(f => (f, Path.GetFileName(dir))))
             .OrderBy(r => r.f, StringComparer.Ordinal)
             .ToList();
-        return rows.Count > 0 ? rows : throw new InvalidDataException($"image folder '{folder}' has no .png/.jpg/.jpeg files in class sub-folders");
+        return rows.Count > 0 ? rows : throw new InvalidDataException($"image folder '{folder}' has no {string.Join("/", Extensions)} files in class sub-folders");
     }
 
     /// <summary>
@@ -85,7 +86,8 @@ public static class ImageFiles
 
     private static ImageDataset Load(List<(string File, string Label)> rows, ImageFileOptions options, string source)
     {
-        options.Validate();
+        var format = options.Format;
+        format.Validate();
         var names = rows.Select(r => r.Label).Distinct().ToList();
         var numeric = names.All(n => int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out _));
         int classes;
@@ -110,15 +112,13 @@ public static class ImageFiles
             throw new InvalidDataException($"'{source}': class '{largest.Key}' gets label {largest.Value}, but the model has {classes} classes");
         }
 
-        var size = options.Size;
-        var plane = size * size;
         var images = new byte[rows.Count][];
         var failures = new ConcurrentBag<(int Row, string Message)>();
         Parallel.For(0, rows.Count, i =>
         {
             try
             {
-                images[i] = ImageResizer.Fit(ImageDecoder.Load(rows[i].File), options.Channels, size, options.Resize, options.Filter).ToPlanar();
+                images[i] = format.ToPlanar(ImageDecoder.Load(rows[i].File));
             }
             catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
             {
@@ -142,13 +142,13 @@ public static class ImageFiles
             throw new InvalidDataException($"'{source}': none of the {rows.Count} images could be read");
         }
 
-        var pixels = new byte[(long)kept.Length * options.Channels * plane];
+        var pixels = new byte[(long)kept.Length * format.PlanarLength];
         for (var k = 0; k < kept.Length; k++)
         {
-            images[kept[k]].CopyTo(pixels, (long)k * options.Channels * plane);
+            images[kept[k]].CopyTo(pixels, (long)k * format.PlanarLength);
         }
 
         var labels = kept.Select(i => index[rows[i].Label]).ToArray();
-        return new ImageDataset(pixels, labels, options.Channels, size, size, classes, options.Mean, options.Std, classNames);
+        return new ImageDataset(pixels, labels, format.Channels, format.Size, format.Size, classes, format.Mean, format.Std, classNames);
     }
 }

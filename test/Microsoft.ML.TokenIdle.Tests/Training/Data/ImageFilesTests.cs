@@ -17,7 +17,7 @@ public sealed class ImageFilesTests : IDisposable
         for (var i = 0; i < count; i++)
         {
             var dir = Directory.CreateDirectory(Path.Combine(root, test.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            PngCodec.Save(new PixelImage(28, 28, 1, test.Pixels.AsSpan(i * 784, 784).ToArray()), Path.Combine(dir.FullName, $"{i:D4}.png"));
+            PngEncoder.Save(new PixelImage(28, 28, 1, test.Pixels.AsSpan(i * 784, 784).ToArray()), Path.Combine(dir.FullName, $"{i:D4}.png"));
         }
 
         return test;
@@ -25,7 +25,7 @@ public sealed class ImageFilesTests : IDisposable
 
     private static ImageFileOptions Grey(bool skip = false, List<string>? skipped = null) => new()
     {
-        Size = 28, Channels = 1, Classes = 10, Mean = new[] { 0.2860f }, Std = new[] { 0.3530f }, SkipUnreadable = skip, OnSkipped = skipped is null ? null : skipped.Add,
+        Format = new ImageInputFormat(28, 1, new[] { 0.2860f }, new[] { 0.3530f }), Classes = 10, SkipUnreadable = skip, OnSkipped = skipped is null ? null : skipped.Add,
     };
 
     [Fact]
@@ -84,10 +84,10 @@ public sealed class ImageFilesTests : IDisposable
         foreach (var (name, value) in new[] { ("dog", (byte)200), ("cat", (byte)50) })
         {
             var dir = Directory.CreateDirectory(Path.Combine(_dir.FullName, name));
-            PngCodec.Save(new PixelImage(10, 6, 3, Enumerable.Repeat(value, 180).ToArray()), Path.Combine(dir.FullName, "a.png"));
+            PngEncoder.Save(new PixelImage(10, 6, 3, Enumerable.Repeat(value, 180).ToArray()), Path.Combine(dir.FullName, "a.png"));
         }
 
-        var loaded = ImageFiles.LoadFolder(_dir.FullName, new ImageFileOptions { Size = 4, Channels = 3 });
+        var loaded = ImageFiles.LoadFolder(_dir.FullName, new ImageFileOptions { Format = new ImageInputFormat(4, 3, new[] { 0.5f, 0.5f, 0.5f }, new[] { 0.5f, 0.5f, 0.5f }) });
         Assert.Equal(new[] { "cat", "dog" }, loaded.ClassNames);
         Assert.Equal(new[] { 0, 1 }, loaded.Labels);
         Assert.Equal((3, 4, 4), (loaded.Channels, loaded.Height, loaded.Width));

@@ -1,0 +1,105 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.TokenIdle.Imaging;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.Transforms.Image;
+
+namespace Microsoft.ML.TokenIdle.Components;
+
+/// <summary>
+/// Reads the current row's value of an image column (<see cref="ImageColumn"/>) as a model input. A value
+/// that cannot be read fails with the column, the row and the row's text values (its image path among
+/// them), since ML.NET's loader does not name the file it could not decode.
+/// </summary>
+internal sealed class ImageColumnReader : IDisposable
+{
+    private readonly DataViewRow _row;
+    private readonly DataViewSchema.Column _column;
+    private readonly Action<ModelInputList> _read;
+    private readonly ValueGetter<ReadOnlyMemory<char>>[] _describers;
+    private readonly string[] _describerNames;
+    private MLImage? _image;
+
+    /// <summary>A reader over <paramref name="row"/>, whose cursor must have the image column and <see cref="ImageColumn.DescribingColumns"/> active.</summary>
+    public ImageColumnReader(DataViewRow row, DataViewSchema.Column column, VisionTransformerConfig config)
+    {
+        (_row, _column) = (row, column);
+        var format = config.InputFormat;
+        var describing = ImageColumn.DescribingColumns(row.Schema).Where(row.IsColumnActive).ToArray();
+        _describers = describing.Select(c => row.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
+        _describerNames = describing.Select(c => c.Name).ToArray();
+        switch (column.Type)
+        {
+            case ImageDataViewType:
+            {
+                var getter = row.GetGetter<MLImage>(column);
+                _read = inputs =>
+                {
+                    // ML.NET's getter disposes the image it is handed back and makes the next one.
+                    getter(ref _image!);
+                    inputs.Add(format.ToPlanar(_image ?? throw new InvalidDataException("the row has no image (an empty path)")));
+                };
+                break;
+            }
+
+            case VectorDataViewType { ItemType: var item } when item == NumberDataViewType.Byte:
+            {
+                var getter = row.GetGetter<VBuffer<byte>>(column);
+                VBuffer<byte> encoded = default;
+                _read = inputs =>
+                {
+                    getter(ref encoded);
+                    if (encoded.Length == 0)
+                    {
+                        throw new InvalidDataException("the row has no image bytes (LoadRawImageBytes gives none for a missing or unreadable file)");
+                    }
+
+                    inputs.Add(format.ToPlanar(ImageDecoder.Decode(encoded.DenseValues().ToArray(), "encoded image")));
+                };
+                break;
+            }
+
+            default:
+            {
+                var getter = row.GetGetter<VBuffer<float>>(column);
+                VBuffer<float> values = default;
+                _read = inputs =>
+                {
+                    getter(ref values);
+                    inputs.Add(values.DenseValues().ToArray());
+                };
+                break;
+            }
+        }
+    }
+
+    /// <summary>Reads the current row's input into <paramref name="inputs"/>.</summary>
+    /// <exception cref="InvalidDataException">The value is missing or cannot be decoded; the message names the column, row and path.</exception>
+    public void ReadInto(ModelInputList inputs)
+    {
+        try
+        {
+            _read(inputs);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"image column '{_column.Name}', row {_row.Position}{Describe()}: {e.Message}", e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _image?.Dispose();
+
+    private string Describe()
+    {
+        var parts = new List<string>();
+        for (var i = 0; i < _describers.Length; i++)
+        {
+            ReadOnlyMemory<char> value = default;
+            _describers[i](ref value);
+            var text = value.Length > 200 ? value[..200] + "…" : value.ToString();
+            parts.Add($"{_describerNames[i]}: '{text}'");
+        }
+
+        return parts.Count == 0 ? string.Empty : $" ({string.Join(", ", parts)})";
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Training.Data;
+
+namespace Microsoft.ML.TokenIdle.Components;
+
+/// <summary>
+/// Model inputs read from an image column, in its one form: planar pixel bytes (images) or values already
+/// normalised (a float vector column); they become an <see cref="ImageDataset"/> for training or a batch.
+/// </summary>
+internal sealed class ModelInputList
+{
+    private readonly List<byte[]> _pixels = new();
+    private readonly List<float[]> _normalized = new();
+
+    /// <summary>Inputs read so far.</summary>
+    public int Count => _pixels.Count + _normalized.Count;
+
+    /// <summary>Adds an image as the model's planar bytes.</summary>
+    public void Add(byte[] planar) => _pixels.Add(planar);
+
+    /// <summary>Adds an already normalised input.</summary>
+    public void Add(float[] normalized) => _normalized.Add(normalized);
+
+    /// <summary>The inputs (with class indices, or none for scoring) as a dataset for a model of <paramref name="config"/>'s input.</summary>
+    public ImageDataset ToDataset(int[]? labels, VisionTransformerConfig config, IReadOnlyList<string>? classNames = null)
+        => _normalized.Count > 0 ? ImageDataset.Normalized(_normalized, labels, config, classNames) : ImageDataset.ForModel(_pixels, labels, config, classNames);
+}

@@ -1,0 +1,451 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.TokenIdle;
+using Microsoft.ML.TokenIdle.Components;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Serialization;
+using Microsoft.ML.TokenIdle.Tensors;
+
+[assembly: LoadableClass(typeof(VisionTransformerClassifier), null, typeof(SignatureLoadModel), VisionTransformerClassifier.UserName, VisionTransformerClassifier.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(VisionTransformerClassifier), null, typeof(SignatureLoadRowMapper), VisionTransformerClassifier.UserName, VisionTransformerClassifier.LoaderSignature)]
+
+namespace Microsoft.ML.TokenIdle;
+
+/// <summary>
+/// A trained ViT classifier, with or without its token-reduction method, as an ML.NET transformer. It adds
+/// <c>Score</c> (softmax probabilities, a known-size vector with one slot per class, <c>SlotNames</c> = class
+/// names, and the score-column annotations ML.NET's evaluator reads) and <c>PredictedLabel</c> (a key of the
+/// training label's key type, with its <c>KeyValues</c>) from one forward pass per row, and optionally a
+/// token-mask column. <see cref="Transform"/> scores in mini-batches of <see cref="BatchSize"/>; a prediction
+/// engine scores one row at a time. It saves itself into ML.NET model zips (<c>MLContext.Model.Save</c>) and
+/// loads from them without any call of this library's code. The transformer can be shared between threads;
+/// a prediction engine cannot (one per thread).
+/// </summary>
+public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITransformer, IDisposable
+{
+    internal const string LoaderSignature = "TokenIdleViTClassifier";
+    internal const string UserName = "Token-reduction ViT image classifier";
+    private const string ModelSignature = "TIDLEVIT";
+    private const uint FormatVersion = 0x00010001;
+    private const string ConfigStream = "config.json";
+    private const string WeightsStream = "TSModel.safetensors";
+    private const string PredictorPrefix = "life_predictor.";
+
+    private readonly LabelKeyValues _labels;
+    private bool _disposed;
+
+    internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRate, LabelKeyValues labels,
+        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(VisionTransformerClassifier)))
+    {
+        (Model, Strategy, Method, KeepRate, _labels) = (model, strategy, method, keepRate, labels);
+        (ImageColumnName, ScoreColumnName, PredictedLabelColumnName, BatchSize) = (imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize);
+        TokenMaskColumnName = strategy is null ? null : tokenMaskColumnName;
+        ReducingLayers = strategy?.Schedule.ReducingLayers.ToArray() ?? Array.Empty<int>();
+    }
+
+    /// <summary>The network.</summary>
+    public VisionTransformer Model { get; }
+
+    /// <summary>The token-reduction method, or null for the full model.</summary>
+    public TokenReductionStrategy? Strategy { get; }
+
+    /// <summary>The method's name (full, evit, evit-fuse, idle, life).</summary>
+    public string Method { get; }
+
+    /// <summary>The base keep ratio (1 for the full model).</summary>
+    public double KeepRate { get; }
+
+    /// <summary>The class names, in key order (key i + 1 is class i): the training label's values as text.</summary>
+    public IReadOnlyList<string> ClassNames => _labels.Names;
+
+    /// <summary>The image column read.</summary>
+    public string ImageColumnName { get; }
+
+    /// <summary>The probabilities column written.</summary>
+    public string ScoreColumnName { get; }
+
+    /// <summary>The predicted-key column written.</summary>
+    public string PredictedLabelColumnName { get; }
+
+    /// <summary>Images per forward pass in <see cref="Transform"/>.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>
+    /// The optional diagnostic column: per reducing layer (<see cref="ReducingLayers"/>) and patch, 1 where the
+    /// layer kept (or processed) the patch and 0 where it was dropped or idle, [layers, patches]; null: not added.
+    /// </summary>
+    public string? TokenMaskColumnName { get; }
+
+    /// <summary>The blocks that reduce tokens, in order (the rows of the token-mask column).</summary>
+    public IReadOnlyList<int> ReducingLayers { get; }
+
+    /// <summary>Scores <paramref name="input"/> lazily, in mini-batches of <see cref="BatchSize"/> images.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The image column is missing or of another type (ML.NET's schema message).</exception>
+    public new IDataView Transform(IDataView input)
+    {
+        Host.CheckValue(input, nameof(input));
+        return new BatchScoringDataView(Host, input, new Mapper(this, input.Schema));
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _disposed = true;
+
+    /// <inheritdoc/>
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    /// <inheritdoc/>
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+
+        // *** Binary format ***
+        // string: image column; string: score column; string: predicted-label column; string or null: token-mask column
+        // int: scoring batch size
+        // string: method (full, evit, evit-fuse, idle, life); double: base keep rate
+        // int: schedule length L (0: full model), then L doubles (keep ratio per layer)
+        // int: life predictor layer (-1: not life regression); double: steepness
+        // string: SHA-256 of the weights stream, hex
+        // the label's values: type and value (ML.NET's BinarySaver codec)
+        // streams: config.json (architecture, timm names, with mean/std), TSModel.safetensors (weights, timm names)
+        ctx.SaveNonEmptyString(ImageColumnName);
+        ctx.SaveNonEmptyString(ScoreColumnName);
+        ctx.SaveNonEmptyString(PredictedLabelColumnName);
+        ctx.SaveStringOrNull(TokenMaskColumnName);
+        ctx.Writer.Write(BatchSize);
+        ctx.SaveNonEmptyString(Method);
+        ctx.Writer.Write(KeepRate);
+        var ratios = Strategy?.Schedule.Ratios ?? Array.Empty<double>();
+        ctx.Writer.Write(ratios.Count);
+        foreach (var ratio in ratios)
+        {
+            ctx.Writer.Write(ratio);
+        }
+
+        var life = Strategy?.Selector as LifeRegressionSelector;
+        ctx.Writer.Write(life?.PredictorLayer ?? -1);
+        ctx.Writer.Write(life?.Steepness ?? 0);
+
+        var tensors = Model.NamedParameters().Concat(life?.Predictor.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>());
+        using var weights = new MemoryStream();
+        SafetensorsFile.Write(weights, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        ctx.SaveNonEmptyString(Convert.ToHexString(SHA256.HashData(weights.GetBuffer().AsSpan(0, (int)weights.Length))));
+        _labels.Save(Host, ctx);
+        ctx.SaveBinaryStream(ConfigStream, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(Model.Config)));
+        ctx.SaveBinaryStream(WeightsStream, writer => writer.Write(weights.GetBuffer(), 0, (int)weights.Length));
+    }
+
+    private static VersionInfo GetVersionInfo()
+        => new(ModelSignature, verWrittenCur: FormatVersion, verReadableCur: FormatVersion, verWeCanReadBack: FormatVersion,
+            loaderAssemblyName: typeof(VisionTransformerClassifier).Assembly.FullName, loaderSignature: LoaderSignature);
+
+    // Factory for SignatureLoadModel: ML.NET calls it by reflection when a zip holding this transformer is loaded.
+    private static VisionTransformerClassifier Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        var host = env.Register(nameof(VisionTransformerClassifier));
+        CheckVersion(host, ctx);
+        ctx.CheckAtModel(GetVersionInfo());
+        var image = ctx.LoadNonEmptyString();
+        var score = ctx.LoadNonEmptyString();
+        var predicted = ctx.LoadNonEmptyString();
+        var mask = ctx.LoadStringOrNull();
+        var batchSize = ctx.Reader.ReadInt32();
+        var methodName = ctx.LoadNonEmptyString();
+        var keepRate = ctx.Reader.ReadDouble();
+        var count = ctx.Reader.ReadInt32();
+        host.CheckDecode(batchSize >= 1 && count is >= 0 and <= 10_000, $"'{ctx.Directory}': the stored batch size {batchSize} or schedule length {count} is invalid");
+        var ratios = Enumerable.Range(0, count).Select(_ => ctx.Reader.ReadDouble()).ToArray();
+        var predictorLayer = ctx.Reader.ReadInt32();
+        var steepness = ctx.Reader.ReadDouble();
+        var checksum = ctx.LoadNonEmptyString();
+        var labels = LabelKeyValues.Load(host, ctx);
+
+        var config = ParseConfig(host, ctx, Stream(host, ctx, ConfigStream));
+        var weights = Stream(host, ctx, WeightsStream);
+        if (!Convert.ToHexString(SHA256.HashData(weights)).Equals(checksum, StringComparison.OrdinalIgnoreCase))
+        {
+            throw host.ExceptDecode($"'{ctx.Directory}/{WeightsStream}' does not match the checksum saved with the model: the zip was altered or damaged");
+        }
+
+        host.CheckDecode(config.NumClasses == labels.Names.Count, $"'{ctx.Directory}': the model has {config.NumClasses} classes but {labels.Names.Count} label values");
+        var model = new VisionTransformer(config);
+        var state = SafetensorsFile.Parse(weights, $"{ctx.Directory}/{WeightsStream}").ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+        model.LoadStateDict(state.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), $"{ctx.Directory}/{WeightsStream}");
+        model.Train(false);
+
+        var method = TokenReductionMethods.Parse(methodName);
+        LifePredictor? predictor = null;
+        if (method == TokenReductionMethod.Life)
+        {
+            predictor = new LifePredictor(config.EmbedDim, (float)config.LayerNormEps);
+            predictor.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), $"{ctx.Directory}/{WeightsStream}");
+        }
+
+        var options = TokenReductionMethods.Options(method, keepRate, count > 0 ? ratios : null, predictor);
+        if (options is LifeRegressionOptions life)
+        {
+            (life.PredictorLayer, life.Steepness) = (predictorLayer, steepness);
+        }
+
+        using (var channel = host.Start("Loading"))
+        {
+            DeviceSelection.Select(env, channel, null);
+        }
+
+        return new VisionTransformerClassifier(env, model, options?.CreateStrategy(config), methodName, keepRate, labels, image, score, predicted, batchSize, mask);
+    }
+
+    // Factory for SignatureLoadRowMapper.
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+        => Create(env, ctx).MakeRowMapper(inputSchema);
+
+    /// <summary>Refuses another component's entry or another format version with a message that says which.</summary>
+    private static void CheckVersion(IHost host, ModelLoadContext ctx)
+    {
+        var header = ctx.Header;
+        var ours = GetVersionInfo();
+        if (header.ModelSignature != ours.ModelSignature)
+        {
+            throw host.ExceptDecode($"'{ctx.Directory}' is not a {UserName} (its model signature differs)");
+        }
+
+        if (header.ModelVerReadable > ours.VerWrittenCur)
+        {
+            throw host.ExceptDecode($"'{ctx.Directory}' was saved by a newer Microsoft.ML.TokenIdle (format 0x{header.ModelVerWritten:X8}, readable by 0x{header.ModelVerReadable:X8}); this version reads format 0x{ours.VerWrittenCur:X8}: update the library");
+        }
+
+        if (header.ModelVerWritten < ours.VerWeCanReadBack)
+        {
+            throw host.ExceptDecode($"'{ctx.Directory}' was saved in format 0x{header.ModelVerWritten:X8}, older than this library reads (0x{ours.VerWeCanReadBack:X8} on)");
+        }
+    }
+
+    private static byte[] Stream(IHost host, ModelLoadContext ctx, string name)
+    {
+        byte[]? bytes = null;
+        if (!ctx.TryLoadBinaryStream(name, reader =>
+        {
+            using var copy = new MemoryStream();
+            reader.BaseStream.CopyTo(copy);
+            bytes = copy.ToArray();
+        }))
+        {
+            throw host.ExceptDecode($"'{ctx.Directory}' has no '{name}' entry: the zip is incomplete");
+        }
+
+        return bytes!;
+    }
+
+    private static VisionTransformerConfig ParseConfig(IHost host, ModelLoadContext ctx, byte[] bytes)
+    {
+        try
+        {
+            var config = JsonSerializer.Deserialize<VisionTransformerConfig>(bytes) ?? throw new JsonException("the document is empty");
+            config.Validate();
+            return config;
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw host.ExceptDecode(e, $"'{ctx.Directory}/{ConfigStream}': {e.Message}");
+        }
+    }
+
+    /// <summary>Class probabilities of a batch of inputs, row-major [n, classes], and with <paramref name="masks"/> their token masks [n, layers × patches].</summary>
+    internal ScoredBatch Score(ModelInputList inputs, bool masks)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var classes = ClassNames.Count;
+        var probabilities = new float[inputs.Count * classes];
+        var trace = masks && Strategy is not null ? new TokenReductionTrace() : null;
+        using (TensorScope.Begin())
+        {
+            var batch = inputs.ToDataset(null, Model.Config).Images(Enumerable.Range(0, inputs.Count).ToArray());
+            Ops.Softmax(Model.Forward(batch, Strategy, trace)).Data.CopyTo(probabilities);
+        }
+
+        var patches = Model.Config.NumPatches;
+        var maskSize = ReducingLayers.Count * patches;
+        float[]? mask = null;
+        if (trace is not null)
+        {
+            mask = new float[inputs.Count * maskSize];
+            for (var l = 0; l < trace.Records.Count; l++)
+            {
+                var record = trace.Records[l];
+                for (var b = 0; b < inputs.Count; b++)
+                {
+                    foreach (var source in record.KeptSources.AsSpan(b * record.KeptPerImage, record.KeptPerImage))
+                    {
+                        if (source >= 0)
+                        {
+                            mask[b * maskSize + l * patches + source] = 1;
+                        }
+                    }
+                }
+            }
+        }
+
+        return new ScoredBatch(probabilities, classes, mask, maskSize);
+    }
+
+    /// <summary>The added columns and their getters for one input schema.</summary>
+    internal sealed class Mapper : MapperBase
+    {
+        private readonly VisionTransformerClassifier _owner;
+
+        public Mapper(VisionTransformerClassifier parent, DataViewSchema schema)
+            : base(parent.Host.Register(nameof(Mapper)), schema, parent)
+        {
+            _owner = parent;
+            Image = ImageColumn.Check(Host, schema, parent.ImageColumnName, parent.Model.Config);
+            Describing = ImageColumn.DescribingColumns(schema);
+        }
+
+        /// <summary>The image column read.</summary>
+        public DataViewSchema.Column Image { get; }
+
+        /// <summary>The text columns that name a row in errors.</summary>
+        public DataViewSchema.Column[] Describing { get; }
+
+        /// <summary>The transformer.</summary>
+        public VisionTransformerClassifier Parent => _owner;
+
+        /// <summary>The added columns (Score, PredictedLabel and, when asked for, the token mask).</summary>
+        public int Count => OutputColumns.Value.Length;
+
+        /// <summary>Whether the token-mask column is read.</summary>
+        public bool MasksActive(Func<int, bool> activeOutput) => Count > 2 && activeOutput(2);
+
+        /// <summary>The input columns scoring reads.</summary>
+        public IEnumerable<DataViewSchema.Column> Dependencies => Describing.Append(Image);
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+        {
+            var parent = _owner;
+            var classes = parent.ClassNames.Count;
+            var names = parent.ClassNames.Select(n => n.AsMemory()).ToArray();
+            var setId = InputSchema.GetMaxAnnotationKind(out _, AnnotationUtils.Kinds.ScoreColumnSetId) + 1;
+            var score = new DataViewSchema.Annotations.Builder();
+            score.AddSlotNames(classes, (ref VBuffer<ReadOnlyMemory<char>> value) => value = new VBuffer<ReadOnlyMemory<char>>(classes, names));
+            AddText(score, AnnotationUtils.Kinds.ScoreColumnKind, AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification);
+            AddText(score, AnnotationUtils.Kinds.ScoreValueKind, AnnotationUtils.Const.ScoreValueKind.Score);
+            score.Add(AnnotationUtils.Kinds.ScoreColumnSetId, AnnotationUtils.ScoreColumnSetIdType, (ref uint value) => value = setId);
+            parent._labels.AddTo(score, AnnotationUtils.Kinds.TrainingLabelValues);
+            var predicted = new DataViewSchema.Annotations.Builder();
+            parent._labels.AddTo(predicted, AnnotationUtils.Kinds.KeyValues);
+            AddText(predicted, AnnotationUtils.Kinds.ScoreColumnKind, AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification);
+            AddText(predicted, AnnotationUtils.Kinds.ScoreValueKind, AnnotationUtils.Const.ScoreValueKind.PredictedLabel);
+            predicted.Add(AnnotationUtils.Kinds.ScoreColumnSetId, AnnotationUtils.ScoreColumnSetIdType, (ref uint value) => value = setId);
+            var columns = new List<DataViewSchema.DetachedColumn>
+            {
+                new(parent.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, classes), score.ToAnnotations()),
+                new(parent.PredictedLabelColumnName, new KeyDataViewType(typeof(uint), classes), predicted.ToAnnotations()),
+            };
+            if (parent.TokenMaskColumnName is { } maskName)
+            {
+                var patches = parent.Model.Config.NumPatches;
+                var slots = parent.ReducingLayers.SelectMany(l => Enumerable.Range(0, patches).Select(p => FormattableString.Invariant($"layer{l}.patch{p}").AsMemory())).ToArray();
+                var mask = new DataViewSchema.Annotations.Builder();
+                mask.AddSlotNames(slots.Length, (ref VBuffer<ReadOnlyMemory<char>> value) => value = new VBuffer<ReadOnlyMemory<char>>(slots.Length, slots));
+                columns.Add(new(maskName, new VectorDataViewType(NumberDataViewType.Single, parent.ReducingLayers.Count, patches), mask.ToAnnotations()));
+            }
+
+            return columns.ToArray();
+        }
+
+        /// <summary>Single-row getters: each row is a batch of one, scored once however many of the added columns are read.</summary>
+        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
+        {
+            disposer = null!;
+            if (!Enumerable.Range(0, Count).Any(activeOutput))
+            {
+                return new Delegate[Count];
+            }
+
+            var reader = new ImageColumnReader(input, Image, _owner.Model.Config);
+            disposer = reader.Dispose;
+            var masks = MasksActive(activeOutput);
+            var cached = long.MinValue;
+            ScoredBatch scored = null!;
+            ScoredBatch Current()
+            {
+                if (cached != input.Position || input.Position < 0)
+                {
+                    var inputs = new ModelInputList();
+                    reader.ReadInto(inputs);
+                    scored = _owner.Score(inputs, masks);
+                    cached = input.Position;
+                }
+
+                return scored;
+            }
+
+            return Getters(() => (Current(), 0), activeOutput);
+        }
+
+        /// <summary>The getters of the added columns over a source of the current row (its batch and index in it).</summary>
+        public Delegate[] Getters(Func<(ScoredBatch Batch, int Row)> current, Func<int, bool> activeOutput)
+        {
+            var classes = _owner.ClassNames.Count;
+            ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
+            {
+                var (batch, row) = current();
+                var editor = VBufferEditor.Create(ref value, classes);
+                batch.Probabilities(row).Span.CopyTo(editor.Values);
+                value = editor.Commit();
+            };
+            ValueGetter<uint> predicted = (ref uint value) =>
+            {
+                var (batch, row) = current();
+                value = (uint)System.Numerics.Tensors.TensorPrimitives.IndexOfMax(batch.Probabilities(row).Span) + 1;
+            };
+            ValueGetter<VBuffer<float>> mask = (ref VBuffer<float> value) =>
+            {
+                var (batch, row) = current();
+                var values = batch.Mask(row);
+                var editor = VBufferEditor.Create(ref value, values.Length);
+                values.Span.CopyTo(editor.Values);
+                value = editor.Commit();
+            };
+            var getters = new Delegate[Count];
+            getters[0] = activeOutput(0) ? score : null!;
+            getters[1] = activeOutput(1) ? predicted : null!;
+            if (Count > 2)
+            {
+                getters[2] = activeOutput(2) ? mask : null!;
+            }
+
+            return getters;
+        }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer)
+            => throw new NotSupportedException("the classifier's getters are made together (CreateGetters), so that one forward pass feeds them all");
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+        {
+            var needed = Enumerable.Range(0, Count).Any(activeOutput) ? Dependencies.Select(c => c.Index).ToHashSet() : new HashSet<int>();
+            return needed.Contains;
+        }
+
+        protected override void SaveModel(ModelSaveContext ctx) => _owner.SaveModel(ctx);
+
+        private static void AddText(DataViewSchema.Annotations.Builder builder, string kind, string text)
+            => builder.Add(kind, TextDataViewType.Instance, (ref ReadOnlyMemory<char> value) => value = text.AsMemory());
+    }
+
+    /// <summary>One forward pass's outputs: probabilities [n, classes] and, when asked for, token masks [n, layers × patches].</summary>
+    internal sealed record ScoredBatch(float[] AllProbabilities, int Classes, float[]? AllMasks, int MaskSize)
+    {
+        public ReadOnlyMemory<float> Probabilities(int row) => AllProbabilities.AsMemory(row * Classes, Classes);
+
+        public ReadOnlyMemory<float> Mask(int row) => AllMasks?.AsMemory(row * MaskSize, MaskSize) ?? throw new InvalidOperationException("the batch was scored without token masks");
+    }
+}

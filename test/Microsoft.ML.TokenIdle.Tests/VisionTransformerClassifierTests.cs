@@ -1,0 +1,368 @@
+using System.IO.Compression;
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.ML.Data;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.Transforms.Image;
+
+namespace Microsoft.ML.TokenIdle.Tests;
+
+/// <summary>The trained transformer inside real ML.NET: batched and single-row scoring, prediction engines, model zips.</summary>
+public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipelineData>
+{
+    private readonly ImagePipelineData _data;
+
+    public VisionTransformerClassifierTests(ImagePipelineData data) => _data = data;
+
+    public sealed class Output
+    {
+        public float[] Score { get; set; } = Array.Empty<float>();
+
+        public string PredictedName { get; set; } = string.Empty;
+
+        public float[] Pixels { get; set; } = Array.Empty<float>();
+    }
+
+    public sealed class Masked
+    {
+        public float[] TokenMask { get; set; } = Array.Empty<float>();
+    }
+
+    private static List<Output> Score(MLContext context, ITransformer model, IDataView data)
+        => context.Data.CreateEnumerable<Output>(model.Transform(data), false, ignoreMissingColumns: true).ToList();
+
+    private TransformerChain<ITransformer> Train(MLContext context, IDataView train, IEstimator<VisionTransformerClassifier> trainer)
+        => _data.Prepare(context).Append(trainer).Append(context.Transforms.Conversion.MapKeyToValue("PredictedName", "PredictedLabel")).Fit(train) is var chain
+            ? new TransformerChain<ITransformer>(chain.ToArray())
+            : throw new InvalidOperationException();
+
+    [Theory]
+    [InlineData("idle")]
+    [InlineData("life")]
+    public void ASavedAndLoadedPipelineScoresIdenticallyBesideMlNetsOwnSteps(string method)
+    {
+        var context = new MLContext(seed: 1);
+        var (train, test) = _data.Data(context);
+        IEstimator<VisionTransformerClassifier> trainer = method == "life"
+            ? context.MulticlassClassification.Trainers.LifeRegressionSlimming(_data.Recipe(new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1 }))
+            : context.MulticlassClassification.Trainers.TokenIdleImageClassification(_data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1 }));
+        var model = _data.Prepare(context)
+            .Append(context.Transforms.ResizeImages("Small", 8, 8, "Image", ImageResizingEstimator.ResizingKind.IsoPad))
+            .Append(context.Transforms.ExtractPixels("Pixels", "Small", offsetImage: 3, scaleImage: 0.5f))
+            .Append(trainer)
+            .Append(context.Transforms.Conversion.MapKeyToValue("PredictedName", "PredictedLabel"))
+            .Fit(train);
+        var path = Path.Combine(_data.Root, $"{method}.zip");
+        context.Model.Save(model, train.Schema, path);
+
+        var loaded = new MLContext().Model.Load(path, out var schema);
+        Assert.Equal(train.Schema.Select(c => (c.Name, c.Type.ToString())), schema.Select(c => (c.Name, c.Type.ToString())));
+        var classifier = ((IEnumerable<ITransformer>)loaded).OfType<VisionTransformerClassifier>().Single();
+        Assert.Equal(method, classifier.Method);
+        var before = Score(context, model, test);
+        var after = Score(context, loaded, test);
+        Assert.Equal(before.Count, after.Count);
+        for (var i = 0; i < before.Count; i++)
+        {
+            Assert.Equal(before[i].Score, after[i].Score);
+            Assert.Equal(before[i].PredictedName, after[i].PredictedName);
+            Assert.Equal(before[i].Pixels, after[i].Pixels);
+        }
+    }
+
+    [Fact]
+    public void BatchedTransformAndSingleRowMappingGiveTheSameScores()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, test) = _data.Data(context);
+        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1 });
+        options.BatchSize = 7;
+        var model = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(options)).Fit(train);
+        Assert.IsType<TokenIdling>(model.LastTransformer.Strategy!.Reduction);
+
+        var batched = Score(context, model, test).Select(p => p.Score).ToList();
+
+        // A batch of 7 and a batch of 1 take different GEMM paths: equal within float rounding.
+        var mapper = ((ITransformer)model).GetRowToRowMapper(test.Schema);
+        var single = new List<float[]>();
+        using (var cursor = test.GetRowCursor(test.Schema))
+        using (var row = mapper.GetRow(cursor, new[] { mapper.OutputSchema["Score"] }))
+        {
+            var getter = row.GetGetter<VBuffer<float>>(mapper.OutputSchema["Score"]);
+            VBuffer<float> value = default;
+            while (cursor.MoveNext())
+            {
+                getter(ref value);
+                single.Add(value.DenseValues().ToArray());
+            }
+        }
+
+        Assert.Equal(batched.Count, single.Count);
+        for (var i = 0; i < single.Count; i++)
+        {
+            for (var c = 0; c < 10; c++)
+            {
+                Assert.InRange(single[i][c] - batched[i][c], -1e-5, 1e-5);
+            }
+        }
+    }
+
+    [Fact]
+    public void TheTokenMaskColumnShowsWhatEachReducingLayerKept()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, test) = _data.Data(context);
+        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1, TokenMaskColumnName = "TokenMask" });
+        var model = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(options)).Fit(train);
+        var classifier = model.LastTransformer;
+        var scored = model.Transform(test);
+        var patches = classifier.Model.Config.NumPatches;
+        Assert.Equal(new[] { classifier.ReducingLayers.Count, patches }, ((VectorDataViewType)scored.Schema["TokenMask"].Type).Dimensions);
+        var plan = classifier.Strategy!.Plan(classifier.Model.Config);
+        var batched = context.Data.CreateEnumerable<Masked>(scored, false, ignoreMissingColumns: true).ToList();
+        foreach (var row in batched)
+        {
+            for (var l = 0; l < classifier.ReducingLayers.Count; l++)
+            {
+                Assert.Equal(plan[classifier.ReducingLayers[l]].MlpTokens - 1, row.TokenMask.Skip(l * patches).Take(patches).Count(v => v == 1));
+            }
+
+            Assert.All(row.TokenMask, v => Assert.True(v is 0 or 1));
+        }
+
+        using var engine = context.Model.CreatePredictionEngine<ImagePipelineData.ImageRow, Masked>(model);
+        var single = context.Data.CreateEnumerable<ImagePipelineData.ImageRow>(test, false).Select(r => engine.Predict(r).TokenMask).ToList();
+        Assert.Equal(batched.Select(b => b.TokenMask), single);
+    }
+
+    [Fact]
+    public void PredictionEnginesScoreAsTransformDoesAlsoFromEightThreads()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, test) = _data.Data(context);
+        var model = Train(context, train, context.MulticlassClassification.Trainers.TokenReorganizationImageClassification(_data.Recipe(new TokenReorganizationImageClassificationTrainer.Options { MaxEpoch = 1 })));
+        var rows = context.Data.CreateEnumerable<ImagePipelineData.ImageRow>(test, false).ToList();
+        var batched = Score(context, model, test);
+
+        using (var engine = context.Model.CreatePredictionEngine<ImagePipelineData.ImageRow, Output>(model, new PredictionEngineOptions { OwnsTransformer = false }))
+        {
+            var reused = new Output();
+            for (var i = 0; i < rows.Count; i++)
+            {
+                engine.Predict(rows[i], ref reused);
+                Assert.Equal(batched[i].PredictedName, reused.PredictedName);
+                for (var c = 0; c < 10; c++)
+                {
+                    Assert.InRange(reused.Score[c] - batched[i].Score[c], -1e-5, 1e-5);
+                }
+            }
+        }
+
+        // A service shares the model and gives each thread its own engine (ML.NET's engines are not thread-safe).
+        var pool = new DefaultObjectPool<PredictionEngine<ImagePipelineData.ImageRow, Output>>(new EnginePolicy(context, model), maximumRetained: 8);
+        var sequential = rows.Select(r => Predict(pool, r)).ToList();
+        var concurrent = new Output[rows.Count * 4];
+        Parallel.For(0, concurrent.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => concurrent[i] = Predict(pool, rows[i % rows.Count]));
+        for (var i = 0; i < concurrent.Length; i++)
+        {
+            Assert.Equal(sequential[i % rows.Count].PredictedName, concurrent[i].PredictedName);
+            Assert.Equal(sequential[i % rows.Count].Score, concurrent[i].Score);
+        }
+    }
+
+    private static Output Predict(ObjectPool<PredictionEngine<ImagePipelineData.ImageRow, Output>> pool, ImagePipelineData.ImageRow row)
+    {
+        var engine = pool.Get();
+        try
+        {
+            return engine.Predict(row);
+        }
+        finally
+        {
+            pool.Return(engine);
+        }
+    }
+
+    private sealed class EnginePolicy : PooledObjectPolicy<PredictionEngine<ImagePipelineData.ImageRow, Output>>
+    {
+        private readonly MLContext _context;
+        private readonly ITransformer _model;
+
+        public EnginePolicy(MLContext context, ITransformer model) => (_context, _model) = (context, model);
+
+        public override PredictionEngine<ImagePipelineData.ImageRow, Output> Create()
+            => _context.Model.CreatePredictionEngine<ImagePipelineData.ImageRow, Output>(_model, new PredictionEngineOptions { OwnsTransformer = false });
+
+        public override bool Return(PredictionEngine<ImagePipelineData.ImageRow, Output> obj) => true;
+    }
+
+    public sealed class Renamed
+    {
+        public float[] Score { get; set; } = Array.Empty<float>();
+    }
+
+    [Fact]
+    public void ItReadsImagesAfterCopyColumnsAndNormalisedPixelsAfterExtractPixelsAndConcatenate()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, test) = _data.Data(context);
+
+        // The image under another name, through ML.NET's CopyColumns.
+        var copied = _data.Prepare(context).Append(context.Transforms.CopyColumns("Picture", "Image"))
+            .Append(context.MulticlassClassification.Trainers.VisionTransformer(_data.Recipe(new VisionTransformerTrainer.Options { ImageColumnName = "Picture", MaxEpoch = 1 })))
+            .Fit(train);
+        Assert.Equal(test.GetColumn<string>("Label").Count(), Score(context, copied, test).Count);
+        var weights = Path.Combine(_data.Root, "copied.safetensors");
+        copied.LastTransformer.Model.SaveWeights(weights);
+
+        // The same weights fed (a) the image as ML.NET's ResizeImages left it and (b) its pixels from ML.NET's
+        // ExtractPixels with the model's mean and std folded into offset and scale ((p − 255·mean) · 1/(255·std)),
+        // flattened by Concatenate: both are the same normalised input, so the scores agree.
+        var sized = _data.Prepare(context).Append(context.Transforms.ResizeImages("Sized", 28, 28, "Image", ImageResizingEstimator.ResizingKind.Fill));
+        VisionTransformerTrainer Scorer(string column) => context.MulticlassClassification.Trainers.VisionTransformer(
+            _data.Recipe(new VisionTransformerTrainer.Options { ImageColumnName = column, MaxEpoch = 0, PretrainedWeightsPath = weights }));
+        var images = sized.Append(Scorer("Sized")).Fit(train);
+        var pixels = sized
+            .Append(context.Transforms.ExtractPixels("Planes", "Sized", ImagePixelExtractingEstimator.ColorBits.Red, offsetImage: 0.286f * 255, scaleImage: 1 / (0.353f * 255)))
+            .Append(context.Transforms.Concatenate("Flat", "Planes"))
+            .Append(Scorer("Flat"))
+            .Fit(train);
+        var expected = Score(context, images, test).Select(o => o.Score).ToList();
+        var actual = Score(context, pixels, test).Select(o => o.Score).ToList();
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            for (var c = 0; c < 10; c++)
+            {
+                Assert.InRange(actual[i][c] - expected[i][c], -1e-5, 1e-5);
+            }
+        }
+    }
+
+    public sealed class FixtureRow
+    {
+        public float[] Input { get; set; } = Array.Empty<float>();
+
+        public uint Label { get; set; }
+    }
+
+    public static TheoryData<string, string> FixtureCases => new()
+    {
+        { "micro", "full" }, { "micro", "evit.r0.7" }, { "micro", "evit_fuse.r0.5" }, { "micro", "idle.k0.7" }, { "micro", "idle.k0.5" },
+        { "deit-tiny", "full" }, { "deit-tiny", "evit_fuse.r0.7" }, { "deit-tiny", "idle.k0.7" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FixtureCases))]
+    public void TheReferenceLogitsComeOutOfTheTransformer(string fixture, string name)
+    {
+        // The fixtures' inputs are normalised tensors: fed as a [C, S, S] float vector column (key labels without
+        // KeyValues), scored with MaxEpoch = 0, and compared as log-probabilities with the reference's log-softmax.
+        var set = FixtureSet.Get(fixture);
+        var context = new MLContext(seed: 1);
+        var config = set.Config;
+        var definition = SchemaDefinition.Create(typeof(FixtureRow));
+        definition["Input"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, config.InChannels, config.ImageSize, config.ImageSize);
+        definition["Label"].ColumnType = new KeyDataViewType(typeof(uint), config.NumClasses);
+        var input = set.Input;
+        var size = config.InChannels * config.ImageSize * config.ImageSize;
+        var rows = Enumerable.Range(0, input.Size(0)).Select(b => new FixtureRow { Input = input.Data.Slice(b * size, size).ToArray(), Label = 1 }).ToList();
+        var data = context.Data.LoadFromEnumerable(rows, definition);
+
+        VisionTransformerTrainerBase.OptionsBase options = name switch
+        {
+            "full" => new VisionTransformerTrainer.Options(),
+            _ when name.StartsWith("idle", StringComparison.Ordinal) => new TokenIdleImageClassificationTrainer.Options { TokenReduction = new TokenIdlingOptions { Schedule = set.SettingList(name, "keep_ratio_per_layer") } },
+            _ => new TokenReorganizationImageClassificationTrainer.Options
+            {
+                TokenReduction = new TokenReorganizationOptions { FuseInattentive = set.Settings(name).GetProperty("fuse_token").GetBoolean(), Schedule = set.SettingList(name, "keep_rate_per_layer") },
+            },
+        };
+        (options.ConfigPath, options.PretrainedWeightsPath, options.MaxEpoch, options.ImageColumnName) = (set.ConfigPath, set.WeightsPath, 0, "Input");
+        var trainers = context.MulticlassClassification.Trainers;
+        IEstimator<VisionTransformerClassifier> trainer = options switch
+        {
+            TokenIdleImageClassificationTrainer.Options idle => trainers.TokenIdleImageClassification(idle),
+            TokenReorganizationImageClassificationTrainer.Options evit => trainers.TokenReorganizationImageClassification(evit),
+            _ => trainers.VisionTransformer((VisionTransformerTrainer.Options)options),
+        };
+        var scores = context.Data.CreateEnumerable<Output>(trainer.Fit(data).Transform(data), false, ignoreMissingColumns: true).Select(o => o.Score).ToList();
+
+        var (logitsName, atol) = set.FloatChecks(name).First(c => c.Tensor.EndsWith(".logits", StringComparison.Ordinal));
+        var expected = set.Expected[logitsName].ToTensor();
+        var classes = config.NumClasses;
+        for (var b = 0; b < scores.Count; b++)
+        {
+            var logits = expected.Data.Slice(b * classes, classes).ToArray();
+            var max = logits.Max();
+            var logSum = max + Math.Log(logits.Sum(l => Math.Exp(l - max)));
+            for (var c = 0; c < classes; c++)
+            {
+                Assert.InRange(Math.Log(scores[b][c]) - (logits[c] - logSum), -2 * atol - 1e-5, 2 * atol + 1e-5);
+            }
+        }
+    }
+
+    [Fact]
+    public void AlteredTruncatedOrNewerZipsAreRefusedWithAMessage()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, _) = _data.Data(context);
+        var model = Train(context, train, context.MulticlassClassification.Trainers.VisionTransformer(_data.Recipe(new VisionTransformerTrainer.Options { MaxEpoch = 1 })));
+        var path = Path.Combine(_data.Root, "full.zip");
+        context.Model.Save(model, train.Schema, path);
+        string Entry;
+        using (var zip = ZipFile.OpenRead(path))
+        {
+            var weights = zip.Entries.Single(e => e.FullName.EndsWith("/TSModel.safetensors", StringComparison.Ordinal)).FullName;
+            Entry = weights[..^"TSModel.safetensors".Length];
+        }
+
+        string LoadError(string name, Action<ZipArchive> change)
+        {
+            var copy = Path.Combine(_data.Root, name);
+            File.Copy(path, copy, overwrite: true);
+            using (var zip = ZipFile.Open(copy, ZipArchiveMode.Update))
+            {
+                change(zip);
+            }
+
+            var e = Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(copy, out _));
+            while (e.InnerException is { } inner && (e is System.Reflection.TargetInvocationException || e.Message == "Error during class instantiation"))
+            {
+                e = inner;
+            }
+
+            return e.Message;
+        }
+
+        void Rewrite(ZipArchive zip, string name, Action<byte[]> change)
+        {
+            var entry = zip.GetEntry(Entry + name)!;
+            using var stream = new MemoryStream();
+            using (var read = entry.Open())
+            {
+                read.CopyTo(stream);
+            }
+
+            var bytes = stream.ToArray();
+            change(bytes);
+            entry.Delete();
+            using var write = zip.CreateEntry(Entry + name).Open();
+            write.Write(bytes);
+        }
+
+        Assert.Contains("TSModel.safetensors' does not match the checksum saved with the model", LoadError("altered.zip", zip => Rewrite(zip, "TSModel.safetensors", b => b[^100] ^= 0x5A)));
+        Assert.Contains("has no 'TSModel.safetensors' entry", LoadError("incomplete.zip", zip => zip.GetEntry(Entry + "TSModel.safetensors")!.Delete()));
+        Assert.Contains("was saved by a newer Microsoft.ML.TokenIdle (format 0x00020001", LoadError("newer.zip", zip => Rewrite(zip, "Model.key", b =>
+        {
+            BitConverter.GetBytes(0x00020001u).CopyTo(b, 72);
+            BitConverter.GetBytes(0x00020001u).CopyTo(b, 76);
+        })));
+
+        var truncated = Path.Combine(_data.Root, "truncated.zip");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        var damaged = Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(truncated, out _));
+        Assert.True(damaged is InvalidDataException or FormatException, damaged.ToString());
+    }
+}
