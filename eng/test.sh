@@ -11,3 +11,5 @@ rm -rf artifacts/fashion-mnist-smoke-ci
 bash eng/fashion-mnist/run-experiment.sh --smoke --out artifacts/fashion-mnist-smoke-ci
 # The README's main job: the QuickStart sample on the embedded model.
 dotnet run --project samples/QuickStart -c Release
+# The script user's path: the .NET 10 file-based app (finetune, evaluate, save).
+dotnet run samples/Script/finetune.cs -- samples/data/fashion-mnist artifacts/script-model.zip

@@ -4,6 +4,7 @@ using TokenIdle.Cli.Commands;
 var root = new RootCommand("tokenidle: Vision Transformer token reduction (IdleViT, EViT, life regression) for .NET");
 root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(VisualizeCommand.Create());

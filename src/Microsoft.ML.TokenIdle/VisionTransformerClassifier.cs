@@ -33,15 +33,17 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private const uint FormatVersion = 0x00010001;
     private const string ConfigStream = "config.json";
     private const string WeightsStream = "TSModel.safetensors";
+    private const string RecipeStream = "trainer.json";
     private const string PredictorPrefix = "life_predictor.";
 
     private readonly LabelKeyValues _labels;
     private bool _disposed;
 
     internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRate, LabelKeyValues labels,
-        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName)
+        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe)
         : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(VisionTransformerClassifier)))
     {
+        Recipe = recipe;
         (Model, Strategy, Method, KeepRate, _labels) = (model, strategy, method, keepRate, labels);
         (ImageColumnName, ScoreColumnName, PredictedLabelColumnName, BatchSize) = (imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize);
         TokenMaskColumnName = strategy is null ? null : tokenMaskColumnName;
@@ -84,6 +86,9 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     /// <summary>The blocks that reduce tokens, in order (the rows of the token-mask column).</summary>
     public IReadOnlyList<int> ReducingLayers { get; }
 
+    /// <summary>How the model was trained (null for a model saved without it).</summary>
+    internal TrainerRecipe? Recipe { get; }
+
     /// <summary>Scores <paramref name="input"/> lazily, in mini-batches of <see cref="BatchSize"/> images.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The image column is missing or of another type (ML.NET's schema message).</exception>
     public new IDataView Transform(IDataView input)
@@ -114,7 +119,8 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         // int: life predictor layer (-1: not life regression); double: steepness
         // string: SHA-256 of the weights stream, hex
         // the label's values: type and value (ML.NET's BinarySaver codec)
-        // streams: config.json (architecture, timm names, with mean/std), TSModel.safetensors (weights, timm names)
+        // streams: config.json (architecture, timm names, with mean/std), TSModel.safetensors (weights, timm names),
+        //          trainer.json (optional: the trainer and its options)
         ctx.SaveNonEmptyString(ImageColumnName);
         ctx.SaveNonEmptyString(ScoreColumnName);
         ctx.SaveNonEmptyString(PredictedLabelColumnName);
@@ -140,6 +146,10 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         _labels.Save(Host, ctx);
         ctx.SaveBinaryStream(ConfigStream, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(Model.Config)));
         ctx.SaveBinaryStream(WeightsStream, writer => writer.Write(weights.GetBuffer(), 0, (int)weights.Length));
+        if (Recipe is not null)
+        {
+            ctx.SaveBinaryStream(RecipeStream, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(Recipe)));
+        }
     }
 
     private static VersionInfo GetVersionInfo()
@@ -195,12 +205,15 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
             (life.PredictorLayer, life.Steepness) = (predictorLayer, steepness);
         }
 
+        TrainerRecipe? recipe = null;
+        ctx.TryLoadBinaryStream(RecipeStream, reader => recipe = ParseRecipe(host, ctx, reader));
+
         using (var channel = host.Start("Loading"))
         {
             DeviceSelection.Select(env, channel, null);
         }
 
-        return new VisionTransformerClassifier(env, model, options?.CreateStrategy(config), methodName, keepRate, labels, image, score, predicted, batchSize, mask);
+        return new VisionTransformerClassifier(env, model, options?.CreateStrategy(config), methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe);
     }
 
     // Factory for SignatureLoadRowMapper.
@@ -255,6 +268,18 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         catch (Exception e) when (e is JsonException or ArgumentException)
         {
             throw host.ExceptDecode(e, $"'{ctx.Directory}/{ConfigStream}': {e.Message}");
+        }
+    }
+
+    private static TrainerRecipe ParseRecipe(IHost host, ModelLoadContext ctx, BinaryReader reader)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainerRecipe>(reader.BaseStream) ?? throw new JsonException("the document is empty");
+        }
+        catch (JsonException e)
+        {
+            throw host.ExceptDecode(e, $"'{ctx.Directory}/{RecipeStream}': {e.Message}");
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.TokenIdle.Components;
@@ -109,6 +111,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         public bool HorizontalFlip { get; set; }
 
         /// <summary>Evaluated after each epoch (top-1 reported; with <see cref="WorkspacePath"/>, best.safetensors there keeps the best epoch).</summary>
+        [JsonIgnore]
         public IDataView? ValidationSet { get; set; }
 
         /// <summary>Without a <see cref="ValidationSet"/>: the fraction of the training rows held out (seeded) for validation; null: none.</summary>
@@ -118,6 +121,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         public EarlyStopping? EarlyStoppingCriteria { get; set; }
 
         /// <summary>Called after every epoch (and every tenth of one) with the training metrics.</summary>
+        [JsonIgnore]
         public Action<TrainMetrics>? MetricsCallback { get; set; }
 
         /// <summary>Seed of initialisation, data order and augmentation; null: the context's seed, else 1 (as ML.NET's TorchSharp trainers).</summary>
@@ -247,7 +251,8 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
     {
         model.Train(false);
         var o = _options;
-        return new VisionTransformerClassifier(_env, model, strategy, o.MethodName, o.Method?.KeepRate ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName);
+        var recipe = new TrainerRecipe(GetType().Name, JsonSerializer.SerializeToElement(o, o.GetType()));
+        return new VisionTransformerClassifier(_env, model, strategy, o.MethodName, o.Method?.KeepRate ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName, recipe);
     }
 
     /// <summary>The architecture for <paramref name="classes"/> classes and the weights to start from (null: random initialisation).</summary>

@@ -4,6 +4,7 @@
 // .NET runtime honours by name, lets this assembly use their non-public members.
 [assembly: System.Runtime.CompilerServices.IgnoresAccessChecksTo("Microsoft.ML.Core")]
 [assembly: System.Runtime.CompilerServices.IgnoresAccessChecksTo("Microsoft.ML.Data")]
+[assembly: System.Runtime.CompilerServices.IgnoresAccessChecksTo("Microsoft.ML.ImageAnalytics")]
 
 namespace System.Runtime.CompilerServices;
 

@@ -9,7 +9,7 @@ public class ImageFolderSampleTests
     public void TheSampleFinetunesADeitCheckpointOnAJpegFolderAndSavesAModel()
     {
         var set = FixtureSet.Get("deit-tiny");
-        var folder = Path.Combine(RepositoryRoot(), "samples", "data", "shapes-jpeg");
+        var folder = Path.Combine(RepositoryPaths.Root, "samples", "data", "shapes-jpeg");
         var output = Path.Combine(Path.GetTempPath(), $"imagefolder-{Guid.NewGuid():N}.zip");
         try
         {
@@ -26,16 +26,5 @@ public class ImageFolderSampleTests
         {
             File.Delete(output);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "TokenIdle.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found above the test binaries");
     }
 }

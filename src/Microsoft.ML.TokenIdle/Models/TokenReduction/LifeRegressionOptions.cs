@@ -14,6 +14,7 @@ public sealed class LifeRegressionOptions : TokenReductionOptions
     public double Steepness { get; set; } = 1.5;
 
     /// <summary>A trained predictor; null for a new one (identity bilinear form).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public LifePredictor? Predictor { get; set; }
 
     /// <inheritdoc/>

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using Microsoft.ML.TokenIdle.CodeGeneration;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Training;
+using Microsoft.ML.Transforms.Image;
+
+namespace Microsoft.ML.TokenIdle.Tests.CodeGeneration;
+
+/// <summary>The generated code for pipelines with ML.NET's image, copy and concatenation steps and non-default trainer options; it must compile.</summary>
+public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipelineData>
+{
+    private readonly ImagePipelineData _data;
+
+    public ConsumptionProjectGeneratorTests(ImagePipelineData data) => _data = data;
+
+    public sealed class BytesRow
+    {
+        public byte[] Photo { get; set; } = Array.Empty<byte>();
+
+        public string Label { get; set; } = string.Empty;
+    }
+
+    [Fact]
+    public void EveryStepAndEveryChangedOptionIsWrittenAndTheProjectBuilds()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, _) = _data.Data(context);
+        var options = _data.Recipe(new LifeRegressionSlimmingTrainer.Options
+        {
+            ImageColumnName = "Copy",
+            TokenReduction = new LifeRegressionOptions { KeepRate = 0.5, Layers = new[] { 1, 2 }, Steepness = 2 },
+            PredictorEpochs = 2,
+            EarlyStoppingCriteria = new EarlyStopping(MinDelta: 0.5, Patience: 1),
+            ValidationSetFraction = 0.25,
+            TokenMaskColumnName = "Mask",
+            MaxEpoch = 1,
+        });
+        var model = context.Transforms.Conversion.MapValueToKey("Label")
+            .Append(context.Transforms.LoadImages("Image", _data.Images, "ImagePath"))
+            .Append(context.Transforms.ResizeImages("Small", 8, 6, "Image", ImageResizingEstimator.ResizingKind.IsoPad, ImageResizingEstimator.Anchor.Top))
+            .Append(context.Transforms.ExtractPixels("Pixels", "Small", ImagePixelExtractingEstimator.ColorBits.Red | ImagePixelExtractingEstimator.ColorBits.Blue, offsetImage: 3, scaleImage: 0.5f))
+            .Append(context.Transforms.Concatenate("Features", "Pixels", "Pixels"))
+            .Append(context.Transforms.CopyColumns("Copy", "Image"))
+            .Append(context.MulticlassClassification.Trainers.LifeRegressionSlimming(options))
+            .Append(context.Transforms.Conversion.MapKeyToValue("PredictedName", "PredictedLabel"))
+            .Fit(train);
+        var zip = Path.Combine(_data.Root, "steps.zip");
+        context.Model.Save(model, train.Schema, zip);
+        var folder = Path.Combine(_data.Root, "steps");
+        var library = Path.Combine(RepositoryPaths.Root, "src", "Microsoft.ML.TokenIdle", "Microsoft.ML.TokenIdle.csproj");
+        var files = ConsumptionProjectGenerator.Write(zip, "Steps", folder, library);
+        Assert.Equal(new[] { "Steps.consumption.cs", "Steps.training.cs", "Program.cs", "StepsApp.csproj", "Steps.mlnet" }, files.Select(Path.GetFileName));
+
+        var training = File.ReadAllText(Path.Combine(folder, "Steps.training.cs"));
+        foreach (var expected in new[]
+        {
+            "mlContext.Transforms.Conversion.MapValueToKey(outputColumnName: @\"Label\", inputColumnName: @\"Label\", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)",
+            $".Append(mlContext.Transforms.LoadImages(outputColumnName: @\"Image\", imageFolder: @\"{_data.Images}\", inputColumnName: @\"ImagePath\"))",
+            ".Append(mlContext.Transforms.ResizeImages(outputColumnName: @\"Small\", imageWidth: 8, imageHeight: 6, inputColumnName: @\"Image\", resizing: ImageResizingEstimator.ResizingKind.IsoPad, cropAnchor: ImageResizingEstimator.Anchor.Top))",
+            "colorsToExtract: ImagePixelExtractingEstimator.ColorBits.Red | ImagePixelExtractingEstimator.ColorBits.Blue, orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, offsetImage: 3f, scaleImage: 0.5f, outputAsFloatArray: true))",
+            ".Append(mlContext.Transforms.Concatenate(@\"Features\", @\"Pixels\", @\"Pixels\"))",
+            ".Append(mlContext.Transforms.CopyColumns(outputColumnName: @\"Copy\", inputColumnName: @\"Image\"))",
+            ".Append(mlContext.MulticlassClassification.Trainers.LifeRegressionSlimming(new LifeRegressionSlimmingTrainer.Options",
+            "ImageColumnName = @\"Copy\",",
+            "TokenMaskColumnName = @\"Mask\",",
+            $"ConfigPath = @\"{_data.ConfigPath}\",",
+            "ValidationSetFraction = 0.25,",
+            "EarlyStoppingCriteria = new EarlyStopping(MinDelta: 0.5, Patience: 1, Metric: EarlyStoppingMetric.Accuracy),",
+            "Seed = 4,",
+            "KeepRate = 0.5,",
+            "Layers = new int[] { 1, 2 },",
+            "Steepness = 2d,",
+            "PredictorEpochs = 2,",
+            ".Append(mlContext.Transforms.Conversion.MapKeyToValue(outputColumnName: @\"PredictedName\", inputColumnName: @\"PredictedLabel\"));",
+        })
+        {
+            Assert.Contains(expected, training);
+        }
+
+        var consumption = File.ReadAllText(Path.Combine(folder, "Steps.consumption.cs"));
+        Assert.Contains("public float[] Score { get; set; }", consumption);
+        Assert.Contains("[VectorType(2, 16)]\n        public float[] Mask { get; set; }", consumption);
+        Assert.Contains("// 'Copy' (Image) is not bound here.", consumption);
+        Assert.Contains("= Path.GetFullPath(path) };", File.ReadAllText(Path.Combine(folder, "Program.cs")));
+
+        // The generated code compiles (as a project referencing the library's project).
+        Build(folder);
+    }
+
+    [Fact]
+    public void AModelFedImageBytesGetsAProgramThatReadsTheFiles()
+    {
+        var context = new MLContext(seed: 1);
+        var rows = _data.Rows().Take(20).Select(r => new BytesRow { Photo = File.ReadAllBytes(Path.Combine(_data.Images, r.ImagePath)), Label = r.Label }).ToList();
+        var data = context.Data.LoadFromEnumerable(rows);
+        var model = context.Transforms.Conversion.MapValueToKey("Label")
+            .Append(context.MulticlassClassification.Trainers.VisionTransformer(_data.Recipe(new VisionTransformerTrainer.Options { ImageColumnName = "Photo", MaxEpoch = 1 })))
+            .Fit(data);
+        var zip = Path.Combine(_data.Root, "bytes.zip");
+        context.Model.Save(model, data.Schema, zip);
+        var folder = Path.Combine(_data.Root, "bytes");
+        ConsumptionProjectGenerator.Write(zip, "Bytes", folder);
+        Assert.Contains("new Bytes.ModelInput { Photo = File.ReadAllBytes(path) };", File.ReadAllText(Path.Combine(folder, "Program.cs")));
+        Assert.Contains("public byte[] Photo { get; set; }", File.ReadAllText(Path.Combine(folder, "Bytes.consumption.cs")));
+        Assert.Contains("<PackageReference Include=\"Microsoft.ML.TokenIdle\" Version=\"1.0.0\" />", File.ReadAllText(Path.Combine(folder, "BytesApp.csproj")));
+    }
+
+    [Fact]
+    public void BadNamesReferencesAndModelsAreRefused()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, _) = _data.Data(context);
+        var zip = Path.Combine(_data.Root, "keys-only.zip");
+        context.Model.Save(context.Transforms.Conversion.MapValueToKey("Label").Fit(train), train.Schema, zip);
+        var folder = Path.Combine(_data.Root, "refused");
+        Assert.Contains("is not a C# identifier", Assert.Throws<ArgumentException>(() => ConsumptionProjectGenerator.Write(zip, "2fast", folder)).Message);
+        Assert.Contains("is neither a .csproj nor a .dll", Assert.Throws<ArgumentException>(() => ConsumptionProjectGenerator.Write(zip, "Model", folder, "lib.txt")).Message);
+        Assert.Contains("has no ViT classifier step", Assert.Throws<InvalidDataException>(() => ConsumptionProjectGenerator.Write(zip, "Model", folder)).Message);
+        Assert.False(Directory.Exists(folder));
+    }
+
+    private static void Build(string folder)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "build", "-c", "Release", "-nologo", "-p:TreatWarningsAsErrors=false" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), "the generated project's build did not finish in 5 minutes");
+        Assert.True(process.ExitCode == 0, $"the generated project does not build:\n{stdout.Result}\n{stderr.Result}");
+    }
+}
