@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.Data;
 
@@ -66,8 +65,8 @@ public sealed class UserApplicationTests : IDisposable
         Assert.Contains("mlContext.MulticlassClassification.Trainers.TokenIdleImageClassification(new TokenIdleImageClassificationTrainer.Options", training);
         Assert.Contains("CutLossWeight = 2d,", training);
         Assert.Contains("LoadImages(outputColumnName: @\"Image\", imageFolder: null, inputColumnName: @\"ImagePath\")", training);
-        Run("dotnet", project, "build", "-c", "Release", "-o", Path.Combine(project, "out"), "-nologo");
-        var output = Run("dotnet", project, new[] { Path.Combine(project, "out", "FashionClassifierApp.dll") }.Concat(testRows.Select(r => r.ImagePath)).ToArray());
+        ProcessRunner.Run("dotnet", project, "build", "-c", "Release", "-o", Path.Combine(project, "out"), "-nologo");
+        var output = ProcessRunner.Run("dotnet", project, new[] { Path.Combine(project, "out", "FashionClassifierApp.dll") }.Concat(testRows.Select(r => r.ImagePath)).ToArray());
 
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(testRows.Count, lines.Count);
@@ -82,26 +81,5 @@ public sealed class UserApplicationTests : IDisposable
 
             Assert.Equal(expected[i].PredictedName, lines[i].GetProperty("predicted").GetString());
         }
-    }
-
-    private static string Run(string program, string folder, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish in 5 minutes");
-        }
-
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{stdout.Result}\n{stderr.Result}");
-        return stdout.Result;
     }
 }

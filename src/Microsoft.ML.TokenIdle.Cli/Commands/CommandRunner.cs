@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Tensors.Cpu;
 
 namespace TokenIdle.Cli.Commands;
@@ -14,21 +15,9 @@ internal static class CommandRunner
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Console.Error.WriteLine($"tokenidle: error: {Reason(e).Message}");
+            Console.Error.WriteLine($"tokenidle: error: {TransformerSteps.Reason(e).Message}");
             return 1;
         }
-    }
-
-    // ML.NET creates saved components by reflection and wraps what they throw twice (a
-    // TargetInvocationException inside "Error during class instantiation"): report the component's own error.
-    private static Exception Reason(Exception e)
-    {
-        while (e.InnerException is { } inner && (e is System.Reflection.TargetInvocationException || e.Message == "Error during class instantiation"))
-        {
-            e = inner;
-        }
-
-        return e;
     }
 
     public static void SetThreads(int? threads)

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.TokenIdle;
+using Microsoft.ML.TokenIdle.Components;
 
 namespace TokenIdle.Cli.Commands;
 
@@ -11,12 +12,9 @@ internal sealed record SavedModel(MLContext Context, ITransformer Model, DataVie
     {
         var context = new MLContext();
         var model = context.Model.Load(path, out var schema);
-        var steps = Flatten(model).ToList();
+        var steps = TransformerSteps.Flatten(model).ToList();
         var classifier = steps.OfType<VisionTransformerClassifier>().FirstOrDefault()
             ?? throw new InvalidDataException($"model '{path}' has no ViT classifier step");
         return new SavedModel(context, model, schema, steps, classifier);
     }
-
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer)
-        => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : new[] { transformer };
 }

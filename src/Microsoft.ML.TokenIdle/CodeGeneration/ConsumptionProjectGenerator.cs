@@ -39,7 +39,7 @@ public static class ConsumptionProjectGenerator
             throw new InvalidDataException($"model '{modelPath}' was saved without an input schema (pass the training data's schema to MLContext.Model.Save)");
         }
 
-        var steps = Flatten(model).ToList();
+        var steps = TransformerSteps.Flatten(model).ToList();
         var classifier = steps.OfType<VisionTransformerClassifier>().FirstOrDefault() ?? throw new InvalidDataException($"model '{modelPath}' has no ViT classifier step");
         var outputSchema = model.GetOutputSchema(inputSchema);
         var added = outputSchema.Where(c => inputSchema.GetColumnOrNull(c.Name) is not { } same || same.Type != c.Type || c.Index >= inputSchema.Count).ToList();
@@ -70,9 +70,6 @@ public static class ConsumptionProjectGenerator
         written.Add(zip);
         return written;
     }
-
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer)
-        => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : new[] { transformer };
 
     /// <summary>How the sample program feeds an image: a path column (read by the model's LoadImages) or the bytes of the file.</summary>
     private static (string Property, bool Bytes) ImageInput(IReadOnlyList<ITransformer> steps, DataViewSchema input, VisionTransformerClassifier classifier, string modelPath)

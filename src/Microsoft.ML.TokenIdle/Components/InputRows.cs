@@ -35,28 +35,29 @@ internal static class InputRows
                 continue;
             }
 
+            void Defaults<T>(PrimitiveDataViewType type) => builder.AddColumn(column.Name, type, new T[values.Count]);
             switch (column.Type)
             {
-                case TextDataViewType:
-                    builder.AddColumn(column.Name, TextDataViewType.Instance, new ReadOnlyMemory<char>[values.Count]);
+                case TextDataViewType text:
+                    Defaults<ReadOnlyMemory<char>>(text);
                     break;
-                case KeyDataViewType key:
-                    builder.AddColumn(column.Name, (PrimitiveDataViewType)key, new uint[values.Count]);
+                case KeyDataViewType key when key.RawType == typeof(uint):
+                    Defaults<uint>(key);
+                    break;
+                case BooleanDataViewType boolean:
+                    Defaults<bool>(boolean);
                     break;
                 case NumberDataViewType number when number.RawType == typeof(float):
-                    builder.AddColumn(column.Name, number, new float[values.Count]);
+                    Defaults<float>(number);
                     break;
                 case NumberDataViewType number when number.RawType == typeof(double):
-                    builder.AddColumn(column.Name, number, new double[values.Count]);
+                    Defaults<double>(number);
                     break;
                 case NumberDataViewType number when number.RawType == typeof(int):
-                    builder.AddColumn(column.Name, number, new int[values.Count]);
+                    Defaults<int>(number);
                     break;
                 case NumberDataViewType number when number.RawType == typeof(long):
-                    builder.AddColumn(column.Name, number, new long[values.Count]);
-                    break;
-                case BooleanDataViewType:
-                    builder.AddColumn(column.Name, BooleanDataViewType.Instance, new bool[values.Count]);
+                    Defaults<long>(number);
                     break;
                 default:
                     throw new InvalidDataException($"input column '{column.Name}' is {column.Type}; only text, key, number and boolean columns can be filled with defaults");
