@@ -61,6 +61,11 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         Assert.Equal(method, classifier.Method);
         var before = Score(context, model, test);
         var after = Score(context, loaded, test);
+
+        // Scoring data without the image column fails at Transform, with ML.NET's schema message.
+        var pathsOnly = context.Transforms.Conversion.MapValueToKey("Label").Fit(test).Transform(test);
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => ((IEnumerable<ITransformer>)loaded).OfType<VisionTransformerClassifier>().Single().Transform(pathsOnly));
+        Assert.StartsWith("Could not find image column 'Image'", missing.Message);
         Assert.Equal(before.Count, after.Count);
         for (var i = 0; i < before.Count; i++)
         {

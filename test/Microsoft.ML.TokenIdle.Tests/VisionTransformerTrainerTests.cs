@@ -143,6 +143,8 @@ public sealed class VisionTransformerTrainerTests : IClassFixture<ImagePipelineD
 
         var noImage = context.Transforms.Conversion.MapValueToKey("Label").Append(trainer);
         Assert.StartsWith("Could not find image column 'Image'", Assert.Throws<ArgumentOutOfRangeException>(() => noImage.Fit(train)).Message);
+        var noLabel = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.VisionTransformer(labelColumnName: "Class"));
+        Assert.StartsWith("Could not find label column 'Class'", Assert.Throws<ArgumentOutOfRangeException>(() => noLabel.Fit(train)).Message);
 
         var textImage = context.Transforms.Conversion.MapValueToKey("Label").Append(context.Transforms.CopyColumns("Image", "ImagePath")).Append(trainer);
         Assert.StartsWith("Schema mismatch for image column 'Image': expected Image, Vector<Byte> (encoded image) or a known-size Vector<Single> (normalised input), got String", Assert.Throws<ArgumentOutOfRangeException>(() => textImage.Fit(train)).Message);
