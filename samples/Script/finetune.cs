@@ -1,6 +1,7 @@
 #!/usr/bin/env dotnet
 #:package Microsoft.ML@5.0.1
 #:package Microsoft.ML.ImageAnalytics@5.0.1
+#:package libtorch-cpu-linux-x64@2.10.0
 #:project ../../src/Microsoft.ML.TokenIdle/Microsoft.ML.TokenIdle.csproj
 #:property PublishAot=false
 // The shortest path for a script user: finetune the embedded Fashion-MNIST ViT with token idling (IdleViT) on

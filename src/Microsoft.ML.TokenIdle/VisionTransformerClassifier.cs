@@ -7,8 +7,10 @@ using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
-using Microsoft.ML.TokenIdle.Tensors;
+using TorchSharp;
+using static TorchSharp.torch;
 
 [assembly: LoadableClass(typeof(VisionTransformerClassifier), null, typeof(SignatureLoadModel), VisionTransformerClassifier.UserName, VisionTransformerClassifier.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(VisionTransformerClassifier), null, typeof(SignatureLoadRowMapper), VisionTransformerClassifier.UserName, VisionTransformerClassifier.LoaderSignature)]
@@ -187,9 +189,10 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
 
         host.CheckDecode(config.NumClasses == labels.Names.Count, $"'{ctx.Directory}': the model has {config.NumClasses} classes but {labels.Names.Count} label values");
         var model = new VisionTransformer(config);
+        using var scope = NewDisposeScope();
         var state = SafetensorsFile.Parse(weights, $"{ctx.Directory}/{WeightsStream}").ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
         model.LoadStateDict(state.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), $"{ctx.Directory}/{WeightsStream}");
-        model.Train(false);
+        model.eval();
 
         var method = TokenReductionMethods.Parse(methodName);
         LifePredictor? predictor = null;
@@ -210,7 +213,9 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
 
         using (var channel = host.Start("Loading"))
         {
-            DeviceSelection.Select(env, channel, null);
+            var device = DeviceSelection.Select(env, channel, null);
+            model.to(device);
+            predictor?.to(device);
         }
 
         return new VisionTransformerClassifier(env, model, options?.CreateStrategy(config), methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe);
@@ -290,10 +295,11 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         var classes = ClassNames.Count;
         var probabilities = new float[inputs.Count * classes];
         var trace = masks && Strategy is not null ? new TokenReductionTrace() : null;
-        using (TensorScope.Begin())
+        using (NewDisposeScope())
+        using (no_grad())
         {
-            var batch = inputs.ToDataset(null, Model.Config).Images(Enumerable.Range(0, inputs.Count).ToArray());
-            Ops.Softmax(Model.Forward(batch, Strategy, trace)).Data.CopyTo(probabilities);
+            var batch = inputs.ToDataset(null, Model.Config).Images(Enumerable.Range(0, inputs.Count).ToArray(), Model.Head.weight!.device);
+            Model.Forward(batch, Strategy, trace).softmax(-1).cpu().data<float>().CopyTo(probabilities);
         }
 
         var patches = Model.Config.NumPatches;

@@ -9,6 +9,8 @@ using Microsoft.ML.TokenIdle.Serialization;
 using Microsoft.ML.TokenIdle.Training;
 using Microsoft.ML.TokenIdle.Training.Data;
 using Microsoft.ML.TokenIdle.Training.Losses;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle;
 
@@ -182,7 +184,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         GetOutputSchema(SchemaShape.Create(input.Schema));
         var o = _options;
         using var channel = Host.Start("Training");
-        DeviceSelection.Select(_env, channel, o.Device);
+        var device = DeviceSelection.Select(_env, channel, o.Device);
         var labels = LabelKeyValues.FromColumn(input.Schema[o.LabelColumnName]);
         var (config, weights) = Backbone(labels.Names.Count);
         ImageColumn.Check(Host, input.Schema, o.ImageColumnName, config);
@@ -191,6 +193,8 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         var headReplaced = weights is not null && LoadPretrained(model, weights, channel);
         var method = o.Method;
         var strategy = method?.CreateStrategy(config);
+        model.to(device);
+        (strategy?.Selector as LifeRegressionSelector)?.Predictor.to(device);
         if (o.MaxEpoch < 0 || o.BatchSize < 1)
         {
             throw Host.Except($"MaxEpoch must not be negative and BatchSize must be at least 1, got {o.MaxEpoch} and {o.BatchSize}");
@@ -249,7 +253,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
 
     private VisionTransformerClassifier Classifier(VisionTransformer model, TokenReductionStrategy? strategy, LabelKeyValues labels)
     {
-        model.Train(false);
+        model.eval();
         var o = _options;
         var recipe = new TrainerRecipe(GetType().Name, JsonSerializer.SerializeToElement(o, o.GetType()));
         return new VisionTransformerClassifier(_env, model, strategy, o.MethodName, o.Method?.KeepRate ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName, recipe);
@@ -296,12 +300,13 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
     /// <summary>Loads pretrained weights; a classifier head for another number of classes is replaced by the fresh one (returns true then).</summary>
     private static bool LoadPretrained(VisionTransformer model, string path, IChannel channel)
     {
+        using var scope = NewDisposeScope();
         var state = SafetensorsFile.Read(path).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
-        var replaced = state.TryGetValue("head.weight", out var head) && head.Size(0) != model.Config.NumClasses;
+        var replaced = state.TryGetValue("head.weight", out var head) && head.shape[0] != model.Config.NumClasses;
         if (replaced)
         {
-            channel.Info($"'{path}' has a head for {head!.Size(0)} classes; training a new head for {model.Config.NumClasses}");
-            var own = model.StateDict();
+            channel.Info($"'{path}' has a head for {head!.shape[0]} classes; training a new head for {model.Config.NumClasses}");
+            var own = model.state_dict();
             state["head.weight"] = own["head.weight"];
             state["head.bias"] = own["head.bias"];
         }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Serialization;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Tests;
 
@@ -53,6 +53,7 @@ public sealed class FixtureSet
     {
         var model = new VisionTransformer(Config);
         model.LoadWeights(WeightsPath);
+        model.eval();
         return model;
     }
 
@@ -110,20 +111,18 @@ public sealed class FixtureSet
     /// <summary>Asserts |actual − expected| ≤ atol element-wise, naming the tensor and the worst element.</summary>
     public void AssertClose(string name, Tensor actual, float atol)
     {
+        using var scope = NewDisposeScope();
         var expected = Expected[name].ToTensor();
-        Assert.True(expected.Shape.SequenceEqual(actual.Shape), $"{name}: shape {string.Join(",", actual.Shape.ToArray())} vs expected {string.Join(",", expected.Shape.ToArray())}");
-        var (worst, at) = (0f, -1);
-        var a = actual.Data;
-        var e = expected.Data;
-        for (var i = 0; i < e.Length; i++)
+        var values = actual.detach().cpu().to(float32);
+        if (values.dim() == 0)
         {
-            var d = MathF.Abs(a[i] - e[i]);
-            if (!(d <= worst))
-            {
-                (worst, at) = (float.IsNaN(d) ? float.PositiveInfinity : d, i);
-            }
+            values = values.reshape(1);
         }
 
+        Assert.True(expected.shape.SequenceEqual(values.shape), $"{name}: shape [{string.Join(",", values.shape)}] vs expected [{string.Join(",", expected.shape)}]");
+        var difference = (values - expected).abs().nan_to_num(nan: double.PositiveInfinity).flatten();
+        var at = difference.argmax().item<long>();
+        var worst = difference[at].item<float>();
         Assert.True(worst <= atol, $"{name}: max |diff| {worst:g4} at flat index {at} exceeds atol {atol:g4}");
     }
 

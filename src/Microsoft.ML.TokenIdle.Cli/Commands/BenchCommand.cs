@@ -3,13 +3,14 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Tensors;
-using Microsoft.ML.TokenIdle.Tensors.Cpu;
+using static TorchSharp.torch;
 
 namespace TokenIdle.Cli.Commands;
 
-/// <summary><c>tokenidle bench</c>: images per second of a forward pass (or a training step) on random images.</summary>
+/// <summary>
+/// <c>tokenidle bench</c>: images per second of a forward pass (or a training step) on random images, with the
+/// process's resident memory after the warm-up pass, at the end and at its peak (it must stay flat over the steps).
+/// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -19,7 +20,8 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "images per pass", DefaultValueFactory = _ => 32 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var seconds = new Option<double>("--seconds") { Description = "measuring time after one warm-up pass", DefaultValueFactory = _ => 10 };
-        var train = new Option<bool>("--train") { Description = "time a training step (forward, cross-entropy, backward) instead of inference" };
+        var train = new Option<bool>("--train") { Description = "time a training step (forward, cross-entropy, backward, AdamW) instead of inference" };
+        var steps = new Option<int?>("--steps") { Description = "stop after this many passes (after the warm-up) even before --seconds" };
         var command = new Command("bench", "measure throughput; prints one JSON line with images_per_second");
         source.AddTo(command);
         method.AddTo(command);
@@ -27,6 +29,7 @@ internal static class BenchCommand
         command.Options.Add(threads);
         command.Options.Add(seconds);
         command.Options.Add(train);
+        command.Options.Add(steps);
         command.SetAction(result => CommandRunner.Run(() =>
         {
             CommandRunner.SetThreads(result.GetValue(threads));
@@ -39,22 +42,30 @@ internal static class BenchCommand
 
             var model = source.Build(result, weightsOptional: true);
             var c = model.Config;
-            var strategy = method.Build(result, c, warnUntrained: false);
-            var images = Init.Normal(new Random(1), 1f, new[] { b, c.InChannels, c.ImageSize, c.ImageSize });
-            var labels = Enumerable.Range(0, b).Select(i => i % c.NumClasses).ToArray();
+            var strategy = method.Build(result, c, warnUntrained: false, model.Head.weight!.device);
+            var maxPasses = result.GetValue(steps) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--steps must be at least 1, got {n}")) : int.MaxValue;
+            var device = model.Head.weight!.device;
+            using var generator = new Generator(1);
+            using var images = randn(new long[] { b, c.InChannels, c.ImageSize, c.ImageSize }, generator: generator).to(device);
+            using var labels = tensor(Enumerable.Range(0, b).Select(i => (long)(i % c.NumClasses)).ToArray(), device: device);
             var isTrain = result.GetValue(train);
-            model.Train(isTrain);
-            Action step = isTrain ? () => TrainStep(model, strategy, images, labels) : () => InferStep(model, strategy, images);
+            model.train(isTrain);
+            using var optimizer = isTrain ? Microsoft.ML.TokenIdle.Training.Optimizers.AdamWGroups.Create(model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter)), 0.05) : null;
+            Action step = isTrain ? () => TrainStep(model, strategy, images, labels, optimizer!) : () => InferStep(model, strategy, images);
             step();
+            var process = Process.GetCurrentProcess();
+            process.Refresh();
+            var rssStart = process.WorkingSet64;
             var passes = 0;
             var watch = Stopwatch.StartNew();
-            while (watch.Elapsed.TotalSeconds < limit)
+            while (watch.Elapsed.TotalSeconds < limit && passes < maxPasses)
             {
                 step();
                 passes++;
             }
 
             var elapsed = watch.Elapsed.TotalSeconds;
+            process.Refresh();
             var report = new Dictionary<string, object>
             {
                 ["mode"] = isTrain ? "train" : "inference",
@@ -62,11 +73,14 @@ internal static class BenchCommand
                 ["embed_dim"] = c.EmbedDim,
                 ["depth"] = c.Depth,
                 ["batch"] = b,
-                ["threads"] = CpuBackend.Threads,
-                ["gemm"] = CpuBackend.Instance.GemmKernel.Name,
+                ["threads"] = get_num_threads(),
+                ["device"] = device.ToString(),
                 ["passes"] = passes,
                 ["seconds"] = Math.Round(elapsed, 3),
                 ["images_per_second"] = Math.Round(passes * b / elapsed, 2),
+                ["rss_mb_after_warmup"] = rssStart >> 20,
+                ["rss_mb_end"] = process.WorkingSet64 >> 20,
+                ["peak_rss_mb"] = process.PeakWorkingSet64 >> 20,
             };
             foreach (var (key, value) in MacsCommand.Describe(c, strategy, method.Name(result), result.GetValue(method.KeepRate)))
             {
@@ -81,14 +95,16 @@ internal static class BenchCommand
 
     private static void InferStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images)
     {
-        using var scope = TensorScope.Begin();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
         model.Forward(images, strategy);
     }
 
-    private static void TrainStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, int[] labels)
+    private static void TrainStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, Tensor labels, TorchSharp.Modules.AdamW optimizer)
     {
-        model.ZeroGrad();
-        using var tape = GradientTape.Begin();
-        tape.Backward(Ops.CrossEntropy(model.Forward(images, strategy), labels));
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        nn.functional.cross_entropy(model.Forward(images, strategy), labels).backward();
+        optimizer.step();
     }
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Components;
-using Microsoft.ML.TokenIdle.Tensors.Cpu;
 
 namespace TokenIdle.Cli.Commands;
 
@@ -29,7 +28,7 @@ internal static class CommandRunner
                 throw new ArgumentException($"--threads must be at least 1, got {t}");
             }
 
-            CpuBackend.Threads = t;
+            Microsoft.ML.TokenIdle.Engine.TorchEngine.SetThreads(t);
         }
     }
 

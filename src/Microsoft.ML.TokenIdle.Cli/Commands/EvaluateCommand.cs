@@ -30,7 +30,7 @@ internal static class EvaluateCommand
             var batchSize = CommandRunner.Count(result, batch);
 
             var model = source.Build(result, weightsOptional: false);
-            var strategy = method.Build(result, model.Config, warnUntrained: true);
+            var strategy = method.Build(result, model.Config, warnUntrained: true, model.Head.weight!.device);
             var dataset = DataSource.Load(result.GetValue(data)!, model.Config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
             var evaluation = Evaluator.Evaluate(model, strategy, dataset, batchSize);
             var description = MacsCommand.Describe(model.Config, strategy, method.Name(result), result.GetValue(method.KeepRate));
@@ -42,7 +42,7 @@ internal static class EvaluateCommand
                 ["gmacs"] = description["paper_gmacs"],
                 ["images_per_second"] = Math.Round(evaluation.ImagesPerSecond, 2),
                 ["count"] = evaluation.Count,
-                ["threads"] = Microsoft.ML.TokenIdle.Tensors.Cpu.CpuBackend.Threads,
+                ["threads"] = TorchSharp.torch.get_num_threads(),
             };
             foreach (var (key, value) in description)
             {

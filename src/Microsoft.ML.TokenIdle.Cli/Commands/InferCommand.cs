@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Serialization;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace TokenIdle.Cli.Commands;
 
@@ -28,7 +28,7 @@ internal static class InferCommand
             var batchSize = CommandRunner.Count(result, batch);
 
             var model = source.Build(result, weightsOptional: false);
-            var strategy = method.Build(result, model.Config, warnUntrained: true);
+            var strategy = method.Build(result, model.Config, warnUntrained: true, model.Head.weight!.device);
             var inputPath = result.GetValue(input)!;
             var entries = SafetensorsFile.Read(inputPath);
             if (!entries.TryGetValue("input", out var entry))
@@ -36,19 +36,19 @@ internal static class InferCommand
                 throw new InvalidDataException($"'{inputPath}' holds no tensor named 'input' (it has: {string.Join(", ", entries.Keys)})");
             }
 
-            var images = entry.ToTensor();
-            var logits = Scorer.Score(model, strategy, images, batchSize);
+            using var images = entry.ToTensor();
+            using var logits = Scorer.Score(model, strategy, images, batchSize);
             var outputPath = result.GetValue(output);
             if (outputPath is not null)
             {
                 SafetensorsFile.Write(outputPath, new[] { KeyValuePair.Create("logits", logits) }, new Dictionary<string, string> { ["format"] = "pt" });
             }
 
-            var classes = logits.Size(1);
-            for (var b = 0; b < logits.Size(0); b++)
+            using var predicted = logits.argmax(1);
+            var classes = predicted.data<long>().ToArray();
+            for (var b = 0; b < classes.Length; b++)
             {
-                var row = logits.Data.Slice(b * classes, classes);
-                Console.WriteLine($"image {b}: class {System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row)}");
+                Console.WriteLine($"image {b}: class {classes[b]}");
             }
 
             return 0;

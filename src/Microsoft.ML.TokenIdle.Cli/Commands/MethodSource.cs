@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using TorchSharp;
 
 namespace TokenIdle.Cli.Commands;
 
@@ -35,7 +36,7 @@ internal sealed class MethodSource
     /// the untrained predictor (identity bilinear form) and says so on standard error when
     /// <paramref name="warnUntrained"/>.
     /// </summary>
-    public TokenReductionStrategy? Build(ParseResult result, VisionTransformerConfig config, bool warnUntrained)
+    public TokenReductionStrategy? Build(ParseResult result, VisionTransformerConfig config, bool warnUntrained, TorchSharp.torch.Device? device = null)
     {
         var method = TokenReductionMethods.Parse(result.GetValue(Method)!);
         var schedule = result.GetValue(Schedule) is { } text ? TokenSchedule.Parse(text).Ratios : null;
@@ -48,7 +49,7 @@ internal sealed class MethodSource
         LifePredictor? predictor = null;
         if (method == TokenReductionMethod.Life)
         {
-            predictor = new LifePredictor(config.EmbedDim, (float)config.LayerNormEps);
+            predictor = new LifePredictor(config.EmbedDim, config.LayerNormEps);
             if (predictorPath is not null)
             {
                 predictor.LoadWeights(predictorPath);
@@ -57,6 +58,11 @@ internal sealed class MethodSource
             {
                 Console.Error.WriteLine("tokenidle: warning: no --predictor given; life regression ranks patches with the untrained predictor (similarity to the class token)");
             }
+        }
+
+        if (device is not null)
+        {
+            predictor?.to(device);
         }
 
         return TokenReductionMethods.Create(method, config, result.GetValue(KeepRate), schedule, predictor);

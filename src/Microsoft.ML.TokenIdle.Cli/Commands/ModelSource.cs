@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Microsoft.ML.TokenIdle.Engine;
 using Microsoft.ML.TokenIdle.Models;
+using TorchSharp;
 
 namespace TokenIdle.Cli.Commands;
 
@@ -12,11 +14,27 @@ internal sealed class ModelSource
 
     public Option<string?> Weights { get; } = new("--weights") { Description = "weights as safetensors with timm names (F32/F16/BF16)" };
 
+    public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)", DefaultValueFactory = _ => "cpu" };
+
     public void AddTo(Command command)
     {
         command.Options.Add(Config);
         command.Options.Add(Model);
         command.Options.Add(Weights);
+        command.Options.Add(Device);
+    }
+
+    /// <summary>The <c>--device</c> to run on.</summary>
+    /// <exception cref="ArgumentException">Not cpu/cuda/cuda:N, or CUDA without a CUDA libtorch.</exception>
+    public TorchSharp.torch.Device SelectDevice(ParseResult result)
+    {
+        var device = TorchEngine.ParseDevice(result.GetValue(Device)!);
+        if (device != "cpu" && !TorchEngine.CudaAvailable)
+        {
+            throw new ArgumentException($"--device {device}: libtorch has no CUDA device here (this build uses the CPU libtorch; a CUDA one comes with TorchSharp-cuda-linux or -windows)");
+        }
+
+        return TorchSharp.torch.device(device);
     }
 
     /// <summary>The architecture from <c>--config</c> or <c>--model</c> (exactly one).</summary>
@@ -35,6 +53,7 @@ internal sealed class ModelSource
     /// <summary>Builds the model; weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).</summary>
     public VisionTransformer Build(ParseResult result, bool weightsOptional)
     {
+        var device = SelectDevice(result);
         var model = new VisionTransformer(LoadConfig(result));
         var weights = result.GetValue(Weights);
         if (weights is not null)
@@ -46,6 +65,7 @@ internal sealed class ModelSource
             throw new ArgumentException("--weights FILE is required");
         }
 
+        model.to(device);
         return model;
     }
 }

@@ -1,24 +1,26 @@
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace TokenIdle.Cli.Commands;
 
-/// <summary>Batched inference with pooled memory: the logits of all images, with or without token reduction.</summary>
+/// <summary>Batched inference without gradients, one dispose scope per batch: the logits of all images, with or without token reduction.</summary>
 internal static class Scorer
 {
+    /// <summary>Logits [n, classes] on the CPU.</summary>
     public static Tensor Score(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, int batchSize)
     {
-        var n = images.Size(0);
-        var classes = model.Config.NumClasses;
-        var logits = Tensor.Zeros(n, classes);
-        for (var start = 0; start < n; start += batchSize)
+        model.eval();
+        using var noGrad = no_grad();
+        var device = model.Head.weight!.device;
+        var chunks = new List<Tensor>();
+        for (long start = 0; start < images.shape[0]; start += batchSize)
         {
-            var count = Math.Min(batchSize, n - start);
-            using var scope = TensorScope.Begin();
-            model.Forward(Ops.Slice(images, 0, start, count), strategy).Data.CopyTo(logits.Data.Slice(start * classes, count * classes));
+            using var scope = NewDisposeScope();
+            var count = Math.Min(batchSize, images.shape[0] - start);
+            chunks.Add(model.Forward(images.narrow(0, start, count).to(device), strategy).cpu().MoveToOuterDisposeScope());
         }
 
-        return logits;
+        return cat(chunks, 0);
     }
 }

@@ -5,6 +5,8 @@ using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Training;
 using Microsoft.ML.TokenIdle.Training.Losses;
 
+using TorchSharp;
+
 namespace TokenIdle.Cli.Commands;
 
 /// <summary>
@@ -69,13 +71,15 @@ internal static class TrainCommand
             var train = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
             config = config with { Mean = train.Mean.Select(m => (double)m).ToArray(), Std = train.Std.Select(v => (double)v).ToArray() };
             var seedValue = result.GetValue(seed);
+            var device = source.SelectDevice(result);
             var model = new VisionTransformer(config, seedValue);
             if (result.GetValue(source.Weights) is { } weights)
             {
                 model.LoadWeights(weights);
             }
 
-            var strategy = method.Build(result, config, warnUntrained: false);
+            model.to(device);
+            var strategy = method.Build(result, config, warnUntrained: false, device);
             var idle = method.Name(result) == "idle";
             var objective = new IdleVitObjective
             {

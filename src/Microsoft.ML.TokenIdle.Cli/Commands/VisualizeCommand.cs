@@ -23,7 +23,7 @@ internal static class VisualizeCommand
     private static (VisionTransformer, TokenReductionStrategy, string) FromFiles(ParseResult result, ModelSource source, MethodSource method)
     {
         var model = source.Build(result, weightsOptional: false);
-        var strategy = method.Build(result, model.Config, warnUntrained: true)
+        var strategy = method.Build(result, model.Config, warnUntrained: true, model.Head.weight!.device)
             ?? throw new ArgumentException("--method full reduces nothing; choose evit, evit-fuse, idle or life");
         return (model, strategy, method.Name(result));
     }
@@ -51,7 +51,7 @@ internal static class VisualizeCommand
                 var (strip, trace, logits) = renderer.Render(model, strategy, ImageDecoder.Load(file));
                 var target = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(file)}.{methodName}.png");
                 PngEncoder.Save(strip, target);
-                var row = logits.Data;
+                var row = logits;
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["image"] = file,

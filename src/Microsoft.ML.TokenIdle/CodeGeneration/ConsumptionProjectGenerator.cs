@@ -12,11 +12,14 @@ namespace Microsoft.ML.TokenIdle.CodeGeneration;
 /// <c>PredictEngine</c> over the zip loaded by a fresh MLContext, <c>Predict(ModelInput)</c>), <c>NAME.training.cs</c>
 /// (<c>BuildPipeline(MLContext)</c> rebuilding the model's estimator chain with its trainer's saved options,
 /// <c>RetrainModel</c>, <c>Train</c>), a <c>Program.cs</c> that prints one JSON line per image given on its command line,
-/// the zip as <c>NAME.mlnet</c>, and <c>NAMEApp.csproj</c>; the classes are in namespace <c>NAMEApp</c> (as Model Builder
+/// the zip as <c>NAME.mlnet</c>, and <c>NAMEApp.csproj</c> (with the native libtorch package and
+/// <c>LibTorchSharpCompat.targets</c>, which lets TorchSharp load on systems with an older libstdc++); the classes are in namespace <c>NAMEApp</c> (as Model Builder
 /// puts a model's class in its app's namespace).
 /// </summary>
 public static class ConsumptionProjectGenerator
 {
+    private const string CompatTargets = "LibTorchSharpCompat.targets";
+
     /// <summary>
     /// Writes the project for <paramref name="modelPath"/> into <paramref name="outputFolder"/> (created); returns the files.
     /// <paramref name="library"/> says how the project references this library: null for its NuGet package,
@@ -52,6 +55,7 @@ public static class ConsumptionProjectGenerator
             ($"{name}.training.cs", Training(name, steps, inputSchema)),
             ("Program.cs", Program(name, image)),
             ($"{name}App.csproj", Project(name, reference)),
+            (CompatTargets, CompatTargetsText()),
         };
         var written = new List<string>();
         foreach (var (file, text) in files)
@@ -199,11 +203,25 @@ public static class ConsumptionProjectGenerator
             <None Include="{{name}}.mlnet" CopyToOutputDirectory="PreserveNewest" />
           </ItemGroup>
 
+          <Import Project="{{CompatTargets}}" />
+
         </Project>
 
         """;
 
-    /// <summary>The project's references: this library (package, project or assembly) and, for an assembly, the packages it needs.</summary>
+    /// <summary>The targets file the library carries (eng/LibTorchSharpCompat.targets of its repository).</summary>
+    private static string CompatTargetsText()
+    {
+        using var stream = typeof(ConsumptionProjectGenerator).Assembly.GetManifestResourceStream($"Microsoft.ML.TokenIdle.CodeGeneration.{CompatTargets}")
+            ?? throw new InvalidOperationException($"the library was built without its embedded {CompatTargets}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>
+    /// The project's references: this library (package, project or assembly), for an assembly the packages it
+    /// needs, and always the native libtorch the library was built and tested with.
+    /// </summary>
     private static string Reference(string? library)
     {
         var assembly = typeof(ConsumptionProjectGenerator).Assembly;
@@ -211,18 +229,20 @@ public static class ConsumptionProjectGenerator
             .Where(a => a.Key.StartsWith("PackageReference:", StringComparison.Ordinal))
             .ToDictionary(a => a.Key["PackageReference:".Length..], a => a.Value!.Trim('[', ']'));
         string Package(string id) => $"    <PackageReference Include=\"{id}\" Version=\"{packages[id]}\" />\n";
-        var mlnet = Package("Microsoft.ML") + Package("Microsoft.ML.ImageAnalytics");
+        var native = assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key.StartsWith("NativeLibTorch:", StringComparison.Ordinal));
+        var libtorch = $"    <PackageReference Include=\"{native.Key["NativeLibTorch:".Length..]}\" Version=\"{native.Value}\" />\n";
+        var applicationPackages = Package("Microsoft.ML") + Package("Microsoft.ML.ImageAnalytics") + libtorch;
         if (library is null)
         {
             var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
-            return mlnet + $"    <PackageReference Include=\"Microsoft.ML.TokenIdle\" Version=\"{version}\" />\n";
+            return applicationPackages + $"    <PackageReference Include=\"Microsoft.ML.TokenIdle\" Version=\"{version}\" />\n";
         }
 
         var full = Path.GetFullPath(library);
         return Path.GetExtension(full).ToLowerInvariant() switch
         {
-            ".csproj" => mlnet + $"    <ProjectReference Include=\"{full}\" />\n",
-            ".dll" => string.Concat(packages.Keys.Order(StringComparer.Ordinal).Select(Package)) + $"    <Reference Include=\"Microsoft.ML.TokenIdle\">\n      <HintPath>{full}</HintPath>\n    </Reference>\n",
+            ".csproj" => applicationPackages + $"    <ProjectReference Include=\"{full}\" />\n",
+            ".dll" => string.Concat(packages.Keys.Order(StringComparer.Ordinal).Select(Package)) + libtorch + $"    <Reference Include=\"Microsoft.ML.TokenIdle\">\n      <HintPath>{full}</HintPath>\n    </Reference>\n",
             _ => throw new ArgumentException($"library reference '{library}' is neither a .csproj nor a .dll"),
         };
     }

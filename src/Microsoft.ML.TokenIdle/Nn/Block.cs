@@ -1,64 +1,71 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Nn;
 
 /// <summary>
-/// timm's pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)), each residual
-/// branch under drop-path in training. The two halves are public so that token-reduction methods
-/// can act between them.
+/// timm's pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)), each residual branch under
+/// drop-path in training. The halves are public so that token-reduction methods can act between them.
 /// </summary>
-public sealed class Block : Module
+public sealed class Block : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Creates the block.</summary>
-    public Block(int dim, int heads, int hidden, bool qkvBias, float eps, float dropPath, Random random)
+    /// <summary>Creates the block, initialised from <paramref name="generator"/>.</summary>
+    public Block(int dim, int heads, int hidden, bool qkvBias, double eps, double dropPath, Generator generator)
+        : base(nameof(Block))
     {
-        DropPathRandom = random;
         DropPathRate = dropPath;
-        Norm1 = Child("norm1", new LayerNorm(dim, eps));
-        Attn = Child("attn", new Attention(dim, heads, qkvBias, random));
-        Norm2 = Child("norm2", new LayerNorm(dim, eps));
-        Mlp = Child("mlp", new Mlp(dim, hidden, random));
+        Norm1 = nn.LayerNorm(dim, eps);
+        Attn = new Attention(dim, heads, qkvBias, generator);
+        Norm2 = nn.LayerNorm(dim, eps);
+        Mlp = new Mlp(dim, hidden, generator);
+        RegisterComponents();
     }
 
     /// <summary>Stochastic-depth probability of each residual branch in training.</summary>
-    public float DropPathRate { get; }
+    public double DropPathRate { get; }
 
-    /// <summary>The source of drop-path decisions (reseeded per training step for resumable runs).</summary>
-    internal Random DropPathRandom { get; set; }
+    /// <summary>The source of drop-path decisions (reseeded per training step, so a resumed run repeats them).</summary>
+    internal Generator? DropPathGenerator { get; set; }
 
     /// <summary>Norm before attention.</summary>
+    [field: ComponentName(Name = "norm1")]
     public LayerNorm Norm1 { get; }
 
     /// <summary>Self-attention.</summary>
+    [field: ComponentName(Name = "attn")]
     public Attention Attn { get; }
 
     /// <summary>Norm before the MLP.</summary>
+    [field: ComponentName(Name = "norm2")]
     public LayerNorm Norm2 { get; }
 
     /// <summary>The MLP.</summary>
+    [field: ComponentName(Name = "mlp")]
     public Mlp Mlp { get; }
 
     /// <summary>The whole block on x [B,N,E].</summary>
-    public Tensor Forward(Tensor x) => MlpResidual(AttentionResidual(x).Output);
+    public override Tensor forward(Tensor x) => MlpResidual(AttentionResidual(x));
 
     /// <summary>
-    /// x + attn(norm1(x)); also returns the attention probabilities [B,H,N,N]. Token-reduction methods
-    /// pass a key mask [B,N] added to the logits, and an update mask [B,N,1] that multiplies the
-    /// branch (0 leaves a token as it was).
+    /// x + attn(norm1(x)). Token-reduction methods pass a key mask [B,N] added to the attention logits and an
+    /// update mask [B,N,1] that multiplies the branch (0 leaves a token as it was).
     /// </summary>
-    public (Tensor Output, Tensor Probabilities) AttentionResidual(Tensor x, Tensor? keyMask = null, Tensor? updateMask = null)
-    {
-        var (a, probs) = Attn.Forward(Norm1.Forward(x), keyMask);
-        return (Residual(x, a, updateMask), probs);
-    }
+    public Tensor AttentionResidual(Tensor x, Tensor? keyMask = null, Tensor? updateMask = null)
+        => Residual(x, Attn.FromQkv(Attn.Qkv.forward(Norm1.forward(x)), keyMask), updateMask);
 
     /// <summary>x + mlp(norm2(x)), the branch multiplied by <paramref name="updateMask"/> [B,N,1] when given.</summary>
-    public Tensor MlpResidual(Tensor x, Tensor? updateMask = null) => Residual(x, Mlp.Forward(Norm2.Forward(x)), updateMask);
+    public Tensor MlpResidual(Tensor x, Tensor? updateMask = null) => Residual(x, Mlp.forward(Norm2.forward(x)), updateMask);
 
-    /// <summary>x + branch, with drop-path in training and the optional per-token update mask.</summary>
+    /// <summary>x + branch, with drop-path in training (whole samples' branches dropped, the rest scaled by 1/(1−p)) and the optional update mask.</summary>
     public Tensor Residual(Tensor x, Tensor branch, Tensor? updateMask = null)
     {
-        var y = IsTraining && DropPathRate > 0f ? Ops.DropPath(branch, DropPathRate, DropPathRandom) : branch;
-        return Ops.Add(x, updateMask is null ? y : Ops.Mul(y, updateMask));
+        if (training && DropPathRate > 0)
+        {
+            var keep = rand(new[] { branch.shape[0], 1L, 1L }, generator: DropPathGenerator, device: branch.device).ge(DropPathRate).to(branch.dtype);
+            branch = branch * keep / (1 - DropPathRate);
+        }
+
+        return x + (updateMask is null ? branch : branch * updateMask);
     }
 }

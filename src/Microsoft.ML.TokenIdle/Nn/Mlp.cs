@@ -1,23 +1,31 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Nn;
 
-/// <summary>timm's transformer MLP: <c>fc1</c>, exact GELU, <c>fc2</c>.</summary>
-public sealed class Mlp : Module
+/// <summary>timm's MLP: <c>fc1</c> (E → hidden), exact (erf) GELU, <c>fc2</c> (hidden → E).</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Creates the layer.</summary>
-    public Mlp(int dim, int hidden, Random random)
+    /// <summary>Creates the layer, initialised from <paramref name="generator"/>.</summary>
+    public Mlp(int dim, int hidden, Generator generator)
+        : base(nameof(Mlp))
     {
-        Fc1 = Child("fc1", new Linear(dim, hidden, true, random));
-        Fc2 = Child("fc2", new Linear(hidden, dim, true, random));
+        Fc1 = nn.Linear(dim, hidden);
+        Fc2 = nn.Linear(hidden, dim);
+        TimmInit.Linear(Fc1, generator);
+        TimmInit.Linear(Fc2, generator);
+        RegisterComponents();
     }
 
     /// <summary>E → hidden.</summary>
+    [field: ComponentName(Name = "fc1")]
     public Linear Fc1 { get; }
 
     /// <summary>hidden → E.</summary>
+    [field: ComponentName(Name = "fc2")]
     public Linear Fc2 { get; }
 
-    /// <summary>Applies the MLP to x [..., E].</summary>
-    public Tensor Forward(Tensor x) => Fc2.Forward(Ops.Gelu(Fc1.Forward(x)));
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) => Fc2.forward(nn.functional.gelu(Fc1.forward(x)));
 }

@@ -1,62 +1,25 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Serialization;
 
 /// <summary>One tensor of a safetensors file: its stored type, shape and raw little-endian bytes.</summary>
-public sealed record SafetensorsEntry(string Name, string DType, int[] Shape, ReadOnlyMemory<byte> Bytes)
+public sealed record SafetensorsEntry(string Name, string DType, long[] Shape, ReadOnlyMemory<byte> Bytes)
 {
-    /// <summary>The values as float32 (F32 as is; F16, BF16, F64 and integer types converted).</summary>
-    /// <exception cref="InvalidDataException">The dtype cannot be converted.</exception>
+    private static readonly Dictionary<string, ScalarType> Types = new()
+    {
+        ["F64"] = ScalarType.Float64, ["F32"] = ScalarType.Float32, ["F16"] = ScalarType.Float16, ["BF16"] = ScalarType.BFloat16,
+        ["I64"] = ScalarType.Int64, ["I32"] = ScalarType.Int32, ["I16"] = ScalarType.Int16, ["I8"] = ScalarType.Int8, ["U8"] = ScalarType.Byte, ["BOOL"] = ScalarType.Bool,
+    };
+
+    /// <summary>The values as a float32 CPU tensor (F32 as is; F16, BF16, F64 and integer types converted by libtorch).</summary>
     public Tensor ToTensor()
     {
-        var count = ShapeUtil.Count(Shape);
-        var values = new float[count];
-        var b = Bytes.Span;
-        switch (DType)
-        {
-            case "F32":
-                for (var i = 0; i < count; i++)
-                {
-                    values[i] = BinaryPrimitives.ReadSingleLittleEndian(b[(4 * i)..]);
-                }
-
-                break;
-            case "F16":
-                for (var i = 0; i < count; i++)
-                {
-                    values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(b[(2 * i)..]);
-                }
-
-                break;
-            case "BF16":
-                for (var i = 0; i < count; i++)
-                {
-                    values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b[(2 * i)..]) << 16);
-                }
-
-                break;
-            case "F64":
-                for (var i = 0; i < count; i++)
-                {
-                    values[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(b[(8 * i)..]);
-                }
-
-                break;
-            case "I64":
-                for (var i = 0; i < count; i++)
-                {
-                    values[i] = BinaryPrimitives.ReadInt64LittleEndian(b[(8 * i)..]);
-                }
-
-                break;
-            default:
-                throw new InvalidDataException($"tensor '{Name}' has dtype {DType}, which cannot be read as float32");
-        }
-
-        return Tensor.FromArray(values, Shape);
+        using var stored = empty(Shape, Types[DType]);
+        Bytes.Span.CopyTo(stored.bytes);
+        return stored.to(ScalarType.Float32, copy: true);
     }
 
     /// <summary>The values of an I64 tensor.</summary>
@@ -68,13 +31,7 @@ public sealed record SafetensorsEntry(string Name, string DType, int[] Shape, Re
             throw new InvalidDataException($"tensor '{Name}' has dtype {DType}, expected I64");
         }
 
-        var values = new long[ShapeUtil.Count(Shape)];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = BinaryPrimitives.ReadInt64LittleEndian(Bytes.Span[(8 * i)..]);
-        }
-
-        return values;
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(Bytes.Span).ToArray();
     }
 }
 
@@ -155,7 +112,7 @@ public static class SafetensorsFile
         {
             var v = prop.Value;
             var dtype = v.GetProperty("dtype").GetString() ?? string.Empty;
-            var shape = v.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
+            var shape = v.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
             var offsets = v.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
             if (!ElementSizes.TryGetValue(dtype, out var size))
             {
@@ -167,25 +124,25 @@ public static class SafetensorsFile
                 throw new InvalidDataException($"data offsets [{string.Join(",", offsets)}] fall outside the {bytes.Length - dataStart}-byte data section");
             }
 
-            var expected = (long)ShapeUtil.Count(shape) * size;
+            var expected = Shapes.Count(shape) * size;
             if (offsets[1] - offsets[0] != expected)
             {
-                throw new InvalidDataException($"{offsets[1] - offsets[0]} bytes stored for shape {ShapeUtil.Format(shape)} of {dtype} ({expected} expected)");
+                throw new InvalidDataException($"{offsets[1] - offsets[0]} bytes stored for shape {Shapes.Format(shape)} of {dtype} ({expected} expected)");
             }
 
             return new SafetensorsEntry(prop.Name, dtype, shape, bytes.AsMemory(dataStart + (int)offsets[0], (int)expected));
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or InvalidDataException or ArgumentException)
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or InvalidDataException or ArgumentException or OverflowException)
         {
             throw new InvalidDataException($"'{source}': tensor '{prop.Name}': {e.Message}");
         }
     }
 
-    /// <summary>Writes float32 tensors (in the given order) and optional metadata, atomically.</summary>
+    /// <summary>Writes tensors (in the given order, float32 or U8) and optional metadata, atomically.</summary>
     public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
         => AtomicFile.Write(path, stream => Write(stream, tensors, metadata));
 
-    /// <summary>Writes float32 tensors (in the given order) and optional metadata to a stream.</summary>
+    /// <summary>Writes tensors (in the given order) as float32 little-endian (byte tensors as U8), with optional metadata, to a stream.</summary>
     public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
@@ -195,39 +152,32 @@ public static class SafetensorsFile
             header["__metadata__"] = metadata;
         }
 
+        // Contiguous on the CPU, bytes kept as U8 and everything else as float32, as the header says; the copies go with the scope.
+        using var scope = NewDisposeScope();
+        var values = list.Select(p => p.Value.detach().to(p.Value.dtype == ScalarType.Byte ? ScalarType.Byte : ScalarType.Float32).cpu().contiguous()).ToList();
         long offset = 0;
-        foreach (var (name, t) in list)
+        for (var i = 0; i < list.Count; i++)
         {
-            var bytes = (long)t.Length * 4;
-            header[name] = new Dictionary<string, object> { ["dtype"] = "F32", ["shape"] = t.ShapeArray, ["data_offsets"] = new[] { offset, offset + bytes } };
+            var bytes = values[i].NumberOfElements * values[i].ElementSize;
+            var dtype = values[i].dtype == ScalarType.Byte ? "U8" : "F32";
+            header[list[i].Key] = new Dictionary<string, object> { ["dtype"] = dtype, ["shape"] = values[i].shape, ["data_offsets"] = new[] { offset, offset + bytes } };
             offset += bytes;
         }
 
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         var padded = (json.Length + 7) / 8 * 8;
-        Span<byte> len = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
-        stream.Write(len);
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+        stream.Write(length);
         stream.Write(json);
         for (var i = json.Length; i < padded; i++)
         {
             stream.WriteByte((byte)' ');
         }
 
-        var buffer = new byte[4096];
-        foreach (var (_, t) in list)
+        foreach (var value in values)
         {
-            var data = t.Data;
-            for (var i = 0; i < data.Length; i += 1024)
-            {
-                var n = Math.Min(1024, data.Length - i);
-                for (var j = 0; j < n; j++)
-                {
-                    BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * j), data[i + j]);
-                }
-
-                stream.Write(buffer, 0, 4 * n);
-            }
+            stream.Write(value.bytes);
         }
     }
 }

@@ -3,30 +3,34 @@ using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
-using Microsoft.ML.TokenIdle.Tensors;
 using Microsoft.ML.TokenIdle.Training.Augmentation;
 using Microsoft.ML.TokenIdle.Training.Data;
 using Microsoft.ML.TokenIdle.Training.Losses;
 using Microsoft.ML.TokenIdle.Training.Optimizers;
 using Microsoft.ML.TokenIdle.Training.Schedules;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training;
 
 /// <summary>
-/// Trains a ViT, with or without a token-reduction method: epochs of shuffled mini-batches with
-/// augmentation, the objective of <see cref="TrainerOptions.Objective"/> (a frozen copy of the
-/// starting model is the teacher when it distils), AdamW under a cosine schedule, gradient clipping,
-/// validation after every epoch, checkpoints written atomically, resume, cancellation. Equal seeds
-/// give equal runs, and a resumed run continues exactly as an uninterrupted one.
+/// Trains a ViT, with or without a token-reduction method, on libtorch: epochs of shuffled mini-batches with
+/// augmentation, the objective of <see cref="TrainerOptions.Objective"/> (a frozen copy of the starting model is the
+/// teacher when it distils), libtorch's AdamW under a cosine schedule, gradient clipping, validation after every
+/// epoch, checkpoints written atomically, resume, cancellation. Each step runs in its own dispose scope, so native
+/// memory does not grow with the steps. Equal seeds give equal runs, and a resumed run continues exactly as an
+/// uninterrupted one.
 /// </summary>
 public sealed class Trainer
 {
     private const string PredictorPrefix = "life_predictor.";
+    private const string OptimizerKey = "trainer.optimizer_state";
     private readonly VisionTransformer _model;
     private readonly TokenReductionStrategy? _strategy;
     private readonly TrainerOptions _options;
     private readonly LifePredictor? _predictor;
     private readonly VisionTransformer? _teacher;
+    private readonly List<KeyValuePair<string, Parameter>> _trainable;
     private readonly AdamW _optimizer;
     private int _epoch;
     private double _bestTop1 = -1;
@@ -47,16 +51,21 @@ public sealed class Trainer
         if (options.Objective.NeedsTeacher)
         {
             _teacher = new VisionTransformer(model.Config);
-            _teacher.LoadStateDict(model.StateDict(), "the student's starting weights");
+            _teacher.LoadStateDict(model.state_dict(), "the student's starting weights");
+            _teacher.eval();
+            foreach (var p in _teacher.parameters())
+            {
+                p.requires_grad = false;
+            }
         }
 
-        var trainable = options.Stage switch
+        _trainable = options.Stage switch
         {
-            TrainingStage.PredictorOnly => PredictorParameters(),
-            TrainingStage.BackboneOnly => model.NamedParameters(),
-            _ => model.NamedParameters().Concat(PredictorParameters()),
+            TrainingStage.PredictorOnly => PredictorParameters().ToList(),
+            TrainingStage.BackboneOnly => ModelParameters().ToList(),
+            _ => ModelParameters().Concat(PredictorParameters()).ToList(),
         };
-        _optimizer = new AdamW(trainable.ToList()) { WeightDecay = options.WeightDecay };
+        _optimizer = AdamWGroups.Create(_trainable, options.WeightDecay);
     }
 
     /// <summary>Epochs completed so far (after a resume, those of the checkpoint).</summary>
@@ -66,36 +75,50 @@ public sealed class Trainer
     public bool StoppedEarly { get; private set; }
 
     /// <summary>The parameters a checkpoint holds: the model's (timm names) and the predictor's under <c>life_predictor.</c>.</summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> CheckpointParameters() => _model.NamedParameters().Concat(PredictorParameters());
+    public IEnumerable<KeyValuePair<string, Tensor>> CheckpointParameters()
+        => _model.NamedParameters().Concat(_predictor?.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>());
 
     /// <summary>
-    /// Continues from a checkpoint written by <see cref="Fit"/> (weights, predictor, optimizer, epoch).
-    /// Build the trainer from the same starting weights as the interrupted run: they are the teacher.
+    /// Continues from a checkpoint written by <see cref="Fit"/> (weights, predictor, optimizer, epoch). Build the
+    /// trainer from the same starting weights as the interrupted run: they are the teacher.
     /// </summary>
     /// <exception cref="InvalidDataException">The checkpoint does not match the model, method or stage.</exception>
     public void Resume(string checkpointPath)
     {
-        var state = SafetensorsFile.Read(checkpointPath).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
-        var epoch = state.TryGetValue("trainer.epoch", out var saved) ? (int)saved.Data[0] : throw new InvalidDataException($"'{checkpointPath}' is not a training checkpoint (no 'trainer.epoch')");
+        using var scope = NewDisposeScope();
+        var entries = SafetensorsFile.Read(checkpointPath);
+        int Counter(string key) => entries.TryGetValue(key, out var entry) ? (int)entry.ToTensor().item<float>() : throw new InvalidDataException($"'{checkpointPath}' is not a training checkpoint (no '{key}')");
+        var epoch = Counter("trainer.epoch");
 
         // The learning-rate schedule and the data order depend on the run's length and batch size.
         foreach (var (key, value, option) in new[] { ("trainer.epochs", _options.Epochs, "Epochs"), ("trainer.batch_size", _options.BatchSize, "BatchSize") })
         {
-            if (state.TryGetValue(key, out var written) && (int)written.Data[0] != value)
+            if (entries.ContainsKey(key) && Counter(key) != value)
             {
-                throw new InvalidDataException($"'{checkpointPath}' was written by a run with {option} = {(int)written.Data[0]}, this one has {value}; resume with the same value");
+                throw new InvalidDataException($"'{checkpointPath}' was written by a run with {option} = {Counter(key)}, this one has {value}; resume with the same value");
             }
         }
 
-        _model.LoadStateDict(state.Where(kv => IsModelKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value), checkpointPath);
-        if (_predictor is not null)
+        var state = entries.Where(kv => kv.Key != OptimizerKey).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+        _model.LoadStateDict(state.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal) && !kv.Key.StartsWith("trainer.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), checkpointPath);
+        _predictor?.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), checkpointPath);
+        if (!entries.TryGetValue(OptimizerKey, out var optimizerState) || optimizerState.DType != "U8")
         {
-            _predictor.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), checkpointPath);
+            throw new InvalidDataException($"'{checkpointPath}' holds no optimizer state ('{OptimizerKey}')");
         }
 
-        _optimizer.LoadState(state, checkpointPath);
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(optimizerState.Bytes.ToArray()));
+            _optimizer.load_state_dict(reader);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"'{checkpointPath}': the optimizer state does not fit this run ({e.Message})", e);
+        }
+
         _epoch = epoch;
-        _bestTop1 = state.TryGetValue("trainer.best_top1", out var best) ? best.Data[0] : -1;
+        _bestTop1 = entries.TryGetValue("trainer.best_top1", out var best) ? best.ToTensor().item<float>() : -1;
     }
 
     /// <summary>Trains the remaining epochs; validates after each when <paramref name="validation"/> is given.</summary>
@@ -109,9 +132,10 @@ public sealed class Trainer
             throw new ArgumentException("early stopping needs a validation set");
         }
 
-        if (train.Classes != _model.Config.NumClasses || train.Channels != _model.Config.InChannels || train.Height != _model.Config.ImageSize || train.Width != _model.Config.ImageSize)
+        var c = _model.Config;
+        if (train.Classes != c.NumClasses || train.Channels != c.InChannels || train.Height != c.ImageSize || train.Width != c.ImageSize)
         {
-            throw new ArgumentException($"the training set ({train.Classes} classes, {train.Channels}x{train.Height}x{train.Width}) does not fit the model ({_model.Config.NumClasses} classes, {_model.Config.InChannels}x{_model.Config.ImageSize}x{_model.Config.ImageSize})");
+            throw new ArgumentException($"the training set ({train.Classes} classes, {train.Channels}x{train.Height}x{train.Width}) does not fit the model ({c.NumClasses} classes, {c.InChannels}x{c.ImageSize}x{c.ImageSize})");
         }
 
         var stepsPerEpoch = train.Count / o.BatchSize;
@@ -123,7 +147,7 @@ public sealed class Trainer
         var schedule = new CosineSchedule(o.LearningRate, (long)o.Epochs * stepsPerEpoch, (long)Math.Round(o.WarmupEpochs * stepsPerEpoch), o.MinLearningRate);
         var crop = new RandomResizedCrop { MinScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip };
         var mixing = new MixupCutmix { MixupAlpha = o.MixupAlpha, CutmixAlpha = o.CutmixAlpha };
-        var trainable = _optimizer.Parameters.Select(p => p.Value).ToList();
+        var device = _model.Head.weight!.device;
         EvaluationResult? last = null;
         var (bestScore, staleEpochs) = (double.NaN, 0);
         StoppedEarly = false;
@@ -131,6 +155,7 @@ public sealed class Trainer
         var totalSteps = (long)o.Epochs * stepsPerEpoch;
         var stepsAtStart = (long)_epoch * stepsPerEpoch;
         TimeSpan Remaining(long stepsDone) => TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / Math.Max(1, stepsDone - stepsAtStart) * (totalSteps - stepsDone));
+        using var frozen = new FrozenParameters(ModelParameters().Concat(PredictorParameters()).Select(p => p.Value).Except(_trainable.Select(p => p.Value)));
         for (; _epoch < o.Epochs; _epoch++)
         {
             var order = Permutation(train.Count, Seeds.Derive(o.Seed, 1, _epoch));
@@ -141,20 +166,24 @@ public sealed class Trainer
             {
                 cancellation.ThrowIfCancellationRequested();
                 var globalStep = (long)_epoch * stepsPerEpoch + step;
-                var random = new Random(Seeds.Derive(o.Seed, 2, globalStep));
-                _model.SeedStochasticDepth(Seeds.Derive(o.Seed, 3, globalStep));
-                var indices = new ArraySegment<int>(order, step * o.BatchSize, o.BatchSize);
-                var images = train.Images(indices);
-                if (o.MinCropScale < 1 || o.HorizontalFlip)
+                var rate = schedule.RateAt(globalStep);
+                using (var scope = NewDisposeScope())
                 {
-                    images = crop.Apply(images, random);
+                    var random = new Random(Seeds.Derive(o.Seed, 2, globalStep));
+                    _model.SeedStochasticDepth(Seeds.Derive(o.Seed, 3, globalStep));
+                    var indices = new ArraySegment<int>(order, step * o.BatchSize, o.BatchSize);
+                    var images = train.Images(indices, device);
+                    if (o.MinCropScale < 1 || o.HorizontalFlip)
+                    {
+                        images = crop.Apply(images, random);
+                    }
+
+                    var targets = SoftTargetCrossEntropy.Targets(train.LabelsOf(indices), train.Classes, o.LabelSmoothing, device);
+                    mixing.Apply(images, targets, random);
+                    lossSum += Step(images, targets, rate, $"epoch {_epoch + 1} step {step + 1}");
                 }
 
-                var targets = SoftTargetCrossEntropy.Targets(train.LabelsOf(indices), train.Classes, o.LabelSmoothing);
-                mixing.Apply(images, targets, random);
-                var loss = Step(images, targets, schedule.RateAt(globalStep), trainable, $"epoch {_epoch + 1} step {step + 1}");
-                lossSum += loss;
-                latest = new TrainingProgress(_epoch, o.Epochs, step, stepsPerEpoch, lossSum / (step + 1), schedule.RateAt(globalStep),
+                latest = new TrainingProgress(_epoch, o.Epochs, step, stepsPerEpoch, lossSum / (step + 1), rate,
                     (step + 1) * o.BatchSize / epochWatch.Elapsed.TotalSeconds, Remaining(globalStep + 1), false, null);
                 progress?.Report(latest);
             }
@@ -178,47 +207,38 @@ public sealed class Trainer
         return last;
     }
 
-    private double Step(Tensor images, Tensor targets, double learningRate, IReadOnlyList<Tensor> trainable, string where)
+    private double Step(Tensor images, Tensor targets, double learningRate, string where)
     {
         (Tensor Logits, Tensor Feature)? teacher = null;
         if (_teacher is not null)
         {
-            teacher = TensorScope.Run(() =>
-            {
-                var tokens = _teacher.ForwardTokens(images);
-                var feature = _teacher.ClassFeature(tokens);
-                return (_teacher.Head.Forward(feature), feature);
-            }, t => new[] { t.Item1, t.feature });
+            using var _ = no_grad();
+            var feature = _teacher.ClassFeature(_teacher.ForwardTokens(images));
+            teacher = (_teacher.Head.forward(feature), feature);
         }
 
-        _model.ZeroGrad();
-        _predictor?.ZeroGrad();
-        _model.Train(true);
-        double value;
-        using (var tape = GradientTape.Begin())
+        _optimizer.zero_grad();
+        _model.train();
+        var trace = new TokenReductionTrace();
+        var tokens = _strategy is null ? _model.ForwardTokens(images) : _strategy.ForwardTokens(_model, images, trace).Tokens;
+        var studentFeature = _model.ClassFeature(tokens);
+        var loss = _options.Objective.Compute(_model.Head.forward(studentFeature), studentFeature, targets, teacher, trace);
+        var value = loss.Total.item<float>();
+        if (!double.IsFinite(value))
         {
-            var trace = new TokenReductionTrace();
-            var tokens = _strategy is null ? _model.ForwardTokens(images) : _strategy.ForwardTokens(_model, images, trace).Tokens;
-            var feature = _model.ClassFeature(tokens);
-            var loss = _options.Objective.Compute(_model.Head.Forward(feature), feature, targets, teacher, trace);
-            value = loss.Total[0];
-            if (!double.IsFinite(value))
-            {
-                throw Diverged($"the loss became {value} at {where}");
-            }
-
-            tape.Backward(loss.Total);
+            throw Diverged($"the loss became {value} at {where}");
         }
 
-        var norm = _options.ClipGradNorm > 0
-            ? GradientClipping.ClipByGlobalNorm(trainable, _options.ClipGradNorm)
-            : GradientClipping.GlobalNorm(trainable);
+        loss.Total.backward();
+        var parameters = _trainable.Select(p => p.Value).ToList();
+        var norm = nn.utils.clip_grad_norm_(parameters, _options.ClipGradNorm > 0 ? _options.ClipGradNorm : double.PositiveInfinity);
         if (!double.IsFinite(norm))
         {
             throw Diverged($"the gradient norm became {norm} at {where}");
         }
 
-        _optimizer.Update(learningRate);
+        AdamWGroups.SetLearningRate(_optimizer, learningRate);
+        _optimizer.step();
         return value;
     }
 
@@ -244,14 +264,22 @@ public sealed class Trainer
         }
 
         Directory.CreateDirectory(dir);
+        using var scope = NewDisposeScope();
+        using var optimizerState = new MemoryStream();
+        using (var writer = new BinaryWriter(optimizerState, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            _optimizer.save_state_dict(writer);
+        }
+
         var counters = new[]
         {
-            KeyValuePair.Create("trainer.epoch", Tensor.FromArray(new[] { (float)(_epoch + 1) }, 1)),
-            KeyValuePair.Create("trainer.best_top1", Tensor.FromArray(new[] { (float)_bestTop1 }, 1)),
-            KeyValuePair.Create("trainer.epochs", Tensor.FromArray(new[] { (float)_options.Epochs }, 1)),
-            KeyValuePair.Create("trainer.batch_size", Tensor.FromArray(new[] { (float)_options.BatchSize }, 1)),
+            KeyValuePair.Create("trainer.epoch", tensor(new[] { (float)(_epoch + 1) })),
+            KeyValuePair.Create("trainer.best_top1", tensor(new[] { (float)_bestTop1 })),
+            KeyValuePair.Create("trainer.epochs", tensor(new[] { (float)_options.Epochs })),
+            KeyValuePair.Create("trainer.batch_size", tensor(new[] { (float)_options.BatchSize })),
+            KeyValuePair.Create(OptimizerKey, tensor(optimizerState.ToArray())),
         };
-        SafetensorsFile.Write(Path.Combine(dir, "last.ckpt.safetensors"), CheckpointParameters().Concat(_optimizer.StateTensors()).Concat(counters));
+        SafetensorsFile.Write(Path.Combine(dir, "last.ckpt.safetensors"), CheckpointParameters().Concat(counters));
         if (improved || validation is null)
         {
             _model.SaveWeights(Path.Combine(dir, "best.safetensors"));
@@ -260,14 +288,29 @@ public sealed class Trainer
         }
     }
 
-    private IEnumerable<KeyValuePair<string, Tensor>> PredictorParameters() => _predictor?.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>();
+    private IEnumerable<KeyValuePair<string, Parameter>> ModelParameters() => _model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter));
 
-    private static bool IsModelKey(string key) => !key.StartsWith(PredictorPrefix, StringComparison.Ordinal) && !key.StartsWith("adamw.", StringComparison.Ordinal) && !key.StartsWith("trainer.", StringComparison.Ordinal);
+    private IEnumerable<KeyValuePair<string, Parameter>> PredictorParameters()
+        => _predictor?.named_parameters().Select(p => KeyValuePair.Create(PredictorPrefix + p.name, p.parameter)) ?? Enumerable.Empty<KeyValuePair<string, Parameter>>();
 
     private static int[] Permutation(int count, int seed)
     {
         var order = Enumerable.Range(0, count).ToArray();
         new Random(seed).Shuffle(order);
         return order;
+    }
+
+    /// <summary>Parameters a stage does not train take no gradients while it runs (life regression's two stages).</summary>
+    private sealed class FrozenParameters : IDisposable
+    {
+        private readonly List<Parameter> _parameters;
+
+        public FrozenParameters(IEnumerable<Parameter> parameters)
+        {
+            _parameters = parameters.Where(p => p.requires_grad).ToList();
+            _parameters.ForEach(p => p.requires_grad = false);
+        }
+
+        public void Dispose() => _parameters.ForEach(p => p.requires_grad = true);
     }
 }

@@ -2,9 +2,9 @@ using System.Globalization;
 using Microsoft.ML.TokenIdle.Imaging;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Tensors;
 using Microsoft.ML.TokenIdle.Training.Data;
 using SkiaSharp;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Visualization;
 
@@ -44,22 +44,24 @@ public sealed class TokenSelectionRenderer
     /// Runs <paramref name="strategy"/> on <paramref name="image"/> (brought to the model's input by its
     /// <see cref="ImageInputFormat"/>) and renders its selection.
     /// </summary>
-    public (PixelImage Strip, TokenReductionTrace Trace, Tensor Logits) Render(VisionTransformer model, TokenReductionStrategy strategy, PixelImage image)
+    public (PixelImage Strip, TokenReductionTrace Trace, float[] Logits) Render(VisionTransformer model, TokenReductionStrategy strategy, PixelImage image)
     {
         var config = model.Config;
         var fitted = config.InputFormat.Fit(image);
-        var input = ImageDataset.ForModel(new[] { fitted.ToPlanar() }, null, config).Images(new[] { 0 });
         var trace = new TokenReductionTrace();
-        var training = model.IsTraining;
-        model.Train(false);
+        var training = model.training;
+        model.eval();
         try
         {
-            var logits = strategy.Forward(model, input, trace);
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var input = ImageDataset.ForModel(new[] { fitted.ToPlanar() }, null, config).Images(new[] { 0 }, model.Head.weight!.device);
+            var logits = strategy.Forward(model, input, trace).cpu().data<float>().ToArray();
             return (Render(fitted, config, trace, 0), trace, logits);
         }
         finally
         {
-            model.Train(training);
+            model.train(training);
         }
     }
 

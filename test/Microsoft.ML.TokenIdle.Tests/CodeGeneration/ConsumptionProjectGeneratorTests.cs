@@ -48,7 +48,10 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
         var folder = Path.Combine(_data.Root, "steps");
         var library = Path.Combine(RepositoryPaths.Root, "src", "Microsoft.ML.TokenIdle", "Microsoft.ML.TokenIdle.csproj");
         var files = ConsumptionProjectGenerator.Write(zip, "Steps", folder, library);
-        Assert.Equal(new[] { "Steps.consumption.cs", "Steps.training.cs", "Program.cs", "StepsApp.csproj", "Steps.mlnet" }, files.Select(Path.GetFileName));
+        Assert.Equal(new[] { "Steps.consumption.cs", "Steps.training.cs", "Program.cs", "StepsApp.csproj", "LibTorchSharpCompat.targets", "Steps.mlnet" }, files.Select(Path.GetFileName));
+        var project = File.ReadAllText(Path.Combine(folder, "StepsApp.csproj"));
+        Assert.Contains("<PackageReference Include=\"libtorch-cpu-linux-x64\" Version=\"2.10.0\" />", project);
+        Assert.Contains("<Import Project=\"LibTorchSharpCompat.targets\" />", project);
 
         var training = File.ReadAllText(Path.Combine(folder, "Steps.training.cs"));
         foreach (var expected in new[]

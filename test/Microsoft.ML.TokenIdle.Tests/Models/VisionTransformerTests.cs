@@ -1,6 +1,7 @@
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Tests.Models;
 
@@ -11,50 +12,54 @@ public class VisionTransformerTests
     [Fact]
     public void ParameterNamesAndShapesFollowTimm()
     {
-        var state = new VisionTransformer(VisionTransformerConfig.DeitSmall).StateDict();
-        Assert.Equal(new[] { 384, 3, 16, 16 }, state["patch_embed.proj.weight"].Shape.ToArray());
-        Assert.Equal(new[] { 1, 197, 384 }, state["pos_embed"].Shape.ToArray());
-        Assert.Equal(new[] { 1152, 384 }, state["blocks.11.attn.qkv.weight"].Shape.ToArray());
-        Assert.Equal(new[] { 1536, 384 }, state["blocks.0.mlp.fc1.weight"].Shape.ToArray());
-        Assert.Equal(new[] { 1000, 384 }, state["head.weight"].Shape.ToArray());
+        using var model = new VisionTransformer(VisionTransformerConfig.DeitSmall);
+        var state = model.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(new long[] { 384, 3, 16, 16 }, state["patch_embed.proj.weight"].shape);
+        Assert.Equal(new long[] { 1, 197, 384 }, state["pos_embed"].shape);
+        Assert.Equal(new long[] { 1152, 384 }, state["blocks.11.attn.qkv.weight"].shape);
+        Assert.Equal(new long[] { 1536, 384 }, state["blocks.0.mlp.fc1.weight"].shape);
+        Assert.Equal(new long[] { 1000, 384 }, state["head.weight"].shape);
         Assert.Equal(4 + 12 * 12 + 4, state.Count);
 
         // DeiT-S has 22.05 M parameters.
-        Assert.Equal(22_050_664, new VisionTransformer(VisionTransformerConfig.DeitSmall).ParameterCount());
+        Assert.Equal(22_050_664, state.Values.Sum(p => p.NumberOfElements));
     }
 
     [Fact]
     public void InitialisationIsTimmLike()
     {
-        var model = new VisionTransformer(VisionTransformerConfig.DeitTiny, seed: 3);
-        var w = model.Blocks[0].Attn.Qkv.Weight.ToArray();
+        using var model = new VisionTransformer(VisionTransformerConfig.DeitTiny, seed: 3);
+        var w = model.Blocks[0].Attn.Qkv.weight!.data<float>().ToArray();
         var mean = w.Average();
         var std = Math.Sqrt(w.Select(v => (v - mean) * (v - mean)).Average());
         Assert.InRange(std, 0.019, 0.021);
-        Assert.All(model.Blocks[0].Attn.Qkv.Bias!.ToArray(), b => Assert.Equal(0f, b));
-        Assert.All(model.Norm.Weight.ToArray(), g => Assert.Equal(1f, g));
-        Assert.True(model.ClsToken.ToArray().All(v => Math.Abs(v) < 1e-5));
-        Assert.NotEqual(w, new VisionTransformer(VisionTransformerConfig.DeitTiny, seed: 4).Blocks[0].Attn.Qkv.Weight.ToArray());
+        Assert.All(model.Blocks[0].Attn.Qkv.bias!.data<float>().ToArray(), b => Assert.Equal(0f, b));
+        Assert.All(model.Norm.weight!.data<float>().ToArray(), g => Assert.Equal(1f, g));
+        Assert.True(model.ClsToken.data<float>().ToArray().All(v => Math.Abs(v) < 1e-5));
+        using var other = new VisionTransformer(VisionTransformerConfig.DeitTiny, seed: 4);
+        Assert.NotEqual(w, other.Blocks[0].Attn.Qkv.weight!.data<float>().ToArray());
+        using var same = new VisionTransformer(VisionTransformerConfig.DeitTiny, seed: 3);
+        Assert.Equal(w, same.Blocks[0].Attn.Qkv.weight!.data<float>().ToArray());
     }
 
     [Fact]
     public void SaveAndLoadRoundTrip()
     {
         var path = Path.Combine(Path.GetTempPath(), $"vit-{Guid.NewGuid():N}.safetensors");
-        var a = new VisionTransformer(Small, seed: 1);
+        using var a = new VisionTransformer(Small, seed: 1);
         a.SaveWeights(path);
-        var b = new VisionTransformer(Small, seed: 2);
+        using var b = new VisionTransformer(Small, seed: 2);
         b.LoadWeights(path);
-        var images = Tensors.GradientCheck.Random(5, 2, 3, 16, 16);
-        Assert.Equal(a.Forward(images).ToArray(), b.Forward(images).ToArray());
+        using var images = randn(2, 3, 16, 16);
+        Assert.Equal(a.forward(images).data<float>().ToArray(), b.forward(images).data<float>().ToArray());
         File.Delete(path);
     }
 
     [Fact]
     public void MissingExtraAndMisshapedKeysAreNamed()
     {
-        var model = new VisionTransformer(Small);
-        var state = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
+        using var model = new VisionTransformer(Small);
+        var state = model.NamedParameters().ToDictionary(kv => kv.Key, kv => kv.Value);
 
         var missing = new Dictionary<string, Tensor>(state);
         missing.Remove("blocks.1.norm2.bias");
@@ -62,11 +67,11 @@ public class VisionTransformerTests
         Assert.Contains("missing key 'blocks.1.norm2.bias'", e.Message);
         Assert.Contains("[16]", e.Message);
 
-        var extra = new Dictionary<string, Tensor>(state) { ["dist_token"] = Tensor.Zeros(1, 1, 16) };
+        var extra = new Dictionary<string, Tensor>(state) { ["dist_token"] = zeros(1, 1, 16) };
         e = Assert.Throws<InvalidDataException>(() => model.LoadStateDict(extra, "w.safetensors"));
         Assert.Contains("unexpected key 'dist_token'", e.Message);
 
-        var wrong = new Dictionary<string, Tensor>(state) { ["head.weight"] = Tensor.Zeros(7, 16) };
+        var wrong = new Dictionary<string, Tensor>(state) { ["head.weight"] = zeros(7, 16) };
         e = Assert.Throws<InvalidDataException>(() => model.LoadStateDict(wrong, "w.safetensors"));
         Assert.Contains("'head.weight' has shape [7,16], the model expects [5,16]", e.Message);
     }
@@ -78,7 +83,7 @@ public class VisionTransformerTests
         new VisionTransformer(Small).SaveWeights(path);
         var larger = new VisionTransformer(Small with { ImageSize = 24 });
         larger.LoadWeights(path);
-        Assert.Equal(new[] { 1, 37, 16 }, larger.PosEmbed.Shape.ToArray());
+        Assert.Equal(new long[] { 1, 37, 16 }, larger.PosEmbed.shape);
         File.Delete(path);
     }
 
@@ -89,16 +94,9 @@ public class VisionTransformerTests
     public void ResamplingMatchesTorchAntialiasedBicubic(int newGrid, float[] expected)
     {
         const int e = 3;
-        var pos = Tensor.Zeros(1, 17, e);
-        for (var p = 0; p < 17; p++)
-        {
-            for (var c = 0; c < e; c++)
-            {
-                pos.Data[p * e + c] = MathF.Sin(p * 0.7f + c * 1.3f);
-            }
-        }
-
-        var actual = PositionEmbeddingResampler.Resample(pos, newGrid).ToArray();
+        var values = Enumerable.Range(0, 17 * e).Select(i => MathF.Sin(i / e * 0.7f + i % e * 1.3f)).ToArray();
+        using var pos = tensor(values, new long[] { 1, 17, e });
+        var actual = PositionEmbeddingResampler.Resample(pos, newGrid).data<float>().ToArray();
         Assert.Equal(expected.Length, actual.Length);
         for (var i = 0; i < actual.Length; i++)
         {
@@ -122,7 +120,7 @@ public class VisionTransformerTests
     [Fact]
     public void WrongImageSizeIsAClearError()
     {
-        var e = Assert.Throws<ArgumentException>(() => new VisionTransformer(Small).Forward(Tensor.Zeros(1, 3, 20, 20)));
+        var e = Assert.Throws<ArgumentException>(() => new VisionTransformer(Small).forward(zeros(1, 3, 20, 20)));
         Assert.Contains("[B,3,16,16]", e.Message);
     }
 }

@@ -32,7 +32,7 @@ public class TokenSelectionRendererTests
         // The reference: IdleViT's selected sequence positions (class first), EViT's kept sources (fused: −1).
         var references = set.IndexChecks(name).Select(c => c.Tensor).Where(t => idle || t.Contains(".src.", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(references);
-        var batch = set.Input.Size(0);
+        var batch = set.Labels.Length;
         for (var b = 0; b < batch; b++)
         {
             var strip = renderer.Render(flat, config, trace, b);
@@ -81,7 +81,7 @@ public class TokenSelectionRendererTests
         var (strip, trace, logits) = new TokenSelectionRenderer().Render(model, strategy, image);
         Assert.Equal(set.Config.NumPatches, trace.PatchPriorities!.Length);
         Assert.Equal(2 + trace.Records.Count, (strip.Width - 8) / (set.Config.ImageSize * new TokenSelectionRenderer().Scale(set.Config.ImageSize) + 8));
-        Assert.Equal(set.Config.NumClasses, logits.Size(1));
+        Assert.Equal(set.Config.NumClasses, logits.Length);
 
         var path = Path.Combine(Path.GetTempPath(), $"strip-{Guid.NewGuid():N}.png");
         try

@@ -1,5 +1,5 @@
 using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
@@ -19,11 +19,10 @@ public sealed class ClassAttentionSelector : ITokenSelector
     /// <inheritdoc/>
     public Tensor Score(int layer, TokenState state, Tensor normed, Attention attention)
     {
-        var (b, n) = (normed.Size(0), normed.Size(1));
-        var d = normed.Size(2) / attention.Heads;
-        var logits = Ops.Permute(ClassQueryLogits.PerHead(normed, attention), 0, 2, 1);
-        var probabilities = Ops.Softmax(Ops.Scale(logits, 1f / MathF.Sqrt(d)));
-        return Ops.Slice(Ops.Reshape(Ops.Mean(probabilities, 1), b, n), 1, 1, n - 1);
+        var d = normed.shape[2] / attention.Heads;
+        var logits = ClassQueryLogits.PerHead(normed, attention).permute(0, 2, 1);
+        var probabilities = (logits / Math.Sqrt(d)).softmax(-1);
+        return probabilities.mean(new long[] { 1 })[.., 1..];
     }
 
     /// <inheritdoc/>

@@ -1,5 +1,5 @@
 using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
@@ -17,10 +17,7 @@ public sealed class ClassQueryKeySelector : ITokenSelector
 
     /// <inheritdoc/>
     public Tensor Score(int layer, TokenState state, Tensor normed, Attention attention)
-    {
-        var (b, n) = (normed.Size(0), normed.Size(1));
-        return Ops.Slice(Ops.Reshape(Ops.Mean(ClassQueryLogits.PerHead(normed, attention), -1), b, n), 1, 1, n - 1);
-    }
+        => ClassQueryLogits.PerHead(normed, attention).mean(new long[] { -1 })[.., 1..];
 
     /// <inheritdoc/>
     public Tensor? SoftKeyWeights(int layer, TokenState state) => null;

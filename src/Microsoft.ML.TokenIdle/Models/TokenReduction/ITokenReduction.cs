@@ -1,4 +1,5 @@
 using Microsoft.ML.TokenIdle.Nn;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 

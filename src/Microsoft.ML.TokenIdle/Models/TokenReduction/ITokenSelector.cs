@@ -1,5 +1,5 @@
 using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 

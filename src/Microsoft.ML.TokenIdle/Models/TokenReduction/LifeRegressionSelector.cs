@@ -1,5 +1,5 @@
 using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
@@ -50,15 +50,15 @@ public sealed class LifeRegressionSelector : ITokenSelector
         }
 
         var lives = Predictor.Lives(state.Tokens, Statistics);
-        var classLife = Tensor.Full(Statistics.FinalLayer, state.Batch, 1);
-        return state.WithPriority(Ops.Concat(1, classLife, lives));
+        var classLife = full(state.Batch, 1, (double)Statistics.FinalLayer, dtype: lives.dtype, device: lives.device);
+        return state.WithPriority(cat(new[] { classLife, lives }, 1));
     }
 
     /// <inheritdoc/>
     public Tensor Score(int layer, TokenState state, Tensor normed, Attention attention)
     {
         var lives = state.Priority ?? throw new InvalidOperationException($"life regression cannot select tokens at layer {layer}: its predictor reads the output of layer {PredictorLayer}, so selection starts at layer {PredictorLayer + 1}");
-        return Ops.Slice(lives, 1, 1, state.Count - 1);
+        return lives[.., 1..];
     }
 
     /// <inheritdoc/>
@@ -69,9 +69,8 @@ public sealed class LifeRegressionSelector : ITokenSelector
             return null;
         }
 
-        var patchLives = Ops.Slice(lives, 1, 1, state.Count - 1);
-        var weights = Ops.LogSigmoid(Ops.Scale(Ops.Add(patchLives, Ops.Scalar(-layer)), (float)Steepness));
-        return Ops.Concat(1, Tensor.Zeros(state.Batch, 1), weights);
+        var weights = nn.functional.logsigmoid((lives[.., 1..] - layer) * Steepness);
+        return cat(new[] { zeros(state.Batch, 1, dtype: weights.dtype, device: weights.device), weights }, 1);
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,4 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
@@ -10,5 +10,5 @@ public static class StrategyForward
     /// method's reduced pass (recording into <paramref name="trace"/> when given).
     /// </summary>
     public static Tensor Forward(this VisionTransformer model, Tensor images, TokenReductionStrategy? strategy, TokenReductionTrace? trace = null)
-        => strategy is null ? model.Forward(images) : strategy.Forward(model, images, trace);
+        => strategy is null ? model.forward(images) : strategy.Forward(model, images, trace);
 }

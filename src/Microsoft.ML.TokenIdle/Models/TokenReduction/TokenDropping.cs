@@ -1,5 +1,5 @@
 using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
@@ -51,30 +51,29 @@ public sealed class TokenDropping : ITokenReduction
     public TokenState Run(Block block, int layer, double ratio, TokenState state, ITokenSelector selector, TokenReductionTrace? trace)
     {
         var x = state.Tokens;
-        if (block.IsTraining && selector.SoftKeyWeights(layer, state) is { } keyWeights)
+        if (block.training && selector.SoftKeyWeights(layer, state) is { } keyWeights)
         {
-            return state.WithTokens(block.MlpResidual(block.AttentionResidual(x, keyWeights).Output));
+            return state.WithTokens(block.MlpResidual(block.AttentionResidual(x, keyWeights)));
         }
 
         var n = state.Count - 1;
         var k = KeptCount(ratio, n);
         if (ratio >= 1 || k >= n)
         {
-            return state.WithTokens(block.Forward(x));
+            return state.WithTokens(block.forward(x));
         }
 
-        var normed = block.Norm1.Forward(x);
+        var normed = block.Norm1.forward(x);
         var scores = selector.Score(layer, state, normed, block.Attn);
         var kept = TokenSelection.TopIndices(scores, k);
         TokenSelection.Record(trace, layer, state, kept, 1 + k + (Fuse ? 1 : 0));
         if (Point == DropPoint.BeforeBlock)
         {
             var reduced = Reduce(state, kept, scores);
-            return reduced.WithTokens(block.Forward(reduced.Tokens));
+            return reduced.WithTokens(block.forward(reduced.Tokens));
         }
 
-        var (attended, _) = block.Attn.Forward(normed);
-        var afterAttention = state.WithTokens(block.Residual(x, attended));
+        var afterAttention = state.WithTokens(block.Residual(x, block.Attn.forward(normed)));
         var result = Reduce(afterAttention, kept, scores);
         return result.WithTokens(block.MlpResidual(result.Tokens));
     }
@@ -90,12 +89,12 @@ public sealed class TokenDropping : ITokenReduction
 
         var (b, n) = (state.Batch, state.Count - 1);
         var dropped = TokenSelection.Complement(kept, b, n);
-        var weights = Ops.Reshape(Ops.Gather(scores, 1, dropped), b, 1, dropped.Length / b);
+        var weights = scores.gather(1, TokenState.Index(dropped, b, scores.device)).unsqueeze(1);
         var droppedTokens = state.Select(ShiftPastClassToken(dropped));
-        var fused = Ops.MatMul(weights, droppedTokens.Tokens);
+        var fused = weights.matmul(droppedTokens.Tokens);
 
         // A fused token's priority is the highest among the tokens it absorbed.
-        var priority = droppedTokens.Priority is { } p ? Ops.TopK(p, 1).Values : null;
+        var priority = droppedTokens.Priority?.amax(new long[] { 1 }, keepdim: true);
         return reduced.AppendFused(fused, priority);
     }
 

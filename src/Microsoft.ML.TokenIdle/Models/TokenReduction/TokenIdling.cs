@@ -1,5 +1,5 @@
 using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
@@ -38,43 +38,28 @@ public sealed class TokenIdling : ITokenReduction
         var k = KeptCount(ratio, n);
         if (ratio >= 1 || k >= n)
         {
-            return state.WithTokens(block.Forward(x));
+            return state.WithTokens(block.forward(x));
         }
 
-        var normed = block.Norm1.Forward(x);
+        var normed = block.Norm1.forward(x);
         var selected = TokenSelection.TopIndices(selector.Score(layer, state, normed, block.Attn), k);
-        var positions = TokenState.WithClassToken(selected, state.Batch);
-        if (!block.IsTraining)
+        var positions = TokenState.Index(TokenState.WithClassToken(selected, state.Batch), state.Batch, x.device);
+        var width = x.shape[2];
+        if (!block.training)
         {
             TokenSelection.Record(trace, layer, state, selected, state.Count);
-            var (attended, _) = block.Attn.Forward(Ops.Gather(normed, 1, positions));
-            var active = block.MlpResidual(block.Residual(Ops.Gather(x, 1, positions), attended));
-            return state.WithTokens(Ops.Scatter(x, 1, positions, active));
+            var rows = positions.unsqueeze(-1).expand(-1, -1, width);
+            var attended = block.Attn.forward(normed.gather(1, rows));
+            var active = block.MlpResidual(block.Residual(x.gather(1, rows), attended));
+            return state.WithTokens(x.scatter(1, rows, active));
         }
 
-        var mask = ActiveMask(positions, state.Batch, state.Count);
-        var keyMask = Tensor.Zeros(state.Batch, state.Count);
-        for (var i = 0; i < mask.Length; i++)
-        {
-            keyMask.Data[i] = mask.Data[i] == 0f ? HiddenKeyLogit : 0f;
-        }
-
-        var qkv = block.Attn.Qkv.Forward(normed);
+        var mask = zeros(state.Batch, state.Count, dtype: x.dtype, device: x.device).scatter_(1, positions, ones(positions.shape, dtype: x.dtype, device: x.device));
+        var keyMask = (1 - mask) * HiddenKeyLogit;
+        var qkv = block.Attn.Qkv.forward(normed);
         TokenSelection.Record(trace, layer, state, selected, state.Count, qkv, mask, block.Attn.Heads);
-        var updateMask = Ops.Reshape(mask, state.Batch, state.Count, 1);
-        var (output, _) = block.Attn.FromQkv(qkv, keyMask);
+        var updateMask = mask.unsqueeze(-1);
+        var output = block.Attn.FromQkv(qkv, keyMask);
         return state.WithTokens(block.MlpResidual(block.Residual(x, output, updateMask), updateMask));
-    }
-
-    private static Tensor ActiveMask(int[] positions, int batch, int count)
-    {
-        var mask = Tensor.Zeros(batch, count);
-        var k = positions.Length / batch;
-        for (var i = 0; i < positions.Length; i++)
-        {
-            mask.Data[i / k * count + positions[i]] = 1f;
-        }
-
-        return mask;
     }
 }

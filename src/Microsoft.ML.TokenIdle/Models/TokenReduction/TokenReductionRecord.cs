@@ -1,4 +1,4 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 

@@ -1,4 +1,4 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
@@ -37,34 +37,23 @@ public sealed class TokenReductionStrategy
     /// <exception cref="ArgumentException">The schedule has the wrong length or a layer would keep no token.</exception>
     public IReadOnlyList<LayerTokenCounts> Plan(VisionTransformerConfig config) => Schedule.Plan(Reduction, config);
 
-    /// <summary>The tokens after the last block (class token first).</summary>
+    /// <summary>The tokens after the last block (class token first); each block runs in its own dispose scope.</summary>
     public TokenState ForwardTokens(VisionTransformer model, Tensor images, TokenReductionTrace? trace = null)
     {
         Plan(model.Config);
         var state = TokenState.FromEmbedding(model.Embed(images));
-        for (var t = 0; t < model.Blocks.Count; t++)
+        for (var layer = 0; layer < model.Blocks.Count; layer++)
         {
-            var (layer, input) = (t, state);
-            state = TensorScope.Run(
-                () =>
-                {
-                    var prepared = Selector.Prepare(layer, input);
-                    if (trace is not null && input.Priority is null && prepared.Priority is { } priority)
-                    {
-                        // Patches are still in order (the first reduction follows): drop the class token's column.
-                        var (batch, count) = (priority.Size(0), priority.Size(1));
-                        var patches = new float[batch * (count - 1)];
-                        for (var b = 0; b < batch; b++)
-                        {
-                            priority.Data.Slice(b * count + 1, count - 1).CopyTo(patches.AsSpan(b * (count - 1)));
-                        }
+            using var scope = NewDisposeScope();
+            var prepared = Selector.Prepare(layer, state);
+            if (trace is not null && state.Priority is null && prepared.Priority is { } priority)
+            {
+                // Patches are still in order (the first reduction follows): drop the class token's column.
+                using var patches = priority[.., 1..].detach().cpu().contiguous();
+                trace.SetPatchPriorities(layer, patches.data<float>().ToArray());
+            }
 
-                        trace.SetPatchPriorities(layer, patches);
-                    }
-
-                    return Reduction.Run(model.Blocks[layer], layer, Schedule.Ratios[layer], prepared, Selector, trace);
-                },
-                s => new[] { s.Tokens, s.Priority });
+            state = Reduction.Run(model.Blocks[layer], layer, Schedule.Ratios[layer], prepared, Selector, trace).MoveToOuterDisposeScope();
         }
 
         return state;
@@ -73,5 +62,4 @@ public sealed class TokenReductionStrategy
     /// <summary>Logits [B, classes] of the reduced forward pass.</summary>
     public Tensor Forward(VisionTransformer model, Tensor images, TokenReductionTrace? trace = null)
         => model.Classify(ForwardTokens(model, images, trace).Tokens);
-
 }

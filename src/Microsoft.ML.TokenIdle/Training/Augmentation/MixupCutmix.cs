@@ -1,4 +1,4 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training.Augmentation;
 
@@ -19,7 +19,7 @@ public sealed class MixupCutmix
     /// <summary>Whether any mixing is on.</summary>
     public bool Enabled => MixupAlpha > 0 || CutmixAlpha > 0;
 
-    /// <summary>Mixes images [B,C,H,W] and targets [B, classes] in place.</summary>
+    /// <summary>Mixes images [B,C,H,W] and targets [B, classes] in place, each with the batch reversed.</summary>
     public void Apply(Tensor images, Tensor targets, Random random)
     {
         if (!Enabled)
@@ -29,49 +29,27 @@ public sealed class MixupCutmix
 
         var cutmix = CutmixAlpha > 0 && (MixupAlpha <= 0 || random.NextDouble() < 0.5);
         var lambda = SampleBeta(cutmix ? CutmixAlpha : MixupAlpha, random);
-        var (b, c, h, w) = (images.Size(0), images.Size(1), images.Size(2), images.Size(3));
-        var source = images.Clone();
+        using var scope = NewDisposeScope();
+        var reversed = images.flip(0);
         if (cutmix)
         {
+            var (h, w) = ((int)images.shape[2], (int)images.shape[3]);
             var (ch, cw) = ((int)(h * Math.Sqrt(1 - lambda)), (int)(w * Math.Sqrt(1 - lambda)));
             var (cy, cx) = (random.Next(h), random.Next(w));
             var (y0, y1, x0, x1) = (Math.Clamp(cy - ch / 2, 0, h), Math.Clamp(cy + ch / 2, 0, h), Math.Clamp(cx - cw / 2, 0, w), Math.Clamp(cx + cw / 2, 0, w));
-            for (var i = 0; i < b; i++)
+            if (y1 > y0 && x1 > x0)
             {
-                for (var k = 0; k < c; k++)
-                {
-                    for (var y = y0; y < y1; y++)
-                    {
-                        source.Data.Slice(((b - 1 - i) * c + k) * h * w + y * w + x0, x1 - x0).CopyTo(images.Data.Slice((i * c + k) * h * w + y * w + x0, x1 - x0));
-                    }
-                }
+                images.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0).copy_(reversed.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0));
             }
 
             lambda = 1 - (double)(y1 - y0) * (x1 - x0) / (h * w);
         }
         else
         {
-            var per = c * h * w;
-            for (var i = 0; i < b; i++)
-            {
-                var own = images.Data.Slice(i * per, per);
-                var other = source.Data.Slice((b - 1 - i) * per, per);
-                for (var j = 0; j < per; j++)
-                {
-                    own[j] = (float)(lambda * own[j] + (1 - lambda) * other[j]);
-                }
-            }
+            images.mul_(lambda).add_(reversed, alpha: 1 - lambda);
         }
 
-        var classes = targets.Size(1);
-        var original = targets.Clone();
-        for (var i = 0; i < b; i++)
-        {
-            for (var j = 0; j < classes; j++)
-            {
-                targets.Data[i * classes + j] = (float)(lambda * original.Data[i * classes + j] + (1 - lambda) * original.Data[(b - 1 - i) * classes + j]);
-            }
-        }
+        targets.mul_(lambda).add_(targets.flip(0), alpha: 1 - lambda);
     }
 
     private static double SampleBeta(double alpha, Random random)

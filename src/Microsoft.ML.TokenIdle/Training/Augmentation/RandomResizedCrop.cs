@@ -1,4 +1,4 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training.Augmentation;
 
@@ -15,37 +15,32 @@ public sealed class RandomResizedCrop
     /// <summary>Flip images left-right half of the time (turn off where orientation carries the label).</summary>
     public bool HorizontalFlip { get; init; } = true;
 
-    /// <summary>Augments a batch [B,C,H,W] into a new tensor.</summary>
+    /// <summary>
+    /// Augments a batch [B,C,H,W] into a new tensor: output pixel (y, x) samples the crop at
+    /// (top + (y + ½)·h_c/H − ½, left + (x + ½)·w_c/W − ½), bilinearly, clamped to the image (one <c>grid_sample</c>).
+    /// </summary>
     public Tensor Apply(Tensor images, Random random)
     {
-        var (b, c, h, w) = (images.Size(0), images.Size(1), images.Size(2), images.Size(3));
-        var output = Tensor.Zeros(b, c, h, w);
+        var (b, h, w) = (images.shape[0], images.shape[2], images.shape[3]);
+        var boxes = new float[b * 4];
         for (var i = 0; i < b; i++)
         {
-            var (top, left, ch, cw) = CropBox(h, w, random);
+            var (top, left, ch, cw) = CropBox((int)h, (int)w, random);
             var flip = HorizontalFlip && random.NextDouble() < 0.5;
-            for (var k = 0; k < c; k++)
-            {
-                var src = images.Data.Slice((i * c + k) * h * w, h * w);
-                var dst = output.Data.Slice((i * c + k) * h * w, h * w);
-                for (var y = 0; y < h; y++)
-                {
-                    var sy = Math.Clamp(top + (y + 0.5) * ch / h - 0.5, 0, h - 1);
-                    var (y0, fy) = ((int)sy, (float)(sy - (int)sy));
-                    var y1 = Math.Min(y0 + 1, h - 1);
-                    for (var x = 0; x < w; x++)
-                    {
-                        var sx = Math.Clamp(left + (x + 0.5) * cw / w - 0.5, 0, w - 1);
-                        var (x0, fx) = ((int)sx, (float)(sx - (int)sx));
-                        var x1 = Math.Min(x0 + 1, w - 1);
-                        var value = (1 - fy) * ((1 - fx) * src[y0 * w + x0] + fx * src[y0 * w + x1]) + fy * ((1 - fx) * src[y1 * w + x0] + fx * src[y1 * w + x1]);
-                        dst[y * w + (flip ? w - 1 - x : x)] = value;
-                    }
-                }
-            }
+            (boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]) = ((float)top, (float)left, (float)ch, (float)cw * (flip ? -1 : 1));
         }
 
-        return output;
+        // grid_sample (align_corners = false) reads pixel p at u = (2p + 1)/size − 1; a flip mirrors the output column.
+        var box = tensor(boxes, new long[] { b, 4 }, device: images.device);
+        var (boxTop, boxLeft, boxHeight, boxWidth) = (box[.., 0].view(b, 1, 1), box[.., 1].view(b, 1, 1), box[.., 2].view(b, 1, 1), box[.., 3].view(b, 1, 1));
+        var ys = (arange(h, dtype: float32, device: images.device) + 0.5f).view(1, h, 1);
+        var xs = (arange(w, dtype: float32, device: images.device) + 0.5f).view(1, 1, w);
+        var flipped = boxWidth.lt(0);
+        var columns = where(flipped, w - xs, xs);
+        var u = (2 * boxLeft + 2 * columns * boxWidth.abs() / w) / w - 1;
+        var v = (2 * boxTop + 2 * ys * boxHeight / h) / h - 1;
+        var grid = stack(new[] { u.expand(b, h, w), v.expand(b, h, w) }, -1);
+        return nn.functional.grid_sample(images, grid, mode: GridSampleMode.Bilinear, padding_mode: GridSamplePaddingMode.Border, align_corners: false);
     }
 
     private (double Top, double Left, double Height, double Width) CropBox(int h, int w, Random random)

@@ -1,4 +1,4 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training.Data;
 
@@ -107,34 +107,25 @@ public sealed class ImageDataset
     /// <summary>Number of images.</summary>
     public int Count => Labels.Length;
 
-    /// <summary>The images at <paramref name="indices"/> as a normalised float batch [k, C, H, W].</summary>
-    public Tensor Images(IReadOnlyList<int> indices)
+    /// <summary>The images at <paramref name="indices"/> as a normalised float batch [k, C, H, W] on <paramref name="device"/> (default: the CPU).</summary>
+    public Tensor Images(IReadOnlyList<int> indices, Device? device = null)
     {
-        var plane = Height * Width;
-        var batch = Tensor.Zeros(indices.Count, Channels, Height, Width);
-        var data = batch.Data;
-        for (var i = 0; i < indices.Count; i++)
+        var shape = new long[] { indices.Count, Channels, Height, Width };
+        var size = Channels * Height * Width;
+        using var scope = NewDisposeScope();
+        Tensor batch;
+        if (_normalized is not null)
         {
-            var image = (long)indices[i] * Channels * plane;
-            if (_normalized is not null)
-            {
-                _normalized.AsSpan((int)image, Channels * plane).CopyTo(data.Slice(i * Channels * plane, Channels * plane));
-                continue;
-            }
-
-            for (var c = 0; c < Channels; c++)
-            {
-                var (scale, shift) = (1f / (255f * Std[c]), -Mean[c] / Std[c]);
-                var src = image + c * plane;
-                var dst = (i * Channels + c) * plane;
-                for (var p = 0; p < plane; p++)
-                {
-                    data[dst + p] = _pixels![src + p] * scale + shift;
-                }
-            }
+            batch = tensor(Gather(_normalized, indices, size), shape);
+        }
+        else
+        {
+            var mean = tensor(Mean).view(1, Channels, 1, 1);
+            var std = tensor(Std).view(1, Channels, 1, 1);
+            batch = (tensor(Gather(_pixels!, indices, size), shape).to(float32) / 255f - mean) / std;
         }
 
-        return batch;
+        return batch.to(device ?? CPU).MoveToOuterDisposeScope();
     }
 
     /// <summary>The labels at <paramref name="indices"/>.</summary>

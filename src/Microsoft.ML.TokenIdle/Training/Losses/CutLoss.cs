@@ -1,5 +1,5 @@
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training.Losses;
 
@@ -23,7 +23,7 @@ public sealed class CutLoss
     public static IReadOnlyList<double> ReferenceLayerWeights(int idleLayers)
         => Enumerable.Range(0, idleLayers).Select(p => p % 2 == 0 ? 1.0 : 0.0).ToArray();
 
-    /// <summary>The loss (shape [1]) over the idle layers of a training-mode trace, with each layer's terms.</summary>
+    /// <summary>The loss (a scalar) over the idle layers of a training-mode trace, with each layer's terms.</summary>
     /// <exception cref="ArgumentException">The trace has no training-mode idle layers, or the weights do not match their count.</exception>
     public CutLossResult Compute(TokenReductionTrace trace)
     {
@@ -48,57 +48,37 @@ public sealed class CutLoss
             intra.Add(layerIntra);
             Tensor? term = Variant switch
             {
-                CutLossVariant.Both => Ops.Add(layerInter, layerIntra),
+                CutLossVariant.Both => layerInter + layerIntra,
                 CutLossVariant.Inter => layerInter,
                 CutLossVariant.Intra => layerIntra,
                 _ => null,
             };
             if (term is not null)
             {
-                var weighted = Ops.Scale(term, (float)(LayerWeights?[p] ?? 1.0));
-                total = total is null ? weighted : Ops.Add(total, weighted);
+                var weighted = term * (LayerWeights?[p] ?? 1.0);
+                total = total is null ? weighted : total + weighted;
             }
         }
 
-        return new CutLossResult(total ?? Tensor.Zeros(1), inter, intra, layers.Count);
+        return new CutLossResult(total ?? zeros(Array.Empty<long>(), device: layers[0].Qkv!.device), inter, intra, layers.Count);
     }
 
     private static (Tensor Inter, Tensor Intra) Terms(TokenReductionRecord record)
     {
         var qkv = record.Qkv!;
         var mask = record.ActiveMask!;
-        var (b, n, e) = (qkv.Size(0), qkv.Size(1), qkv.Size(2) / 3);
-        var heads = record.Heads;
+        var (e, heads) = (qkv.shape[2] / 3, record.Heads);
 
         // The head mean of q_h·k_hᵀ/√d is the full-width product q·kᵀ divided by H·√d.
-        var logits = Ops.Scale(Ops.MatMul(Ops.Slice(qkv, 2, 0, e), Ops.Slice(qkv, 2, e, e), transposeB: true), 1f / (heads * MathF.Sqrt(e / heads)));
-        var w = Ops.Softmax(logits);
-        var (cross, within) = CutMatrices(mask, b, n);
-        var interRows = Ops.Sum(Ops.Mul(w, cross), -1);
-        var intraRows = Ops.Subtract(Ops.Sum(Ops.Mul(w, within), -1), mask);
-        return (Ops.Mean(Ops.Mul(interRows, interRows)), Ops.Mean(Ops.Mul(intraRows, intraRows)));
-    }
+        var logits = qkv[.., .., ..(int)e].matmul(qkv[.., .., (int)e..(int)(2 * e)].transpose(1, 2)) / (heads * Math.Sqrt(e / (double)heads));
+        var w = logits.softmax(-1);
 
-    /// <summary>D[b,a,c] = |m_a − m_c| with D[b,a,0] = 0, and S[b,a,c] = m_a·m_c.</summary>
-    private static (Tensor Cross, Tensor Within) CutMatrices(Tensor mask, int b, int n)
-    {
-        var cross = Tensor.Zeros(b, n, n);
-        var within = Tensor.Zeros(b, n, n);
-        var m = mask.Data;
-        for (var i = 0; i < b; i++)
-        {
-            for (var a = 0; a < n; a++)
-            {
-                var row = (i * n + a) * n;
-                for (var c = 0; c < n; c++)
-                {
-                    var (ma, mc) = (m[i * n + a], m[i * n + c]);
-                    cross.Data[row + c] = c == 0 ? 0f : MathF.Abs(ma - mc);
-                    within.Data[row + c] = ma * mc;
-                }
-            }
-        }
-
-        return (cross, within);
+        // D[b,a,c] = |m_a − m_c| with D[b,a,0] = 0, and S[b,a,c] = m_a·m_c.
+        var notClass = ones(mask.shape[1], dtype: mask.dtype, device: mask.device).index_fill_(0, tensor(0L, device: mask.device), 0);
+        var cross = (mask.unsqueeze(2) - mask.unsqueeze(1)).abs() * notClass;
+        var within = mask.unsqueeze(2) * mask.unsqueeze(1);
+        var interRows = (w * cross).sum(-1);
+        var intraRows = (w * within).sum(-1) - mask;
+        return (interRows.square().mean(), intraRows.square().mean());
     }
 }

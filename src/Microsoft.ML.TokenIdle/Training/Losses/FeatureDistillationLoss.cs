@@ -1,22 +1,23 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using Microsoft.ML.TokenIdle.Serialization;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training.Losses;
 
 /// <summary>
-/// Mean squared error between the L2-normalised class features of student and teacher ([B,E]),
-/// averaged over all B·E entries; norms are floored at 1e-12. The teacher's features are constants.
+/// Mean squared error between the L2-normalised class features of student and teacher ([B,E]), averaged over all
+/// B·E entries; norms are floored at 1e-12. The teacher's features are constants.
 /// </summary>
 public sealed class FeatureDistillationLoss
 {
-    /// <summary>The loss, shape [1].</summary>
+    /// <summary>The loss, a scalar.</summary>
     public Tensor Compute(Tensor studentFeature, Tensor teacherFeature)
     {
-        if (!ShapeUtil.SameShape(studentFeature.Shape, teacherFeature.Shape))
+        if (!studentFeature.shape.SequenceEqual(teacherFeature.shape))
         {
-            throw new ArgumentException($"feature distillation: student {ShapeUtil.Format(studentFeature.Shape)} and teacher {ShapeUtil.Format(teacherFeature.Shape)} differ");
+            throw new ArgumentException($"feature distillation: student {Shapes.Format(studentFeature.shape)} and teacher {Shapes.Format(teacherFeature.shape)} differ");
         }
 
-        var diff = Ops.Subtract(Ops.L2Normalize(studentFeature), Ops.L2Normalize(LogitDistillationLoss.Constant(teacherFeature)));
-        return Ops.Mean(Ops.Mul(diff, diff));
+        var difference = nn.functional.normalize(studentFeature, p: 2, dim: -1, eps: 1e-12) - nn.functional.normalize(teacherFeature.detach(), p: 2, dim: -1, eps: 1e-12);
+        return difference.square().mean();
     }
 }

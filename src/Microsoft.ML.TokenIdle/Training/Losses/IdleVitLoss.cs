@@ -1,8 +1,8 @@
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training.Losses;
 
-/// <summary>The IdleViT objective and its parts (each shape [1]).</summary>
+/// <summary>The IdleViT objective and its parts (each a scalar).</summary>
 /// <param name="Total">classification + θ·cut / idle layers + α·logit KD + β·feature KD.</param>
 /// <param name="Classification">Cross-entropy against the labels.</param>
 /// <param name="Cut">The weighted sum of the idle layers' cut terms (before θ and the division).</param>

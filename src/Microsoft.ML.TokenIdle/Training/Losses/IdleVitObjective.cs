@@ -1,5 +1,5 @@
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Tensors;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training.Losses;
 
@@ -50,12 +50,12 @@ public sealed class IdleVitObjective
 
         var classification = SoftTargetCrossEntropy.Compute(studentLogits, targets);
         var total = classification;
-        var zero = Tensor.Zeros(1);
+        var zero = zeros(Array.Empty<long>(), device: studentLogits.device);
         CutLossResult? cut = null;
         if (CutWeight > 0 && trace.Records.Any(r => r.Qkv is not null))
         {
             cut = CutLoss.Compute(trace);
-            total = Ops.Add(total, Ops.Scale(cut.Total, (float)(CutWeight / cut.IdleLayers)));
+            total = total + cut.Total * (CutWeight / cut.IdleLayers);
         }
 
         var (logits, features) = (zero, zero);
@@ -63,7 +63,7 @@ public sealed class IdleVitObjective
         {
             logits = LogitDistillation.Compute(studentLogits, t.Logits);
             features = FeatureDistillation.Compute(studentFeature, t.Feature);
-            total = Ops.Add(total, Ops.Add(Ops.Scale(logits, (float)LogitWeight), Ops.Scale(features, (float)FeatureWeight)));
+            total = total + logits * LogitWeight + features * FeatureWeight;
         }
 
         return new IdleVitLoss(total, classification, cut?.Total ?? zero, logits, features, cut);

@@ -1,6 +1,7 @@
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Tensors;
+using Microsoft.ML.TokenIdle.Nn;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Tests.Models.TokenReduction;
 
@@ -28,10 +29,14 @@ public class LifeRegressionTests
     {
         var (set, model, strategy, selector) = Micro();
         var trace = new TokenReductionTrace();
-        strategy.Forward(model, set.Input, trace);
+        using (no_grad())
+        {
+            strategy.Forward(model, set.Input, trace);
+        }
+
         var depth = set.Config.Depth;
         var patches = set.Config.NumPatches;
-        for (var b = 0; b < set.Input.Size(0); b++)
+        for (var b = 0; b < set.Labels.Length; b++)
         {
             // A patch lives to the last layer that processed it.
             var lives = Enumerable.Repeat(depth - 1, patches).ToArray();
@@ -67,7 +72,7 @@ public class LifeRegressionTests
         foreach (var record in trace.Records)
         {
             Assert.Equal(plan[record.Layer].MlpTokens, record.TokensOut);
-            for (var b = 0; b < set.Input.Size(0); b++)
+            for (var b = 0; b < set.Labels.Length; b++)
             {
                 var expected = LongestLived(lives, b, record.TokensOut - 1);
                 Assert.Equal(expected.Order(), record.KeptSources.Skip(b * record.KeptPerImage).Take(record.KeptPerImage).Order());
@@ -79,14 +84,14 @@ public class LifeRegressionTests
     public void OrderingByLifeEqualsOrderingByTrainingWeightAtEveryLayer()
     {
         var (set, model, _, selector) = Micro();
+        using var scope = NewDisposeScope();
         var state = selector.Prepare(selector.PredictorLayer + 1, TokenState.FromEmbedding(BlockOutput(model, set.Input, selector.PredictorLayer)));
-        var lives = Ops.Slice(state.Priority!, 1, 1, state.Count - 1);
-        var byLife = Ops.ArgSortDescending(lives);
+        var byLife = state.Priority![.., 1..].argsort(-1, descending: true).data<long>().ToArray();
         for (var t = selector.PredictorLayer + 1; t < set.Config.Depth; t++)
         {
             var weights = selector.SoftKeyWeights(t, state)!;
-            Assert.Equal(byLife, Ops.ArgSortDescending(Ops.Slice(weights, 1, 1, state.Count - 1)));
-            Assert.All(Enumerable.Range(0, state.Batch), b => Assert.Equal(0f, weights[b, 0]));
+            Assert.Equal(byLife, weights[.., 1..].argsort(-1, descending: true).data<long>().ToArray());
+            Assert.All(weights[.., 0].data<float>().ToArray(), w => Assert.Equal(0f, w));
         }
 
         Assert.Null(selector.SoftKeyWeights(selector.PredictorLayer, state));
@@ -96,14 +101,14 @@ public class LifeRegressionTests
     public void TrainingKeepsEveryTokenAndSendsGradientsToThePredictor()
     {
         var (set, model, strategy, selector) = Micro();
-        model.Train(true);
-        using var tape = GradientTape.Begin();
+        model.train();
+        using var scope = NewDisposeScope();
         var tokens = strategy.ForwardTokens(model, set.Input);
         Assert.Equal(set.Config.NumPatches + 1, tokens.Count);
-        tape.Backward(Ops.CrossEntropy(model.Classify(tokens.Tokens), set.Labels));
+        nn.functional.cross_entropy(model.Classify(tokens.Tokens), tensor(set.Labels.Select(l => (long)l).ToArray())).backward();
         foreach (var (name, p) in selector.Predictor.NamedParameters())
         {
-            Assert.True(p.Grad is not null && p.Grad.ToArray().Any(g => g != 0f), $"no gradient reached {name}");
+            Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, $"no gradient reached {name}");
         }
     }
 
@@ -111,17 +116,21 @@ public class LifeRegressionTests
     public void PredictorWeightsRoundTripUnderTheirOwnNames()
     {
         var predictor = new LifePredictor(8);
-        Assert.Equal(new[] { "bilinear.weight", "norm.weight", "norm.bias" }, predictor.NamedParameters().Select(p => p.Key));
-        predictor.Bilinear.Data[3] = 0.25f;
+        Assert.Equal(new[] { "norm.weight", "norm.bias", "bilinear.weight" }, predictor.NamedParameters().Select(p => p.Key));
+        using (no_grad())
+        {
+            predictor.Bilinear.weight![0, 3] = 0.25f;
+        }
+
         var path = Path.Combine(Path.GetTempPath(), $"predictor-{Guid.NewGuid():N}.safetensors");
         try
         {
             predictor.SaveWeights(path);
             var loaded = new LifePredictor(8);
             loaded.LoadWeights(path);
-            Assert.Equal(predictor.Bilinear.ToArray(), loaded.Bilinear.ToArray());
+            Assert.Equal(predictor.Bilinear.weight!.data<float>().ToArray(), loaded.Bilinear.weight!.data<float>().ToArray());
             var e = Assert.Throws<InvalidDataException>(() => new LifePredictor(16).LoadWeights(path));
-            Assert.Contains("bilinear.weight", e.Message);
+            Assert.Contains("key 'norm.weight' has shape [8], the model expects [16]", e.Message);
         }
         finally
         {
@@ -132,14 +141,15 @@ public class LifeRegressionTests
     /// <summary>Image b's <paramref name="count"/> patches with the longest lives [B, patches], longest first.</summary>
     internal static IEnumerable<int> LongestLived(Tensor lives, int b, int count)
     {
-        var patches = lives.Size(1);
-        return Enumerable.Range(0, patches).OrderByDescending(p => lives.Data[b * patches + p]).Take(count);
+        var row = lives[b].data<float>().ToArray();
+        return Enumerable.Range(0, row.Length).OrderByDescending(p => row[p]).Take(count);
     }
 
     internal static Tensor BlockOutput(VisionTransformer model, Tensor images, int layer)
     {
+        using var noGrad = no_grad();
         var blocks = new List<Tensor>();
-        model.Forward(images, blocks);
+        model.ForwardTokens(images, blocks);
         return blocks[layer];
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Tensors;
+using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Training.Losses;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Tests.Models.TokenReduction;
 
@@ -21,7 +22,10 @@ public class TokenIdlingFixtureTests
         var set = FixtureSet.Get(fixture);
         var strategy = Strategy(set, name);
         var trace = new TokenReductionTrace();
-        var logits = strategy.Forward(set.LoadModel(), set.Input, trace);
+        using var model = set.LoadModel();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var logits = strategy.Forward(model, set.Input, trace);
 
         var (logitsName, atol) = set.FloatChecks(name).Single();
         set.AssertClose(logitsName, logits, atol);
@@ -50,25 +54,28 @@ public class TokenIdlingFixtureTests
     public void TrainingForwardLossPartsAndGradientsMatchTheReferenceOnMicro()
     {
         var set = FixtureSet.Get("micro");
-        var model = set.LoadModel();
-        var blocks = new List<Tensor>();
-        var teacherLogits = model.Forward(set.Input, blocks);
-        var teacherFeature = model.ClassFeature(blocks[^1]);
+        using var model = set.LoadModel();
+        using var scope = NewDisposeScope();
+        Tensor teacherLogits, teacherFeature;
+        using (no_grad())
+        {
+            teacherFeature = model.ClassFeature(model.ForwardTokens(set.Input));
+            teacherLogits = model.Head.forward(teacherFeature);
+        }
 
         var strategy = Strategy(set, "idle_train.k0.7");
         var idleLayers = strategy.Schedule.ReducingLayers.Count();
         var objective = new IdleVitObjective { CutLoss = new CutLoss { LayerWeights = CutLoss.ReferenceLayerWeights(idleLayers) } };
-        model.Train(true);
-        using var tape = GradientTape.Begin();
+        model.train();
         var trace = new TokenReductionTrace();
         var tokens = strategy.ForwardTokens(model, set.Input, trace);
         var feature = model.ClassFeature(tokens.Tokens);
-        var logits = model.Head.Forward(feature);
+        var logits = model.Head.forward(feature);
         var targets = SoftTargetCrossEntropy.Targets(set.Labels, set.Config.NumClasses);
         var loss = objective.Compute(logits, feature, targets, (teacherLogits, teacherFeature), trace);
-        tape.Backward(loss.Total);
+        loss.Total.backward();
 
-        var parameters = model.StateDict();
+        var parameters = model.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
         var checks = set.FloatChecks("idle_train.k0.7").ToList();
         Assert.Equal(parameters.Count + 8, checks.Count);
         foreach (var (name, atol) in checks)
@@ -81,9 +88,9 @@ public class TokenIdlingFixtureTests
                 "loss_cut" => loss.Cut,
                 "loss_logits_kd" => loss.LogitDistillation,
                 "loss_feature_kd" => loss.FeatureDistillation,
-                "cut_inter_per_idle_layer" => Ops.Concat(0, loss.CutTerms!.Inter.ToArray()),
-                "cut_intra_per_idle_layer" => Ops.Concat(0, loss.CutTerms!.Intra.ToArray()),
-                var grad => parameters[grad["grad.".Length..]].Grad!,
+                "cut_inter_per_idle_layer" => stack(loss.CutTerms!.Inter.ToArray()),
+                "cut_intra_per_idle_layer" => stack(loss.CutTerms!.Intra.ToArray()),
+                var grad => parameters[grad["grad.".Length..]].grad!,
             };
             set.AssertClose(name, actual, atol);
         }

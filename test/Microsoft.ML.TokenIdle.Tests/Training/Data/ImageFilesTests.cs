@@ -40,7 +40,7 @@ public sealed class ImageFilesTests : IDisposable
         var all = Enumerable.Range(0, 40).ToArray();
         var order = all.OrderBy(i => expected.Labels[i]).ThenBy(i => i).ToArray();
         Assert.Equal(order.Select(i => expected.Labels[i]), loaded.Labels);
-        Assert.Equal(expected.Images(order).ToArray(), loaded.Images(all).ToArray());
+        Assert.Equal(expected.Images(order).data<float>().ToArray(), loaded.Images(all).data<float>().ToArray());
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class ImageFilesTests : IDisposable
         var loaded = ImageFiles.LoadCsv(csv, Grey());
         var reversed = Enumerable.Range(0, 12).Reverse().ToArray();
         Assert.Equal(reversed.Select(i => expected.Labels[i]), loaded.Labels);
-        Assert.Equal(expected.Images(reversed).ToArray(), loaded.Images(Enumerable.Range(0, 12).ToArray()).ToArray());
+        Assert.Equal(expected.Images(reversed).data<float>().ToArray(), loaded.Images(Enumerable.Range(0, 12).ToArray()).data<float>().ToArray());
     }
 
     [Fact]

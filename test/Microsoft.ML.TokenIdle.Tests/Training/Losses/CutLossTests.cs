@@ -1,6 +1,6 @@
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Tensors;
 using Microsoft.ML.TokenIdle.Training.Losses;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Tests.Training.Losses;
 
@@ -10,9 +10,8 @@ public class CutLossTests
     {
         var set = FixtureSet.Get("micro");
         var model = set.LoadModel();
-        model.Train(true);
+        model.train();
         var trace = new TokenReductionTrace();
-        using var tape = GradientTape.Begin();
         new TokenIdlingOptions { KeepRate = 0.7 }.CreateStrategy(set.Config).Forward(model, set.Input, trace);
         return trace;
     }
@@ -23,15 +22,15 @@ public class CutLossTests
         var trace = TrainingTrace();
         var both = new CutLoss().Compute(trace);
         Assert.Equal(4, both.IdleLayers);
-        var inter = both.Inter.Select(t => t[0]).ToArray();
-        var intra = both.Intra.Select(t => t[0]).ToArray();
+        var inter = both.Inter.Select(t => t.item<float>()).ToArray();
+        var intra = both.Intra.Select(t => t.item<float>()).ToArray();
         Assert.All(inter.Concat(intra), v => Assert.True(v > 0 && float.IsFinite(v)));
 
-        Assert.Equal(inter.Sum() + intra.Sum(), both.Total[0], 5);
-        Assert.Equal(inter.Sum(), new CutLoss { Variant = CutLossVariant.Inter }.Compute(trace).Total[0], 5);
-        Assert.Equal(intra.Sum(), new CutLoss { Variant = CutLossVariant.Intra }.Compute(trace).Total[0], 5);
-        Assert.Equal(0f, new CutLoss { Variant = CutLossVariant.None }.Compute(trace).Total[0]);
-        var reference = new CutLoss { LayerWeights = CutLoss.ReferenceLayerWeights(4) }.Compute(trace).Total[0];
+        Assert.Equal(inter.Sum() + intra.Sum(), both.Total.item<float>(), 5);
+        Assert.Equal(inter.Sum(), new CutLoss { Variant = CutLossVariant.Inter }.Compute(trace).Total.item<float>(), 5);
+        Assert.Equal(intra.Sum(), new CutLoss { Variant = CutLossVariant.Intra }.Compute(trace).Total.item<float>(), 5);
+        Assert.Equal(0f, new CutLoss { Variant = CutLossVariant.None }.Compute(trace).Total.item<float>());
+        var reference = new CutLoss { LayerWeights = CutLoss.ReferenceLayerWeights(4) }.Compute(trace).Total.item<float>();
         Assert.Equal(inter[0] + intra[0] + inter[2] + intra[2], reference, 5);
     }
 

@@ -1,0 +1,67 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.TokenIdle.Nn;
+
+/// <summary>
+/// timm's initialisation of a ViT, drawn from one seeded generator: linear weights truncated normal (std 0.02,
+/// cut at ±2), biases 0, LayerNorm 1 and 0; the patch convolution keeps PyTorch's default (uniform ±1/√fan_in).
+/// Draws go through tensor methods, not <c>nn.init</c>: TorchSharp 0.107's <c>nn.init</c> functions ignore their
+/// generator (and its <c>trunc_normal_</c> swaps mean and std), which would make seeds meaningless.
+/// </summary>
+internal static class TimmInit
+{
+    /// <summary>Truncated normal weight, zero bias.</summary>
+    public static void Linear(Linear layer, Generator generator)
+    {
+        TruncatedNormal(layer.weight!, 0.02, generator);
+        if (layer.bias is { } bias)
+        {
+            using var _ = no_grad();
+            bias.zero_();
+        }
+    }
+
+    /// <summary>Uniform ±1/√fan_in for weight and bias, PyTorch's default for convolutions.</summary>
+    public static void Convolution(Conv2d layer, Generator generator)
+    {
+        using var _ = no_grad();
+        var weight = layer.weight!;
+        var bound = 1 / Math.Sqrt(weight.shape[1] * weight.shape[2] * weight.shape[3]);
+        weight.uniform_(-bound, bound, generator);
+        layer.bias?.uniform_(-bound, bound, generator);
+    }
+
+    /// <summary>
+    /// N(0, std²) restricted to [−2, 2] (absolute bounds, as timm's <c>trunc_normal_</c>), by inverse-CDF sampling:
+    /// uniform between the bounds' CDF values, mapped back through erfinv.
+    /// </summary>
+    public static void TruncatedNormal(Tensor tensor, double std, Generator generator)
+    {
+        const double Bound = 2;
+        var lower = NormalCdf(-Bound / std);
+        var upper = NormalCdf(Bound / std);
+        using var _ = no_grad();
+        tensor.uniform_(2 * lower - 1, 2 * upper - 1, generator).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(-Bound, Bound);
+    }
+
+    /// <summary>N(0, std²) for every element.</summary>
+    public static void Normal(Tensor tensor, double std, Generator generator)
+    {
+        using var _ = no_grad();
+        tensor.normal_(0, std, generator);
+    }
+
+    private static double NormalCdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
+
+    // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7); the bounds only need to be close, they are ±2/0.02 = ±100σ here.
+    private static double Erf(double x)
+    {
+        var sign = Math.Sign(x);
+        x = Math.Abs(x);
+        var t = 1 / (1 + 0.3275911 * x);
+        var y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.Exp(-x * x);
+        return sign * y;
+    }
+}
