@@ -1,51 +1,60 @@
 #!/usr/bin/env bash
-# CPU throughput of the DeiT-S shape (random weights, 224 px), measured side by side in one run:
-#  torch:   ours (tokenidle bench) against a plain-torch DeiT-S (eng/torch_deit_bench.py, Debian's
-#           python3-torch) with the same batch and thread count; inference and one training step;
-#  methods: each token-reduction method at k = 0.7 and 0.5 against our own full model (scoring),
-#           the full model measured before and after the methods and averaged.
-# usage: eng/bench-cpu.sh [batch=32] [threads=2] [seconds=20] [section=all|torch|methods]
+# CPU throughput of DeiT-S (random weights, 224 px), everything measured side by side in one run, the contestants
+# alternating inside each round (their order reversed every other round), ROUNDS rounds:
+#  scoring:  ours (tokenidle bench) | a bare TorchSharp DeiT-S loop (eng/bench/bare-torchsharp-deit.cs) |
+#            PyTorch 1.13 (eng/bench/torch_deit_bench.py, timm's structure) | ONNX Runtime 1.31 on that model
+#            exported with torch.onnx (eng/bench/onnxruntime-deit.cs);
+#  training: one step (forward, cross-entropy, backward, AdamW) for ours | bare TorchSharp | PyTorch;
+#  methods:  each method at k = 0.7 and 0.5 against our full model of the same round (scoring).
+# Raw lines go to artifacts/bench/results.jsonl; the tables (min/median/max over rounds, ratios taken within
+# each round) are printed by eng/bench/summarise.py.
+# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-batch="${1:-32}"; threads="${2:-2}"; seconds="${3:-20}"; section="${4:-all}"
+rounds="${1:-3}"; seconds="${2:-15}"; batch="${3:-32}"; threads="${4:-2}"
 bash eng/install-deps.sh --bench
+out=artifacts/bench
+mkdir -p "$out"
 dotnet build src/Microsoft.ML.TokenIdle.Cli -c Release --nologo -v quiet -o artifacts/cli >/dev/null
-field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
-bench() { dotnet artifacts/cli/tokenidle.dll bench --model deit-small --batch "$batch" --threads "$threads" --seconds "$seconds" "$@"; }
-ratio() { /usr/bin/python3 -c "print(f'{$1/$2:.2f}x')"; }
+dotnet build eng/bench/bare-torchsharp-deit.cs -c Release --nologo -v quiet -o "$out/bare" >/dev/null
+dotnet build eng/bench/onnxruntime-deit.cs -c Release --nologo -v quiet -o "$out/ort" >/dev/null
+/usr/bin/python3 eng/bench/torch_deit_bench.py --batch "$batch" --export-onnx "$out/deit-s.onnx" 2>/dev/null
 
-if [[ $section == all || $section == torch ]]; then
-  echo "| mode | ours (img/s) | PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (img/s) | ratio |"
-  echo "|---|---|---|---|"
-  for mode in inference train; do
-    flag=""; [[ $mode == train ]] && flag="--train"
-    ours=$(bench $flag | field images_per_second)
-    torch=$(/usr/bin/python3 eng/torch_deit_bench.py --embed 384 --heads 6 --depth 12 --batch "$batch" --threads "$threads" --seconds "$seconds" $flag | field images_per_second)
-    echo "| $mode, batch $batch, $threads threads | $ours | $torch | $(ratio "$ours" "$torch") |"
-  done
-  for gemm in openblas managed; do
-    echo "GEMM kernel $gemm (inference): $(TOKENIDLE_GEMM=$gemm bench)"
-  done
-  echo
-fi
+run() {  # NAME COMMAND... : one measurement, tagged with its name and round
+  local name=$1; shift
+  "$@" | /usr/bin/python3 -c "import json,sys; r=json.loads(sys.stdin.read()); r.update(contestant='$name', round=$round); print(json.dumps(r))" >>"$out/results.jsonl"
+}
+ours() { dotnet artifacts/cli/tokenidle.dll bench --model deit-small --batch "$batch" --threads "$threads" --seconds "$seconds" "$@"; }
+torch_py() { /usr/bin/python3 eng/bench/torch_deit_bench.py --batch "$batch" --threads "$threads" --seconds "$seconds" "$@"; }
+bare() { dotnet "$out/bare/bare-torchsharp-deit.dll" "$batch" "$threads" "$seconds" "$@"; }
+ort() { dotnet "$out/ort/onnxruntime-deit.dll" "$out/deit-s.onnx" "$batch" "$threads" "$seconds"; }
 
-if [[ $section == all || $section == methods ]]; then
-  before=$(bench --method full | field images_per_second)
-  rows=()
-  for k in 0.7 0.5; do
-    for method in evit evit-fuse idle life; do
-      json=$(bench --method "$method" --keep-rate "$k")
-      rows+=("$method|$k|$(echo "$json" | field paper_gmacs)|$(echo "$json" | field executed_gmacs)|$(echo "$json" | field images_per_second)")
-    done
+contestants=(
+  "score:ours|ours"
+  "score:bare|bare"
+  "score:torch|torch_py"
+  "score:ort|ort"
+  "train:ours|ours --train"
+  "train:bare|bare train"
+  "train:torch|torch_py --train"
+)
+for k in 0.7 0.5; do
+  for method in evit evit-fuse idle life; do
+    contestants+=("method:$method:$k|ours --method $method --keep-rate $k")
   done
-  after=$(bench --method full | field images_per_second)
-  full=$(/usr/bin/python3 -c "print(round(($before + $after) / 2, 2))")
-  echo "| method | k | GMACs (paper) | GMACs (executed) | img/s | vs our full model |"
-  echo "|---|---|---|---|---|---|"
-  gmacs=$(dotnet artifacts/cli/tokenidle.dll macs --model deit-small | field paper_gmacs)
-  echo "| full | 1 | $gmacs | $gmacs | $full ($before before, $after after) | 1.00x |"
-  for row in "${rows[@]}"; do
-    IFS='|' read -r method k paper executed ips <<<"$row"
-    echo "| $method | $k | $paper | $executed | $ips | $(ratio "$ips" "$full") |"
+done
+
+rm -f "$out/results.jsonl"
+for ((round = 1; round <= rounds; round++)); do
+  order=("${contestants[@]}")
+  if ((round % 2 == 0)); then
+    order=(); for ((i = ${#contestants[@]} - 1; i >= 0; i--)); do order+=("${contestants[i]}"); done
+  fi
+  for entry in "${order[@]}"; do
+    IFS='|' read -r name command <<<"$entry"
+    echo "round $round: $name" >&2
+    # shellcheck disable=SC2086
+    run "$name" $command
   done
-fi
+done
+/usr/bin/python3 eng/bench/summarise.py "$out/results.jsonl" "$rounds" "$seconds" "$batch" "$threads"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project needs: OpenBLAS for the GEMM kernel, a sans-serif font for the
+# Installs the Debian packages the project needs: a sans-serif font for the
 # figures' labels (fonts-dejavu-core; SkiaSharp reads /usr/share/fonts), Fashion-MNIST (its IDX files, for
 # training tests and experiments) and, with --bench, CPU PyTorch for side-by-side benchmarks. Image decoding
-# needs no package: ML.NET's ImageAnalytics uses SkiaSharp's self-contained native library.
+# needs no package: ML.NET's ImageAnalytics uses SkiaSharp's self-contained native library; libtorch comes
+# from NuGet (libtorch-cpu-linux-x64), made loadable here by eng/LibTorchSharpCompat.targets at build time.
 # Does nothing when they are present.
 set -euo pipefail
 packages=()
-ldconfig -p | grep -q 'libopenblas.so.0' || packages+=(libopenblas0-pthread)
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || packages+=(fonts-dejavu-core)
 [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]] || packages+=(dataset-fashion-mnist)
 if [[ "${1:-}" == "--bench" ]]; then

@@ -2,6 +2,9 @@
 
 Prints one JSON line like `tokenidle bench`. Random weights, random images: throughput only.
 usage: python3 torch_deit_bench.py --embed 384 --heads 6 --depth 12 --batch 32 --threads 2 --seconds 15 [--img 224 --patch 16 --chans 3 --classes 1000] [--train]
+       python3 torch_deit_bench.py ... --export-onnx deit.onnx   (writes the model with torch.onnx, opset 14, and exits)
+timm itself is not served here; this is timm's VisionTransformer structure with the attention timm uses on
+PyTorch 1.13 (explicit softmax: scaled_dot_product_attention arrived in PyTorch 2.0).
 """
 import argparse
 import json
@@ -62,19 +65,27 @@ def main():
     p.add_argument("--chans", type=int, default=3)
     p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--train", action="store_true")
+    p.add_argument("--export-onnx")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = DeiT(a.embed, a.heads, a.depth, a.img, a.patch, a.chans, a.classes)
     images = torch.randn(a.batch, a.chans, a.img, a.img)
     labels = torch.arange(a.batch) % a.classes
+    if a.export_onnx:
+        model.eval()
+        torch.onnx.export(model, images, a.export_onnx, input_names=["images"], output_names=["logits"],
+                          dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, opset_version=14)
+        return
 
     if a.train:
         model.train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
 
         def step():
-            model.zero_grad(set_to_none=True)
+            optimizer.zero_grad(set_to_none=True)
             F.cross_entropy(model(images), labels).backward()
+            optimizer.step()
     else:
         model.eval()
 

@@ -1,0 +1,44 @@
+"""Tables for docs/benchmarks.md from eng/bench-cpu.sh's results.jsonl: images/s min/median/max over the rounds,
+and ratios taken within each round (so a slow round slows both sides), min/median/max."""
+import json
+import statistics
+import sys
+
+path, rounds, seconds, batch, threads = sys.argv[1:6]
+rows = [json.loads(line) for line in open(path)]
+by = {}
+for r in rows:
+    by.setdefault(r["contestant"], {})[r["round"]] = r
+
+
+def ips(name):
+    return [by[name][k]["images_per_second"] for k in sorted(by[name])]
+
+
+def spread(values, fmt="{:.2f}"):
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def ratio(a, b):
+    return spread([by[a][k]["images_per_second"] / by[b][k]["images_per_second"] for k in sorted(by[a]) if k in by[b]], "{:.2f}×")
+
+
+print(f"DeiT-S, batch {batch}, {threads} threads, {rounds} rounds of {seconds} s per measurement; median (min–max).\n")
+print("| what | contestant | img/s | ours ÷ contestant |")
+print("|---|---|---|---|")
+names = {"ours": "ours (tokenidle bench)", "bare": "bare TorchSharp loop", "torch": "PyTorch 1.13", "ort": "ONNX Runtime 1.31"}
+for mode in ("score", "train"):
+    for who in ("ours", "bare", "torch", "ort"):
+        name = f"{mode}:{who}"
+        if name in by:
+            cell = "1.00×" if who == "ours" else ratio(f"{mode}:ours", name)
+            print(f"| {'scoring' if mode == 'score' else 'training step'} | {names[who]} | {spread(ips(name))} | {cell} |")
+
+print("\n| method | k | GMACs (paper) | GMACs (executed) | img/s | ÷ our full model |")
+print("|---|---|---|---|---|---|")
+full = by["score:ours"][min(by["score:ours"])]
+print(f"| full | 1 | {full['paper_gmacs']} | {full['executed_gmacs']} | {spread(ips('score:ours'))} | 1.00× |")
+for name in sorted((n for n in by if n.startswith("method:")), key=lambda n: (-float(n.split(":")[2]), n.split(":")[1])):
+    _, method, k = name.split(":")
+    first = by[name][min(by[name])]
+    print(f"| {method} | {k} | {first['paper_gmacs']} | {first['executed_gmacs']} | {spread(ips(name))} | {ratio(name, 'score:ours')} |")
