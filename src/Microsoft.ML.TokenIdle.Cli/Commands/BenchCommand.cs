@@ -9,10 +9,14 @@ namespace TokenIdle.Cli.Commands;
 
 /// <summary>
 /// <c>tokenidle bench</c>: images per second of a forward pass (or a training step) on random images, with the
-/// process's resident memory after the warm-up pass, at the end and at its peak (it must stay flat over the steps).
+/// process's resident memory after the warm-up pass, every 20 passes, at the end and at its peak (it must stay flat
+/// over the steps).
 /// </summary>
 internal static class BenchCommand
 {
+    // Resident memory is sampled every this many passes, so a leak shows as a trend rather than one end value.
+    private const int RssSamplingPasses = 20;
+
     public static Command Create()
     {
         var source = new ModelSource();
@@ -57,11 +61,17 @@ internal static class BenchCommand
             process.Refresh();
             var rssStart = process.WorkingSet64;
             var passes = 0;
+            var rssByPass = new SortedDictionary<int, long>();
             var watch = Stopwatch.StartNew();
             while (watch.Elapsed.TotalSeconds < limit && passes < maxPasses)
             {
                 step();
                 passes++;
+                if (passes % RssSamplingPasses == 0)
+                {
+                    process.Refresh();
+                    rssByPass[passes] = process.WorkingSet64 >> 20;
+                }
             }
 
             var elapsed = watch.Elapsed.TotalSeconds;
@@ -81,6 +91,7 @@ internal static class BenchCommand
                 ["rss_mb_after_warmup"] = rssStart >> 20,
                 ["rss_mb_end"] = process.WorkingSet64 >> 20,
                 ["peak_rss_mb"] = process.PeakWorkingSet64 >> 20,
+                ["rss_mb_by_pass"] = rssByPass,
             };
             foreach (var (key, value) in MacsCommand.Describe(c, strategy, method.Name(result), result.GetValue(method.KeepRate)))
             {

@@ -81,6 +81,19 @@ public class InferCommandTests
         Assert.Equal(1, json.RootElement.GetProperty("threads").GetInt32());
     }
 
+    [Fact]
+    public void BenchTrainStopsAfterTheStepsAndSamplesResidentMemory()
+    {
+        var set = FixtureSet.Get("micro");
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--batch", "2", "--seconds", "600", "--steps", "40", "--train", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Equal(40, json.RootElement.GetProperty("passes").GetInt32());
+        var samples = json.RootElement.GetProperty("rss_mb_by_pass").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+        Assert.Equal(new[] { "20", "40" }, samples.Keys);
+        Assert.All(samples.Values, mb => Assert.InRange(mb, 1, json.RootElement.GetProperty("peak_rss_mb").GetInt64()));
+    }
+
     [Theory]
     [InlineData("evit_fuse.r0.7", "--method", "evit-fuse", "--schedule", "1,0.7,1,0.7,1,0.7")]
     [InlineData("evit.r0.7", "--method", "evit", "--schedule", "1,0.7,1,0.7,1,0.7")]
