@@ -4,7 +4,8 @@
 // ONNX Runtime's CPU throughput on an ONNX model with one image input [B,3,224,224] (the DeiT-S eng/bench/
 // torch_deit_bench.py exports with torch.onnx): random images, all graph optimisations, THREADS intra-op threads,
 // one inter-op thread. Prints one JSON line like `tokenidle bench`.
-// usage: dotnet run eng/bench/onnxruntime-deit.cs -- MODEL.onnx BATCH THREADS SECONDS
+// usage: dotnet run eng/bench/onnxruntime-deit.cs -- MODEL.onnx BATCH THREADS SECONDS [PROFILE_PREFIX]
+// With PROFILE_PREFIX, ONNX Runtime also writes its per-node profile (PREFIX_*.json) of the whole run.
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
@@ -21,6 +22,12 @@ using var options = new SessionOptions
     GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
     ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
 };
+if (args.Length > 4)
+{
+    options.ProfileOutputPathPrefix = args[4];  // before EnableProfiling, which hands the prefix to the runtime
+    options.EnableProfiling = true;
+}
+
 using var session = new InferenceSession(path, options);
 var random = new Random(0);
 var pixels = new float[batch * 3 * 224 * 224];
@@ -47,6 +54,11 @@ while (watch.Elapsed.TotalSeconds < seconds)
 }
 
 var elapsed = watch.Elapsed.TotalSeconds;
+if (options.EnableProfiling)
+{
+    session.EndProfiling();
+}
+
 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
 {
     ["mode"] = "inference", ["framework"] = "ONNX Runtime 1.31.1", ["batch"] = batch, ["threads"] = threads,
