@@ -46,9 +46,9 @@ internal static class BenchCommand
 
             var model = source.Build(result, weightsOptional: true);
             var c = model.Config;
-            var strategy = method.Build(result, c, warnUntrained: false, model.Head.weight!.device);
+            var device = model.Device;
+            var strategy = method.Build(result, c, warnUntrained: false, device);
             var maxPasses = result.GetValue(steps) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--steps must be at least 1, got {n}")) : int.MaxValue;
-            var device = model.Head.weight!.device;
             using var generator = new Generator(1);
             using var images = randn(new long[] { b, c.InChannels, c.ImageSize, c.ImageSize }, generator: generator).to(device);
             using var labels = tensor(Enumerable.Range(0, b).Select(i => (long)(i % c.NumClasses)).ToArray(), device: device);

@@ -12,7 +12,7 @@ internal static class Scorer
     {
         model.eval();
         using var noGrad = no_grad();
-        var device = model.Head.weight!.device;
+        var device = model.Device;
         var chunks = new List<Tensor>();
         for (long start = 0; start < images.shape[0]; start += batchSize)
         {

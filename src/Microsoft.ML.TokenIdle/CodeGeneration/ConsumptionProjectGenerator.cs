@@ -225,11 +225,12 @@ public static class ConsumptionProjectGenerator
     private static string Reference(string? library)
     {
         var assembly = typeof(ConsumptionProjectGenerator).Assembly;
-        var packages = assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        var metadata = assembly.GetCustomAttributes<AssemblyMetadataAttribute>().ToList();
+        var packages = metadata
             .Where(a => a.Key.StartsWith("PackageReference:", StringComparison.Ordinal))
             .ToDictionary(a => a.Key["PackageReference:".Length..], a => a.Value!.Trim('[', ']'));
         string Package(string id) => $"    <PackageReference Include=\"{id}\" Version=\"{packages[id]}\" />\n";
-        var native = assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key.StartsWith("NativeLibTorch:", StringComparison.Ordinal));
+        var native = metadata.Single(a => a.Key.StartsWith("NativeLibTorch:", StringComparison.Ordinal));
         var libtorch = $"    <PackageReference Include=\"{native.Key["NativeLibTorch:".Length..]}\" Version=\"{native.Value}\" />\n";
         var applicationPackages = Package("Microsoft.ML") + Package("Microsoft.ML.ImageAnalytics") + libtorch;
         if (library is null)

@@ -27,6 +27,7 @@ internal static class DeviceSelection
         }
 
         var devices = TorchEngine.CudaAvailable ? torch.cuda.device_count() : 0;
+        // Parsed here: torch.device("cuda:N") initialises CUDA, which throws on a CPU-only libtorch.
         var index = int.Parse(requested.AsSpan(5), System.Globalization.CultureInfo.InvariantCulture);
         if (index < devices)
         {

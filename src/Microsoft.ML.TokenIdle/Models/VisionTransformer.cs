@@ -62,6 +62,9 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     [field: ComponentName(Name = "norm")]
     public LayerNorm Norm { get; }
 
+    /// <summary>The device the parameters are on (where inputs must go).</summary>
+    public Device Device => Head.weight!.device;
+
     /// <summary>Classifier.</summary>
     [field: ComponentName(Name = "head")]
     public Linear Head { get; }
@@ -75,7 +78,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         for (var i = 0; i < Blocks.Count; i++)
         {
             Blocks[i].DropPathGenerator?.Dispose();
-            Blocks[i].DropPathGenerator = new Generator((ulong)Seeds.Derive(seed, 0, i), Blocks[i].Attn.Proj.weight!.device);
+            Blocks[i].DropPathGenerator = new Generator((ulong)Seeds.Derive(seed, 0, i), Device);
         }
     }
 

@@ -37,13 +37,14 @@ internal static class TimmInit
     /// N(0, std²) restricted to [−2, 2] (absolute bounds, as timm's <c>trunc_normal_</c>), by inverse-CDF sampling:
     /// uniform between the bounds' CDF values, mapped back through erfinv.
     /// </summary>
-    public static void TruncatedNormal(Tensor tensor, double std, Generator generator)
+    public static void TruncatedNormal(Tensor target, double std, Generator generator)
     {
         const double Bound = 2;
-        var lower = NormalCdf(-Bound / std);
-        var upper = NormalCdf(Bound / std);
         using var _ = no_grad();
-        tensor.uniform_(2 * lower - 1, 2 * upper - 1, generator).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(-Bound, Bound);
+        using var scope = NewDisposeScope();
+        // 2·Φ(±Bound/std) − 1 = erf(±Bound/(std·√2)): the uniform's range.
+        var range = tensor(new[] { -Bound, Bound }, float64).div(std * Math.Sqrt(2)).erf();
+        target.uniform_(range[0].item<double>(), range[1].item<double>(), generator).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(-Bound, Bound);
     }
 
     /// <summary>N(0, std²) for every element.</summary>
@@ -51,17 +52,5 @@ internal static class TimmInit
     {
         using var _ = no_grad();
         tensor.normal_(0, std, generator);
-    }
-
-    private static double NormalCdf(double x) => (1 + Erf(x / Math.Sqrt(2))) / 2;
-
-    // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7); the bounds only need to be close, they are ±2/0.02 = ±100σ here.
-    private static double Erf(double x)
-    {
-        var sign = Math.Sign(x);
-        x = Math.Abs(x);
-        var t = 1 / (1 + 0.3275911 * x);
-        var y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.Exp(-x * x);
-        return sign * y;
     }
 }

@@ -23,7 +23,7 @@ public static class Evaluator
         var training = model.training;
         model.eval();
         var (top1, top5, loss) = (0L, 0L, 0.0);
-        var device = model.Head.weight!.device;
+        var device = model.Device;
         var watch = Stopwatch.StartNew();
         try
         {

@@ -147,7 +147,7 @@ public sealed class Trainer
         var schedule = new CosineSchedule(o.LearningRate, (long)o.Epochs * stepsPerEpoch, (long)Math.Round(o.WarmupEpochs * stepsPerEpoch), o.MinLearningRate);
         var crop = new RandomResizedCrop { MinScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip };
         var mixing = new MixupCutmix { MixupAlpha = o.MixupAlpha, CutmixAlpha = o.CutmixAlpha };
-        var device = _model.Head.weight!.device;
+        var device = _model.Device;
         EvaluationResult? last = null;
         var (bestScore, staleEpochs) = (double.NaN, 0);
         StoppedEarly = false;
