@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Internal.Utilities;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Components;
@@ -32,7 +33,8 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     internal const string LoaderSignature = "TokenIdleViTClassifier";
     internal const string UserName = "Token-reduction ViT image classifier";
     private const string ModelSignature = "TIDLEVIT";
-    private const uint FormatVersion = 0x00010001;
+    // 0x00010002 added the half-precision flag (0x00010001 zips predate any release and are refused as older).
+    private const uint FormatVersion = 0x00010002;
     private const string ConfigStream = "config.json";
     private const string WeightsStream = "TSModel.safetensors";
     private const string RecipeStream = "trainer.json";
@@ -42,10 +44,17 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private bool _disposed;
 
     internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRate, LabelKeyValues labels,
-        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe)
+        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe, bool halfPrecision)
         : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(VisionTransformerClassifier)))
     {
         Recipe = recipe;
+        HalfPrecision = halfPrecision;
+        if (halfPrecision)
+        {
+            model.half();
+            (strategy?.Selector as LifeRegressionSelector)?.Predictor.half();
+        }
+
         (Model, Strategy, Method, KeepRate, _labels) = (model, strategy, method, keepRate, labels);
         (ImageColumnName, ScoreColumnName, PredictedLabelColumnName, BatchSize) = (imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize);
         TokenMaskColumnName = strategy is null ? null : tokenMaskColumnName;
@@ -85,6 +94,12 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     /// </summary>
     public string? TokenMaskColumnName { get; }
 
+    /// <summary>
+    /// Whether the network computes in float16 (inputs and probabilities stay float32). Meant for CUDA, where it
+    /// halves the weights' memory and runs on tensor cores; the CPU libtorch runs float16 slower than float32.
+    /// </summary>
+    public bool HalfPrecision { get; }
+
     /// <summary>The blocks that reduce tokens, in order (the rows of the token-mask column).</summary>
     public IReadOnlyList<int> ReducingLayers { get; }
 
@@ -119,6 +134,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         // string: method (full, evit, evit-fuse, idle, life); double: base keep rate
         // int: schedule length L (0: full model), then L doubles (keep ratio per layer)
         // int: life predictor layer (-1: not life regression); double: steepness
+        // byte: half precision (1) or float32 (0) scoring
         // string: SHA-256 of the weights stream, hex
         // the label's values: type and value (ML.NET's BinarySaver codec)
         // streams: config.json (architecture, timm names, with mean/std), TSModel.safetensors (weights, timm names),
@@ -140,6 +156,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         var life = Strategy?.Selector as LifeRegressionSelector;
         ctx.Writer.Write(life?.PredictorLayer ?? -1);
         ctx.Writer.Write(life?.Steepness ?? 0);
+        ctx.Writer.WriteBoolByte(HalfPrecision);
 
         var tensors = Model.NamedParameters().Concat(life?.Predictor.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>());
         using var weights = new MemoryStream();
@@ -177,6 +194,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         var ratios = Enumerable.Range(0, count).Select(_ => ctx.Reader.ReadDouble()).ToArray();
         var predictorLayer = ctx.Reader.ReadInt32();
         var steepness = ctx.Reader.ReadDouble();
+        var halfPrecision = ctx.Reader.ReadBoolByte();
         var checksum = ctx.LoadNonEmptyString();
         var labels = LabelKeyValues.Load(host, ctx);
 
@@ -218,7 +236,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
             predictor?.to(device);
         }
 
-        return new VisionTransformerClassifier(env, model, options?.CreateStrategy(config), methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe);
+        return new VisionTransformerClassifier(env, model, options?.CreateStrategy(config), methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe, halfPrecision);
     }
 
     // Factory for SignatureLoadRowMapper.

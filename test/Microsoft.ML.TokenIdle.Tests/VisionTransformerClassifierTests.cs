@@ -1,10 +1,12 @@
 using System.IO.Compression;
+using System.Numerics.Tensors;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML.Data;
 using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.Transforms.Image;
+using TorchSharp;
 
 namespace Microsoft.ML.TokenIdle.Tests;
 
@@ -266,15 +268,67 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         // KeyValues), scored with MaxEpoch = 0, and compared as log-probabilities with the reference's log-softmax.
         var set = FixtureSet.Get(fixture);
         var context = new MLContext(seed: 1);
+        var data = FixtureData(context, set);
+        var scores = Score(context, FixtureTrainer(context, set, name, halfPrecision: false).Fit(data), data).Select(o => o.Score).ToList();
+
+        var (logitsName, atol) = set.FloatChecks(name).First(c => c.Tensor.EndsWith(".logits", StringComparison.Ordinal));
+        var expected = set.Expected[logitsName].ToTensor();
+        for (var b = 0; b < scores.Count; b++)
+        {
+            var logits = expected[b].data<float>().ToArray();
+            var max = logits.Max();
+            var logSum = max + Math.Log(logits.Sum(l => Math.Exp(l - max)));
+            for (var c = 0; c < set.Config.NumClasses; c++)
+            {
+                Assert.InRange(Math.Log(scores[b][c]) - (logits[c] - logSum), -2 * atol - 1e-5, 2 * atol + 1e-5);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("micro", "idle.k0.5")]
+    [InlineData("deit-tiny", "full")]
+    [InlineData("deit-tiny", "idle.k0.7")]
+    [InlineData("deit-tiny", "evit_fuse.r0.7")]
+    public void HalfPrecisionScoringAgreesWithFloat32AndSurvivesSaveAndLoad(string fixture, string name)
+    {
+        var set = FixtureSet.Get(fixture);
+        var context = new MLContext(seed: 1);
+        var data = FixtureData(context, set);
+        var single = Score(context, FixtureTrainer(context, set, name, halfPrecision: false).Fit(data), data);
+        var half = FixtureTrainer(context, set, name, halfPrecision: true).Fit(data);
+        Assert.True(half.HalfPrecision);
+        Assert.All(half.Model.parameters(), p => Assert.Equal(torch.ScalarType.Float16, p.dtype));
+        var halfScores = Score(context, half, data);
+
+        // float16 keeps 11 significant bits: on these fixtures probabilities move by under 1e-4, and the ranking holds.
+        for (var b = 0; b < single.Count; b++)
+        {
+            Assert.InRange(single[b].Score.Zip(halfScores[b].Score, (x, y) => Math.Abs(x - y)).Max(), 0, 1e-3);
+            Assert.Equal(TensorPrimitives.IndexOfMax(single[b].Score), TensorPrimitives.IndexOfMax(halfScores[b].Score));
+        }
+
+        var path = Path.Combine(_data.Root, $"half-{fixture}-{name}.zip");
+        context.Model.Save(half, data.Schema, path);
+        var loaded = (VisionTransformerClassifier)new MLContext().Model.Load(path, out _);
+        Assert.True(loaded.HalfPrecision);
+        Assert.Equal(halfScores.Select(o => o.Score), Score(context, loaded, data).Select(o => o.Score));
+    }
+
+    private static IDataView FixtureData(MLContext context, FixtureSet set)
+    {
         var config = set.Config;
         var definition = SchemaDefinition.Create(typeof(FixtureRow));
         definition["Input"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, config.InChannels, config.ImageSize, config.ImageSize);
         definition["Label"].ColumnType = new KeyDataViewType(typeof(uint), config.NumClasses);
         var input = set.Input;
-        var size = config.InChannels * config.ImageSize * config.ImageSize;
         var rows = Enumerable.Range(0, (int)input.shape[0]).Select(b => new FixtureRow { Input = input[b].flatten().data<float>().ToArray(), Label = 1 }).ToList();
-        var data = context.Data.LoadFromEnumerable(rows, definition);
+        return context.Data.LoadFromEnumerable(rows, definition);
+    }
 
+    /// <summary>A trainer that scores the fixture's weights under the case's method (MaxEpoch = 0: no training).</summary>
+    private static IEstimator<VisionTransformerClassifier> FixtureTrainer(MLContext context, FixtureSet set, string name, bool halfPrecision)
+    {
         VisionTransformerTrainerBase.OptionsBase options = name switch
         {
             "full" => new VisionTransformerTrainer.Options(),
@@ -284,29 +338,14 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
                 TokenReduction = new TokenReorganizationOptions { FuseInattentive = set.Settings(name).GetProperty("fuse_token").GetBoolean(), Schedule = set.SettingList(name, "keep_rate_per_layer") },
             },
         };
-        (options.ConfigPath, options.PretrainedWeightsPath, options.MaxEpoch, options.ImageColumnName) = (set.ConfigPath, set.WeightsPath, 0, "Input");
+        (options.ConfigPath, options.PretrainedWeightsPath, options.MaxEpoch, options.ImageColumnName, options.HalfPrecision) = (set.ConfigPath, set.WeightsPath, 0, "Input", halfPrecision);
         var trainers = context.MulticlassClassification.Trainers;
-        IEstimator<VisionTransformerClassifier> trainer = options switch
+        return options switch
         {
             TokenIdleImageClassificationTrainer.Options idle => trainers.TokenIdleImageClassification(idle),
             TokenReorganizationImageClassificationTrainer.Options evit => trainers.TokenReorganizationImageClassification(evit),
             _ => trainers.VisionTransformer((VisionTransformerTrainer.Options)options),
         };
-        var scores = context.Data.CreateEnumerable<Output>(trainer.Fit(data).Transform(data), false, ignoreMissingColumns: true).Select(o => o.Score).ToList();
-
-        var (logitsName, atol) = set.FloatChecks(name).First(c => c.Tensor.EndsWith(".logits", StringComparison.Ordinal));
-        var expected = set.Expected[logitsName].ToTensor();
-        var classes = config.NumClasses;
-        for (var b = 0; b < scores.Count; b++)
-        {
-            var logits = expected[b].data<float>().ToArray();
-            var max = logits.Max();
-            var logSum = max + Math.Log(logits.Sum(l => Math.Exp(l - max)));
-            for (var c = 0; c < classes; c++)
-            {
-                Assert.InRange(Math.Log(scores[b][c]) - (logits[c] - logSum), -2 * atol - 1e-5, 2 * atol + 1e-5);
-            }
-        }
     }
 
     [Fact]
@@ -358,6 +397,12 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         {
             BitConverter.GetBytes(0x00020001u).CopyTo(b, 72);
             BitConverter.GetBytes(0x00020001u).CopyTo(b, 76);
+        })));
+
+        Assert.Contains("was saved in format 0x00010001, older than this library reads (0x00010002 on)", LoadError("older.zip", zip => Rewrite(zip, "Model.key", b =>
+        {
+            BitConverter.GetBytes(0x00010001u).CopyTo(b, 72);
+            BitConverter.GetBytes(0x00010001u).CopyTo(b, 76);
         })));
 
         var truncated = Path.Combine(_data.Root, "truncated.zip");

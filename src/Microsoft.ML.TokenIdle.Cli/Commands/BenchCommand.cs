@@ -47,12 +47,17 @@ internal static class BenchCommand
             var model = source.Build(result, weightsOptional: true);
             var c = model.Config;
             var device = model.Device;
-            var strategy = method.Build(result, c, warnUntrained: false, device);
+            var strategy = method.Build(result, c, warnUntrained: false, model);
             var maxPasses = result.GetValue(steps) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--steps must be at least 1, got {n}")) : int.MaxValue;
             using var generator = new Generator(1);
             using var images = randn(new long[] { b, c.InChannels, c.ImageSize, c.ImageSize }, generator: generator).to(device);
             using var labels = tensor(Enumerable.Range(0, b).Select(i => (long)(i % c.NumClasses)).ToArray(), device: device);
             var isTrain = result.GetValue(train);
+            if (isTrain && result.GetValue(source.Half))
+            {
+                throw new ArgumentException("--half applies to scoring; training steps run in float32");
+            }
+
             model.train(isTrain);
             using var optimizer = isTrain ? Microsoft.ML.TokenIdle.Training.Optimizers.AdamWGroups.Create(model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter)), 0.05) : null;
             Action step = isTrain ? () => TrainStep(model, strategy, images, labels, optimizer!) : () => InferStep(model, strategy, images);
@@ -85,6 +90,7 @@ internal static class BenchCommand
                 ["batch"] = b,
                 ["threads"] = get_num_threads(),
                 ["device"] = device.ToString(),
+                ["dtype"] = model.ClsToken.dtype.ToString().ToLowerInvariant(),
                 ["passes"] = passes,
                 ["seconds"] = Math.Round(elapsed, 3),
                 ["images_per_second"] = Math.Round(passes * b / elapsed, 2),

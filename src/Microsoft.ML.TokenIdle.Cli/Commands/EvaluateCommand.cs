@@ -30,7 +30,7 @@ internal static class EvaluateCommand
             var batchSize = CommandRunner.Count(result, batch);
 
             var model = source.Build(result, weightsOptional: false);
-            var strategy = method.Build(result, model.Config, warnUntrained: true, model.Device);
+            var strategy = method.Build(result, model.Config, warnUntrained: true, model);
             var dataset = DataSource.Load(result.GetValue(data)!, model.Config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
             var evaluation = Evaluator.Evaluate(model, strategy, dataset, batchSize);
             var description = MacsCommand.Describe(model.Config, strategy, method.Name(result), result.GetValue(method.KeepRate));

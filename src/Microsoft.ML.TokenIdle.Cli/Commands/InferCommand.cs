@@ -28,7 +28,7 @@ internal static class InferCommand
             var batchSize = CommandRunner.Count(result, batch);
 
             var model = source.Build(result, weightsOptional: false);
-            var strategy = method.Build(result, model.Config, warnUntrained: true, model.Device);
+            var strategy = method.Build(result, model.Config, warnUntrained: true, model);
             var inputPath = result.GetValue(input)!;
             var entries = SafetensorsFile.Read(inputPath);
             if (!entries.TryGetValue("input", out var entry))

@@ -34,9 +34,9 @@ internal sealed class MethodSource
     /// <summary>
     /// The validated strategy (null for <c>full</c>). Life regression without <c>--predictor</c> uses
     /// the untrained predictor (identity bilinear form) and says so on standard error when
-    /// <paramref name="warnUntrained"/>.
+    /// <paramref name="warnUntrained"/>. The predictor goes to <paramref name="model"/>'s device and precision when given.
     /// </summary>
-    public TokenReductionStrategy? Build(ParseResult result, VisionTransformerConfig config, bool warnUntrained, TorchSharp.torch.Device? device = null)
+    public TokenReductionStrategy? Build(ParseResult result, VisionTransformerConfig config, bool warnUntrained, VisionTransformer? model = null)
     {
         var method = TokenReductionMethods.Parse(result.GetValue(Method)!);
         var schedule = result.GetValue(Schedule) is { } text ? TokenSchedule.Parse(text).Ratios : null;
@@ -60,9 +60,9 @@ internal sealed class MethodSource
             }
         }
 
-        if (device is not null)
+        if (model is not null)
         {
-            predictor?.to(device);
+            predictor?.to(model.Device).to(model.ClsToken.dtype);
         }
 
         return TokenReductionMethods.Create(method, config, result.GetValue(KeepRate), schedule, predictor);

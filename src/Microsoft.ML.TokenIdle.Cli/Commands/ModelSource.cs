@@ -16,12 +16,19 @@ internal sealed class ModelSource
 
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)", DefaultValueFactory = _ => "cpu" };
 
-    public void AddTo(Command command)
+    public Option<bool> Half { get; } = new("--half") { Description = "score in float16 (for CUDA; slower than float32 on the CPU)" };
+
+    /// <summary>Adds the options; <c>--half</c> only to commands that score (<paramref name="scoring"/>).</summary>
+    public void AddTo(Command command, bool scoring = true)
     {
         command.Options.Add(Config);
         command.Options.Add(Model);
         command.Options.Add(Weights);
         command.Options.Add(Device);
+        if (scoring)
+        {
+            command.Options.Add(Half);
+        }
     }
 
     /// <summary>The <c>--device</c> to run on.</summary>
@@ -50,7 +57,7 @@ internal sealed class ModelSource
         return configPath is not null ? VisionTransformerConfig.Load(configPath) : VisionTransformerConfig.FromPreset(preset!);
     }
 
-    /// <summary>Builds the model; weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).</summary>
+    /// <summary>Builds the model on <c>--device</c>, in float16 with <c>--half</c>; weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).</summary>
     public VisionTransformer Build(ParseResult result, bool weightsOptional)
     {
         var device = SelectDevice(result);
@@ -66,6 +73,11 @@ internal sealed class ModelSource
         }
 
         model.to(device);
+        if (result.GetValue(Half))
+        {
+            model.half();
+        }
+
         return model;
     }
 }

@@ -50,7 +50,7 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "seed of initialisation, data order and augmentation" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var command = new Command("train", "pretrain or finetune a ViT with or without token reduction; prints one JSON line when done");
-        source.AddTo(command);
+        source.AddTo(command, scoring: false);
         method.AddTo(command);
         foreach (var option in new Option[] { data, limit, validation, validationLimit, skipUnreadable, output, resume, epochs, batch, lr, minLr, warmup, weightDecay, clip, smoothing, cropScale, flip, mixup, cutmix, dropPath, alpha, beta, theta, cutLoss, temperature, stage, seed, threads })
         {
@@ -79,7 +79,7 @@ internal static class TrainCommand
             }
 
             model.to(device);
-            var strategy = method.Build(result, config, warnUntrained: false, device);
+            var strategy = method.Build(result, config, warnUntrained: false, model);
             var idle = method.Name(result) == "idle";
             var objective = new IdleVitObjective
             {

@@ -23,7 +23,7 @@ internal static class VisualizeCommand
     private static (VisionTransformer, TokenReductionStrategy, string) FromFiles(ParseResult result, ModelSource source, MethodSource method)
     {
         var model = source.Build(result, weightsOptional: false);
-        var strategy = method.Build(result, model.Config, warnUntrained: true, model.Device)
+        var strategy = method.Build(result, model.Config, warnUntrained: true, model)
             ?? throw new ArgumentException("--method full reduces nothing; choose evit, evit-fuse, idle or life");
         return (model, strategy, method.Name(result));
     }

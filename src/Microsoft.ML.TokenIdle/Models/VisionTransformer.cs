@@ -92,7 +92,8 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"the model expects images [B,{c.InChannels},{c.ImageSize},{c.ImageSize}], got {Shapes.Format(images.shape)}");
         }
 
-        var patches = PatchEmbed.forward(images);
+        // Inputs come as float32; a half-precision model takes them in its own precision.
+        var patches = PatchEmbed.forward(images.to_type(ClsToken.dtype));
         return cat(new[] { ClsToken.expand(images.shape[0], -1, -1), patches }, 1) + PosEmbed;
     }
 

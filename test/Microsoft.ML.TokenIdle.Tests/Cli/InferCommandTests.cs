@@ -26,6 +26,26 @@ public class InferCommandTests
         File.Delete(output);
     }
 
+    [Fact]
+    public void InferInHalfPrecisionPrintsTheSameClassesAndBenchSaysFloat16()
+    {
+        var set = FixtureSet.Get("deit-tiny");
+        var arguments = new[] { "infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath, "--method", "idle", "--keep-rate", "0.7" };
+        var (code, single, stderr) = CliRunner.Run(arguments);
+        Assert.True(code == 0, stderr);
+        (code, var half, stderr) = CliRunner.Run(arguments.Append("--half").ToArray());
+        Assert.True(code == 0, stderr);
+        Assert.Equal(single, half);
+
+        (code, var stdout, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--batch", "2", "--steps", "1", "--threads", "1", "--half");
+        Assert.True(code == 0, stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Equal("float16", json.RootElement.GetProperty("dtype").GetString());
+        (code, _, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--train", "--half");
+        Assert.Equal(1, code);
+        Assert.Equal("tokenidle: error: --half applies to scoring; training steps run in float32", stderr.Trim());
+    }
+
     [Theory]
     [InlineData("missing.safetensors", "does not exist")]
     [InlineData("config", "holds no tensor named 'input'")]

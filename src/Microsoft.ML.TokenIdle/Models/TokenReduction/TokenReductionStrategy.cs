@@ -49,7 +49,7 @@ public sealed class TokenReductionStrategy
             if (trace is not null && state.Priority is null && prepared.Priority is { } priority)
             {
                 // Patches are still in order (the first reduction follows): drop the class token's column.
-                using var patches = priority[.., 1..].detach().cpu().contiguous();
+                using var patches = priority[.., 1..].detach().to_type(ScalarType.Float32).cpu().contiguous();
                 trace.SetPatchPriorities(layer, patches.data<float>().ToArray());
             }
 
