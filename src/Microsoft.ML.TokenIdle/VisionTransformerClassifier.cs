@@ -40,6 +40,9 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private const string RecipeStream = "trainer.json";
     private const string PredictorPrefix = "life_predictor.";
 
+    // config.json and trainer.json are a few kilobytes; larger entries are not ours.
+    private const int MaxJsonEntryBytes = 1 << 20;
+
     private readonly LabelKeyValues _labels;
     private bool _disposed;
 
@@ -198,18 +201,22 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         var checksum = ctx.LoadNonEmptyString();
         var labels = LabelKeyValues.Load(host, ctx);
 
-        var config = ParseConfig(host, ctx, Stream(host, ctx, ConfigStream));
-        var weights = Stream(host, ctx, WeightsStream);
+        var config = ParseConfig(host, ctx, Stream(host, ctx, ConfigStream, MaxJsonEntryBytes));
+        host.CheckDecode(config.NumClasses == labels.Names.Count, $"'{ctx.Directory}': {ConfigStream} says num_classes {config.NumClasses} but the model stores {labels.Names.Count} class names");
+        var weightsSource = $"{ctx.Directory}/{WeightsStream}";
+        var weights = Stream(host, ctx, WeightsStream, WeightsEntryLimit(config));
         if (!Convert.ToHexString(SHA256.HashData(weights)).Equals(checksum, StringComparison.OrdinalIgnoreCase))
         {
-            throw host.ExceptDecode($"'{ctx.Directory}/{WeightsStream}' does not match the checksum saved with the model: the zip was altered or damaged");
+            throw host.ExceptDecode($"'{weightsSource}' does not match the checksum saved with the model: the zip was altered or damaged");
         }
 
-        host.CheckDecode(config.NumClasses == labels.Names.Count, $"'{ctx.Directory}': the model has {config.NumClasses} classes but {labels.Names.Count} label values");
+        var entries = SafetensorsFile.Parse(weights, weightsSource);
+        var backbone = entries.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        VisionTransformer.CheckWeights(config, backbone.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), weightsSource);
         var model = new VisionTransformer(config);
         using var scope = NewDisposeScope();
-        var state = SafetensorsFile.Parse(weights, $"{ctx.Directory}/{WeightsStream}").ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
-        model.LoadStateDict(state.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), $"{ctx.Directory}/{WeightsStream}");
+        var state = entries.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+        model.LoadStateDict(state.Where(kv => backbone.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value), weightsSource);
         model.eval();
 
         var method = TokenReductionMethods.Parse(methodName);
@@ -217,7 +224,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         if (method == TokenReductionMethod.Life)
         {
             predictor = new LifePredictor(config.EmbedDim, (float)config.LayerNormEps);
-            predictor.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), $"{ctx.Directory}/{WeightsStream}");
+            predictor.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), weightsSource);
         }
 
         var options = TokenReductionMethods.Options(method, keepRate, count > 0 ? ratios : null, predictor);
@@ -231,6 +238,11 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
 
         using (var channel = host.Start("Loading"))
         {
+            if (ModuleWeights.NonFinite(state) is { } bad)
+            {
+                channel.Warning($"'{weightsSource}': {bad}; the model's scores will be NaN");
+            }
+
             var device = DeviceSelection.Select(env, channel, null);
             model.to(device);
             predictor?.to(device);
@@ -264,13 +276,25 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         }
     }
 
-    private static byte[] Stream(IHost host, ModelLoadContext ctx, string name)
+    /// <summary>An entry's bytes, read in chunks and refused once past <paramref name="maxBytes"/> (a zip entry can declare any size).</summary>
+    private static byte[] Stream(IHost host, ModelLoadContext ctx, string name, long maxBytes)
     {
         byte[]? bytes = null;
         if (!ctx.TryLoadBinaryStream(name, reader =>
         {
             using var copy = new MemoryStream();
-            reader.BaseStream.CopyTo(copy);
+            var buffer = new byte[1 << 16];
+            int read;
+            while ((read = reader.BaseStream.Read(buffer)) > 0)
+            {
+                if (copy.Length + read > maxBytes)
+                {
+                    throw host.ExceptDecode($"'{ctx.Directory}/{name}' is longer than the {maxBytes:N0} bytes this model can need: the zip was altered or damaged");
+                }
+
+                copy.Write(buffer, 0, read);
+            }
+
             bytes = copy.ToArray();
         }))
         {
@@ -280,17 +304,23 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         return bytes!;
     }
 
+    /// <summary>The most bytes the weights of <paramref name="config"/> (and a life predictor) can take as float32 safetensors.</summary>
+    private static long WeightsEntryLimit(VisionTransformerConfig config)
+    {
+        long e = config.EmbedDim;
+        var tensors = config.ParameterShapes().Count() + 3;
+        return 4 * (config.ParameterCount() + e * e + 2 * e) + 8 + 4096 + 512L * tensors;
+    }
+
     private static VisionTransformerConfig ParseConfig(IHost host, ModelLoadContext ctx, byte[] bytes)
     {
         try
         {
-            var config = JsonSerializer.Deserialize<VisionTransformerConfig>(bytes) ?? throw new JsonException("the document is empty");
-            config.Validate();
-            return config;
+            return VisionTransformerConfig.Parse(bytes, $"{ctx.Directory}/{ConfigStream}");
         }
-        catch (Exception e) when (e is JsonException or ArgumentException)
+        catch (InvalidDataException e)
         {
-            throw host.ExceptDecode(e, $"'{ctx.Directory}/{ConfigStream}': {e.Message}");
+            throw host.ExceptDecode(e, e.Message);
         }
     }
 
@@ -298,7 +328,10 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     {
         try
         {
-            return JsonSerializer.Deserialize<TrainerRecipe>(reader.BaseStream) ?? throw new JsonException("the document is empty");
+            var json = new byte[MaxJsonEntryBytes + 1];
+            var length = reader.BaseStream.ReadAtLeast(json, json.Length, throwOnEndOfStream: false);
+            host.CheckDecode(length <= MaxJsonEntryBytes, $"'{ctx.Directory}/{RecipeStream}' is longer than {MaxJsonEntryBytes:N0} bytes");
+            return JsonSerializer.Deserialize<TrainerRecipe>(json.AsSpan(0, length)) ?? throw new JsonException("the document is empty");
         }
         catch (JsonException e)
         {
@@ -313,6 +346,12 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         var classes = ClassNames.Count;
         var probabilities = new float[inputs.Count * classes];
         var trace = masks && Strategy is not null ? new TokenReductionTrace() : null;
+        if (inputs.FirstNonFinite() is var bad and >= 0)
+        {
+            using var channel = Host.Start("Scoring");
+            channel.Warning($"input {bad} of a batch of {inputs.Count} in '{ImageColumnName}' holds NaN or infinite values; its scores will be NaN");
+        }
+
         using (NewDisposeScope())
         using (no_grad())
         {

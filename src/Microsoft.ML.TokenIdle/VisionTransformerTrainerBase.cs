@@ -5,6 +5,7 @@ using Microsoft.ML.Runtime;
 using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
 using Microsoft.ML.TokenIdle.Training;
 using Microsoft.ML.TokenIdle.Training.Data;
@@ -195,8 +196,8 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         var (config, weights) = Backbone(labels.Names.Count);
         ImageColumn.Check(Host, input.Schema, o.ImageColumnName, config);
         var seed = o.Seed ?? (_env as IHostEnvironmentInternal)?.Seed ?? 1;
-        var model = new VisionTransformer(config, seed);
-        var headReplaced = weights is not null && LoadPretrained(model, weights, channel);
+        var headReplaced = false;
+        var model = weights is null ? new VisionTransformer(config, seed) : LoadPretrained(config, weights, seed, channel, out headReplaced);
         var method = o.Method;
         var strategy = method?.CreateStrategy(config);
         model.to(device);
@@ -303,22 +304,38 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         return (config, weights);
     }
 
-    /// <summary>Loads pretrained weights; a classifier head for another number of classes is replaced by the fresh one (returns true then).</summary>
-    private static bool LoadPretrained(VisionTransformer model, string path, IChannel channel)
+    /// <summary>
+    /// Builds the model from pretrained weights, checked against the config before it is built; a classifier head for
+    /// another number of classes is replaced by the fresh one (<paramref name="headReplaced"/>).
+    /// </summary>
+    private static VisionTransformer LoadPretrained(VisionTransformerConfig config, string path, int seed, IChannel channel, out bool headReplaced)
     {
-        using var scope = NewDisposeScope();
-        var state = SafetensorsFile.Read(path).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
-        var replaced = state.TryGetValue("head.weight", out var head) && head.shape[0] != model.Config.NumClasses;
-        if (replaced)
+        var entries = SafetensorsFile.Read(path);
+        var shapes = entries.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
+        headReplaced = shapes.TryGetValue("head.weight", out var head) && head.Length == 2 && head[0] != config.NumClasses;
+        if (headReplaced)
         {
-            channel.Info($"'{path}' has a head for {head!.shape[0]} classes; training a new head for {model.Config.NumClasses}");
+            channel.Info($"'{path}' has a head for {head![0]} classes; training a new head for {config.NumClasses}");
+            (shapes["head.weight"], shapes["head.bias"]) = (new long[] { config.NumClasses, config.EmbedDim }, new long[] { config.NumClasses });
+        }
+
+        VisionTransformer.CheckWeights(config, shapes, path);
+        var model = new VisionTransformer(config, seed);
+        using var scope = NewDisposeScope();
+        var state = entries.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+        if (headReplaced)
+        {
             var own = model.state_dict();
-            state["head.weight"] = own["head.weight"];
-            state["head.bias"] = own["head.bias"];
+            (state["head.weight"], state["head.bias"]) = (own["head.weight"], own["head.bias"]);
+        }
+
+        if (ModuleWeights.NonFinite(state) is { } bad)
+        {
+            throw new InvalidDataException($"'{path}': {bad}; training cannot start from these weights");
         }
 
         model.LoadStateDict(state, path);
-        return replaced;
+        return model;
     }
 
     /// <summary>Reads every row's image and label; rows with a missing label (key 0) are skipped and counted in the log.</summary>
@@ -363,6 +380,11 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         if (inputs.Count == 0)
         {
             throw Host.Except($"the {what} data has no rows with a label");
+        }
+
+        if (inputs.FirstNonFinite() is var bad and >= 0)
+        {
+            throw Host.Except($"the {what} data's labelled row {bad} (0-based) holds NaN or infinite values in '{o.ImageColumnName}'; training on it would make every weight NaN");
         }
 
         return inputs.ToDataset(classes.ToArray(), config, labels.Names);

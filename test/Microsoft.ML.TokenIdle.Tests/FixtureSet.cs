@@ -51,8 +51,7 @@ public sealed class FixtureSet
 
     public VisionTransformer LoadModel()
     {
-        var model = new VisionTransformer(Config);
-        model.LoadWeights(WeightsPath);
+        var model = VisionTransformer.Load(Config, WeightsPath);
         model.eval();
         return model;
     }

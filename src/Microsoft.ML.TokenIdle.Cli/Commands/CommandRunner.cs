@@ -3,7 +3,7 @@ using Microsoft.ML.TokenIdle.Components;
 
 namespace TokenIdle.Cli.Commands;
 
-/// <summary>Runs a verb's body and turns any failure into one line on standard error and exit code 1.</summary>
+/// <summary>Runs a verb's body and turns any failure, running out of memory included, into one line on standard error and exit code 1.</summary>
 internal static class CommandRunner
 {
     public static int Run(Func<int> body)
@@ -12,12 +12,21 @@ internal static class CommandRunner
         {
             return body();
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (OutOfMemoryException e)
         {
-            Console.Error.WriteLine($"tokenidle: error: {TransformerSteps.Reason(e).Message}");
+            // Nothing is allocated here: the message is a constant and the failed request's memory was never granted.
+            Console.Error.WriteLine($"tokenidle: error: out of memory ({e.Message}); use smaller inputs, a smaller --batch-size or a machine with more memory");
+            return 1;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"tokenidle: error: {OneLine(TransformerSteps.Reason(e).Message)}");
             return 1;
         }
     }
+
+    // A message can carry line breaks (a JSON excerpt, a nested exception's text); the error stays one line.
+    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 
     public static void SetThreads(int? threads)
     {

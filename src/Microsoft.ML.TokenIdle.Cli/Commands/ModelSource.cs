@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Engine;
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Nn;
 using TorchSharp;
 
 namespace TokenIdle.Cli.Commands;
@@ -61,15 +62,17 @@ internal sealed class ModelSource
     public VisionTransformer Build(ParseResult result, bool weightsOptional)
     {
         var device = SelectDevice(result);
-        var model = new VisionTransformer(LoadConfig(result));
+        var config = LoadConfig(result);
         var weights = result.GetValue(Weights);
-        if (weights is not null)
-        {
-            model.LoadWeights(weights);
-        }
-        else if (!weightsOptional)
+        if (weights is null && !weightsOptional)
         {
             throw new ArgumentException("--weights FILE is required");
+        }
+
+        var model = weights is null ? new VisionTransformer(config) : VisionTransformer.Load(config, weights);
+        if (weights is not null && ModuleWeights.NonFinite(model) is { } bad)
+        {
+            Console.Error.WriteLine($"tokenidle: warning: '{weights}': {bad}; scores will be NaN");
         }
 
         model.to(device);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.TokenIdle.Components;
+using Microsoft.ML.TokenIdle.Imaging;
 
 namespace TokenIdle.Cli.Commands;
 
@@ -18,11 +19,13 @@ internal static class PredictCommand
         var model = new Option<string>("--model") { Description = "ML.NET model zip saved with MLContext.Model.Save", Required = true };
         var top = new Option<int>("--top") { Description = "classes listed per image", DefaultValueFactory = _ => 3 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
+        var skipUnreadable = DataSource.SkipUnreadableOption();
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "classify image files with a saved model zip; one JSON line per image");
         command.Options.Add(model);
         command.Options.Add(top);
         command.Options.Add(threads);
+        command.Options.Add(skipUnreadable);
         command.Arguments.Add(images);
         command.SetAction(result => CommandRunner.Run(() =>
         {
@@ -36,7 +39,7 @@ internal static class PredictCommand
                 throw new InvalidDataException($"model '{path}' was saved without an input schema");
             }
 
-            var files = result.GetValue(images)!.Select(Path.GetFullPath).ToArray();
+            var files = Readable(result.GetValue(images)!.Select(Path.GetFullPath), result.GetValue(skipUnreadable));
             IDataView rows;
             try
             {
@@ -70,5 +73,28 @@ internal static class PredictCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The files that decode (within the pixel limit), checked before ML.NET's LoadImages sees them, so that a bad
+    /// file fails with its name, or with <paramref name="skip"/> is reported and left out.
+    /// </summary>
+    private static string[] Readable(IEnumerable<string> files, bool skip)
+    {
+        var readable = new List<string>();
+        foreach (var file in files)
+        {
+            try
+            {
+                ImageDecoder.Load(file);
+                readable.Add(file);
+            }
+            catch (Exception e) when (skip && e is InvalidDataException or FileNotFoundException)
+            {
+                Console.Error.WriteLine($"tokenidle: skipped {e.Message}");
+            }
+        }
+
+        return readable.Count > 0 ? readable.ToArray() : throw new InvalidDataException("none of the images could be read");
     }
 }

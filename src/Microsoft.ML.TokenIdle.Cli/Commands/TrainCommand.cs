@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Training;
 using Microsoft.ML.TokenIdle.Training.Losses;
 
@@ -72,10 +73,11 @@ internal static class TrainCommand
             config = config with { Mean = train.Mean.Select(m => (double)m).ToArray(), Std = train.Std.Select(v => (double)v).ToArray() };
             var seedValue = result.GetValue(seed);
             var device = source.SelectDevice(result);
-            var model = new VisionTransformer(config, seedValue);
-            if (result.GetValue(source.Weights) is { } weights)
+            var weights = result.GetValue(source.Weights);
+            var model = weights is null ? new VisionTransformer(config, seedValue) : VisionTransformer.Load(config, weights, seedValue);
+            if (weights is not null && ModuleWeights.NonFinite(model) is { } bad)
             {
-                model.LoadWeights(weights);
+                throw new InvalidDataException($"'{weights}': {bad}; training cannot start from these weights");
             }
 
             model.to(device);

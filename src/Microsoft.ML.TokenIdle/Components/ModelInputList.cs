@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Training.Data;
 
@@ -20,6 +21,13 @@ internal sealed class ModelInputList
 
     /// <summary>Adds an already normalised input.</summary>
     public void Add(float[] normalized) => _normalized.Add(normalized);
+
+    /// <summary>The index of the first input holding NaN or an infinity (only normalised inputs can), or -1.</summary>
+    public int FirstNonFinite()
+    {
+        // IndexOfMaxMagnitude returns a NaN's index when there is one, else the largest magnitude's (an infinity when there is one).
+        return _normalized.FindIndex(v => v.Length > 0 && !float.IsFinite(v[TensorPrimitives.IndexOfMaxMagnitude(v)]));
+    }
 
     /// <summary>The inputs (with class indices, or none for scoring) as a dataset for a model of <paramref name="config"/>'s input.</summary>
     public ImageDataset ToDataset(int[]? labels, VisionTransformerConfig config, IReadOnlyList<string>? classNames = null)

@@ -124,17 +124,34 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Loads timm/DeiT safetensors (F32, F16 or BF16); a <c>pos_embed</c> made for another grid is resampled to
-    /// this model's grid (antialiased bicubic, as timm's <c>resample_abs_pos_embed</c>).
+    /// Builds a model of <paramref name="config"/> with timm/DeiT safetensors weights (F32, F16 or BF16), checking every
+    /// stored shape against the config before anything is allocated; a <c>pos_embed</c> made for another grid is
+    /// resampled to this model's grid (antialiased bicubic, as timm's <c>resample_abs_pos_embed</c>).
     /// </summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">Not safetensors, or a key is missing, unexpected or mis-shaped.</exception>
+    public static VisionTransformer Load(VisionTransformerConfig config, string weightsPath, int seed = 0)
+    {
+        var entries = SafetensorsFile.Read(weightsPath);
+        CheckWeights(config, entries.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), weightsPath);
+        var model = new VisionTransformer(config, seed);
+        using var scope = NewDisposeScope();
+        model.LoadStateDict(entries.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()), weightsPath);
+        return model;
+    }
+
+    /// <summary>Checks stored weight shapes against <paramref name="config"/> without building the model (see <see cref="Load"/>).</summary>
     /// <exception cref="InvalidDataException">A key is missing, unexpected or mis-shaped.</exception>
-    public void LoadWeights(string path) => ModuleWeights.LoadWeights(this, path, AdaptLoadedValue);
+    public static void CheckWeights(VisionTransformerConfig config, IReadOnlyDictionary<string, long[]> shapes, string source)
+        => ModuleWeights.CheckShapes(config.ParameterShapes(), shapes, source, AcceptsStoredShape);
 
-    /// <summary>Copies a state dict into the model, resampling a <c>pos_embed</c> of another grid (see <see cref="LoadWeights"/>).</summary>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict") => ModuleWeights.LoadStateDict(this, state, source, AdaptLoadedValue);
+    /// <summary>Copies a state dict into the model, resampling a <c>pos_embed</c> of another grid (see <see cref="Load"/>).</summary>
+    /// <exception cref="InvalidDataException">A key is missing, unexpected or mis-shaped.</exception>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict")
+        => ModuleWeights.LoadStateDict(this, state, source, AcceptsStoredShape, (_, value, _) => PositionEmbeddingResampler.Resample(value, Config.GridSize));
 
-    private Tensor AdaptLoadedValue(string name, Tensor value, Tensor parameter)
-        => name == "pos_embed" && !value.shape.SequenceEqual(parameter.shape) && value.dim() == 3 && value.shape[2] == parameter.shape[2]
-            ? PositionEmbeddingResampler.Resample(value, Config.GridSize)
-            : value;
+    // A position embedding [1, 1 + g·g, E] of another square grid is resampled; every other shape must match.
+    private static bool AcceptsStoredShape(string name, long[] stored, long[] expected)
+        => name == "pos_embed" && stored.Length == 3 && stored[0] == 1 && stored[2] == expected[2] && stored[1] > 1
+            && (long)Math.Sqrt(stored[1] - 1) is var g && g * g == stored[1] - 1;
 }

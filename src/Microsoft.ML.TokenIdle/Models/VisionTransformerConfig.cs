@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.ML.TokenIdle.Serialization;
 
 namespace Microsoft.ML.TokenIdle.Models;
 
@@ -9,6 +10,22 @@ namespace Microsoft.ML.TokenIdle.Models;
 /// </summary>
 public sealed record VisionTransformerConfig
 {
+    // The fields a config.json must give: the architecture. The others have timm's defaults.
+    private static readonly string[] RequiredFields = { "img_size", "patch_size", "in_chans", "num_classes", "embed_dim", "depth", "num_heads" };
+
+    // Sane limits, far above any published ViT (ViT-22B: 48 blocks, 6144 wide, 2·10¹⁰ parameters would not load here anyway).
+    private const int MaxImageSize = 8192;
+    private const int MaxChannels = 64;
+    private const int MaxClasses = 1_000_000;
+    private const int MaxEmbedDim = 16_384;
+    private const int MaxDepth = 1024;
+    private const int MaxTokens = 65_536;
+    private const double MaxMlpRatio = 64;
+    private const long MaxParameters = 1L << 32;
+
+    // A config file is a few hundred bytes; anything this large is not one.
+    private const int MaxFileBytes = 1 << 20;
+
     /// <summary>Input height = width in pixels.</summary>
     [JsonPropertyName("img_size")] public int ImageSize { get; init; } = 224;
 
@@ -109,61 +126,121 @@ public sealed record VisionTransformerConfig
         _ => throw new ArgumentException($"unknown model preset '{name}': expected one of {string.Join(", ", PresetNames)}"),
     };
 
-    /// <summary>Reads a <c>config.json</c> and validates it.</summary>
-    /// <exception cref="InvalidDataException">The file is not valid JSON or describes an impossible model.</exception>
-    public static VisionTransformerConfig Load(string path)
+    /// <summary>Reads a <c>config.json</c> (a regular file of at most 1 MiB) and validates it (see <see cref="Parse"/>).</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid config; the message names it and the problem.</exception>
+    public static VisionTransformerConfig Load(string path) => Parse(BoundedFile.ReadAllBytes(path, MaxFileBytes, "config file"), path);
+
+    /// <summary>
+    /// Parses config JSON: an object with each field at most once, the architecture fields (<c>img_size</c>,
+    /// <c>patch_size</c>, <c>in_chans</c>, <c>num_classes</c>, <c>embed_dim</c>, <c>depth</c>, <c>num_heads</c>) all
+    /// present, then <see cref="Validate"/>. Other fields default to timm's values; unknown fields are ignored.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Malformed, a field repeated or missing (all missing ones listed), or an impossible model; the message starts with <paramref name="source"/>.</exception>
+    public static VisionTransformerConfig Parse(byte[] json, string source)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"config file '{path}' does not exist", path);
-        }
-
-        VisionTransformerConfig? config;
         try
         {
-            config = JsonSerializer.Deserialize<VisionTransformerConfig>(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"config '{path}' is not valid: {e.Message}");
-        }
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new InvalidDataException($"config '{source}' is not a JSON object");
+            }
 
-        if (config is null)
-        {
-            throw new InvalidDataException($"config '{path}' is empty");
-        }
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var field in root.EnumerateObject())
+            {
+                if (!seen.Add(field.Name))
+                {
+                    throw new InvalidDataException($"config '{source}': field '{field.Name}' appears twice");
+                }
+            }
 
-        try
-        {
+            var missing = RequiredFields.Where(f => !seen.Contains(f)).ToList();
+            if (missing.Count > 0)
+            {
+                throw new InvalidDataException($"config '{source}' lacks {string.Join(", ", missing)} (required: {string.Join(", ", RequiredFields)})");
+            }
+
+            var config = root.Deserialize<VisionTransformerConfig>()!;
             config.Validate();
+            return config;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"config '{source}' is not valid: {e.Message}");
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"config '{path}': {e.Message}");
+            throw new InvalidDataException($"config '{source}': {e.Message}");
+        }
+    }
+
+    /// <summary>Every parameter's timm name and shape, computed from the numbers alone (nothing is allocated).</summary>
+    public IEnumerable<KeyValuePair<string, long[]>> ParameterShapes()
+    {
+        long e = EmbedDim, h = MlpHidden;
+        KeyValuePair<string, long[]> P(string name, params long[] shape) => KeyValuePair.Create(name, shape);
+        yield return P("cls_token", 1, 1, e);
+        yield return P("pos_embed", 1, NumPatches + 1, e);
+        yield return P("patch_embed.proj.weight", e, InChannels, PatchSize, PatchSize);
+        yield return P("patch_embed.proj.bias", e);
+        for (var i = 0; i < Depth; i++)
+        {
+            var b = $"blocks.{i}.";
+            yield return P(b + "norm1.weight", e);
+            yield return P(b + "norm1.bias", e);
+            yield return P(b + "attn.qkv.weight", 3 * e, e);
+            if (QkvBias)
+            {
+                yield return P(b + "attn.qkv.bias", 3 * e);
+            }
+
+            yield return P(b + "attn.proj.weight", e, e);
+            yield return P(b + "attn.proj.bias", e);
+            yield return P(b + "norm2.weight", e);
+            yield return P(b + "norm2.bias", e);
+            yield return P(b + "mlp.fc1.weight", h, e);
+            yield return P(b + "mlp.fc1.bias", h);
+            yield return P(b + "mlp.fc2.weight", e, h);
+            yield return P(b + "mlp.fc2.bias", e);
         }
 
-        return config;
+        yield return P("norm.weight", e);
+        yield return P("norm.bias", e);
+        yield return P("head.weight", NumClasses, e);
+        yield return P("head.bias", NumClasses);
+    }
+
+    /// <summary>The number of parameters (<see cref="ParameterShapes"/>), in 64-bit arithmetic.</summary>
+    public long ParameterCount()
+    {
+        // Per block: the two norms, qkv, proj and the MLP; the blocks' count is capped before this runs.
+        long e = EmbedDim, h = MlpHidden, p = PatchSize;
+        var block = 4 * e + 3 * e * e + (QkvBias ? 3 * e : 0) + e * e + e + h * e + h + e * h + e;
+        return e * (1 + NumPatches + 1) + e * InChannels * p * p + e + Depth * block + 2 * e + NumClasses * (e + 1);
     }
 
     /// <summary>Checks that the numbers describe a buildable model.</summary>
     /// <exception cref="ArgumentException">Names the field and value at fault.</exception>
     public void Validate()
     {
-        static void Positive(int v, string name)
+        static void InRange(int v, string name, int max)
         {
-            if (v < 1)
+            if (v < 1 || v > max)
             {
-                throw new ArgumentException($"{name} must be positive, got {v}");
+                throw new ArgumentException($"{name} must be between 1 and {max}, got {v}");
             }
         }
 
-        Positive(ImageSize, "img_size");
-        Positive(PatchSize, "patch_size");
-        Positive(InChannels, "in_chans");
-        Positive(NumClasses, "num_classes");
-        Positive(EmbedDim, "embed_dim");
-        Positive(Depth, "depth");
-        Positive(NumHeads, "num_heads");
+        InRange(ImageSize, "img_size", MaxImageSize);
+        InRange(PatchSize, "patch_size", MaxImageSize);
+        InRange(InChannels, "in_chans", MaxChannels);
+        InRange(NumClasses, "num_classes", MaxClasses);
+        InRange(EmbedDim, "embed_dim", MaxEmbedDim);
+        InRange(Depth, "depth", MaxDepth);
+        InRange(NumHeads, "num_heads", MaxEmbedDim);
         if (ImageSize % PatchSize != 0)
         {
             throw new ArgumentException($"img_size {ImageSize} is not a multiple of patch_size {PatchSize}");
@@ -174,14 +251,24 @@ public sealed record VisionTransformerConfig
             throw new ArgumentException($"embed_dim {EmbedDim} is not divisible by num_heads {NumHeads}");
         }
 
-        if (!(MlpRatio > 0) || !(LayerNormEps > 0) || !(DropPathRate >= 0 && DropPathRate < 1))
+        if (!(MlpRatio > 0 && MlpRatio <= MaxMlpRatio) || !(LayerNormEps > 0 && LayerNormEps < 1) || !(DropPathRate >= 0 && DropPathRate < 1))
         {
-            throw new ArgumentException($"mlp_ratio {MlpRatio} and layer_norm_eps {LayerNormEps} must be positive, drop_path_rate {DropPathRate} in [0, 1)");
+            throw new ArgumentException($"mlp_ratio {MlpRatio} must be in (0, {MaxMlpRatio}], layer_norm_eps {LayerNormEps} in (0, 1), drop_path_rate {DropPathRate} in [0, 1)");
         }
 
-        if ((Mean is null) != (Std is null) || (Mean is not null && (Mean.Length != InChannels || Std!.Length != InChannels || Std.Any(s => !(s > 0)))))
+        if ((long)GridSize * GridSize + 1 > MaxTokens)
         {
-            throw new ArgumentException($"mean and std must be given together, one value per channel ({InChannels}), std positive");
+            throw new ArgumentException($"img_size {ImageSize} with patch_size {PatchSize} gives {(long)GridSize * GridSize + 1} tokens, over the limit of {MaxTokens}");
+        }
+
+        if (MlpHidden < 1 || ParameterCount() > MaxParameters)
+        {
+            throw new ArgumentException($"the architecture has {ParameterCount():N0} parameters (MLP width {MlpHidden}), outside 1 to {MaxParameters:N0}");
+        }
+
+        if ((Mean is null) != (Std is null) || (Mean is not null && (Mean.Length != InChannels || Std!.Length != InChannels || Std.Any(s => !(s > 0) || !double.IsFinite(s)) || Mean.Any(m => !double.IsFinite(m)))))
+        {
+            throw new ArgumentException($"mean and std must be given together, one finite value per channel ({InChannels}), std positive");
         }
     }
 

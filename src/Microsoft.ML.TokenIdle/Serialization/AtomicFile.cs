@@ -1,8 +1,29 @@
+using System.Text.RegularExpressions;
+
 namespace Microsoft.ML.TokenIdle.Serialization;
 
 /// <summary>Writes a file through a temporary sibling and a rename, so a failure never leaves a half-written file.</summary>
-public static class AtomicFile
+public static partial class AtomicFile
 {
+    /// <summary>
+    /// Deletes the temporary files that writes interrupted by a killed process left in <paramref name="folder"/>
+    /// (only names this class makes: <c>.NAME.GUID.tmp</c>); returns their names.
+    /// </summary>
+    public static IReadOnlyList<string> RemoveLeftovers(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return Array.Empty<string>();
+        }
+
+        var leftovers = Directory.EnumerateFiles(folder, ".*.tmp").Where(f => TempName().IsMatch(Path.GetFileName(f))).ToList();
+        leftovers.ForEach(File.Delete);
+        return leftovers.Select(Path.GetFileName).ToList()!;
+    }
+
+    [GeneratedRegex(@"^\..+\.[0-9a-f]{32}\.tmp$")]
+    private static partial Regex TempName();
+
     /// <summary>Runs <paramref name="write"/> on a temporary file and moves it over <paramref name="path"/> once complete.</summary>
     public static void Write(string path, Action<Stream> write)
     {

@@ -46,20 +46,22 @@ public static class SafetensorsFile
         ["F64"] = 8, ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["I64"] = 8, ["I32"] = 4, ["I16"] = 2, ["I8"] = 1, ["U8"] = 1, ["BOOL"] = 1,
     };
 
-    /// <summary>Reads every tensor of a file, in header order.</summary>
+    // The format's own cap on the JSON header (safetensors refuses longer ones).
+    private const ulong MaxHeaderBytes = 100_000_000;
+
+    /// <summary>Reads every tensor of a file, in header order (regular files only, at most 2 GB).</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="InvalidDataException">The file is not valid safetensors; the message names the file and the problem.</exception>
+    /// <exception cref="InvalidDataException">The file is not valid safetensors, or not a regular file; the message names the file and the problem.</exception>
     public static IReadOnlyDictionary<string, SafetensorsEntry> Read(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"safetensors file '{path}' does not exist", path);
-        }
+        => Parse(BoundedFile.ReadAllBytes(path, Array.MaxLength, "safetensors file"), path);
 
-        return Parse(File.ReadAllBytes(path), path);
-    }
-
-    /// <summary>Parses safetensors bytes; <paramref name="source"/> names them in errors.</summary>
+    /// <summary>
+    /// Parses safetensors bytes with the format's rules: a header of at most 100 MB that is a JSON object with unique,
+    /// valid UTF-8 names; known dtypes; non-negative shapes whose byte counts fit 64 bits and match their offsets;
+    /// offsets inside the data section, not overlapping and covering it without holes. <paramref name="source"/>
+    /// names the bytes in errors.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Any rule is broken; the message names the source, the tensor and the rule.</exception>
     public static IReadOnlyDictionary<string, SafetensorsEntry> Parse(byte[] bytes, string source)
     {
         if (bytes.Length < 8)
@@ -73,7 +75,18 @@ public static class SafetensorsFile
             throw new InvalidDataException($"'{source}' is not a safetensors file or is truncated: header length {headerLength} exceeds the {bytes.Length - 8} bytes that follow");
         }
 
+        if (headerLength > MaxHeaderBytes)
+        {
+            throw new InvalidDataException($"'{source}': the safetensors header is {headerLength} bytes, over the format's limit of {MaxHeaderBytes}");
+        }
+
         var dataStart = 8 + (int)headerLength;
+        // JsonDocument defers UTF-8 validation of names and strings until they are read; check it all up front.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLength)))
+        {
+            throw new InvalidDataException($"'{source}' has a malformed safetensors header: it is not valid UTF-8");
+        }
+
         JsonDocument doc;
         try
         {
@@ -85,6 +98,7 @@ public static class SafetensorsFile
         }
 
         var result = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
+        var ranges = new List<(long Begin, long End, string Name)>();
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
@@ -92,49 +106,103 @@ public static class SafetensorsFile
                 throw new InvalidDataException($"'{source}': the safetensors header is not a JSON object");
             }
 
+            var metadata = false;
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
                 if (prop.Name == "__metadata__")
                 {
+                    if (metadata || prop.Value.ValueKind != JsonValueKind.Object || prop.Value.EnumerateObject().Any(m => m.Value.ValueKind != JsonValueKind.String))
+                    {
+                        throw new InvalidDataException($"'{source}': '__metadata__' must appear once, as an object of strings");
+                    }
+
+                    metadata = true;
                     continue;
                 }
 
-                result[prop.Name] = ParseEntry(prop, bytes, dataStart, source);
+                if (result.ContainsKey(prop.Name))
+                {
+                    throw new InvalidDataException($"'{source}': tensor name '{prop.Name}' appears twice in the header");
+                }
+
+                var (entry, begin, end) = ParseEntry(prop, bytes, dataStart, source);
+                result.Add(prop.Name, entry);
+                ranges.Add((begin, end, prop.Name));
             }
         }
 
+        CheckCoverage(ranges, bytes.Length - dataStart, source);
         return result;
     }
 
-    private static SafetensorsEntry ParseEntry(JsonProperty prop, byte[] bytes, int dataStart, string source)
+    private static (SafetensorsEntry Entry, long Begin, long End) ParseEntry(JsonProperty prop, byte[] bytes, int dataStart, string source)
     {
+        InvalidDataException Error(string problem) => new($"'{source}': tensor '{prop.Name}': {problem}");
+        JsonElement Field(string name)
+            => prop.Value.ValueKind == JsonValueKind.Object && prop.Value.TryGetProperty(name, out var field) ? field : throw Error($"has no '{name}' field");
+        long[] Integers(string name)
+        {
+            var field = Field(name);
+            if (field.ValueKind != JsonValueKind.Array || field.EnumerateArray().Any(d => d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out var v) || v < 0))
+            {
+                throw Error($"'{name}' must be an array of non-negative integers, got {field.GetRawText()}");
+            }
+
+            return field.EnumerateArray().Select(d => d.GetInt64()).ToArray();
+        }
+
+        var dtypeField = Field("dtype");
+        var dtype = dtypeField.ValueKind == JsonValueKind.String ? dtypeField.GetString()! : throw Error($"'dtype' must be a string, got {dtypeField.GetRawText()}");
+        if (!ElementSizes.TryGetValue(dtype, out var size))
+        {
+            throw Error($"unknown dtype '{dtype}' (known: {string.Join(", ", ElementSizes.Keys)})");
+        }
+
+        var shape = Integers("shape");
+        var offsets = Integers("data_offsets");
+        var dataLength = bytes.Length - dataStart;
+        if (offsets.Length != 2 || offsets[1] < offsets[0] || offsets[1] > dataLength)
+        {
+            throw Error($"data offsets {Shapes.Format(offsets)} are not a [begin, end] range inside the {dataLength}-byte data section");
+        }
+
+        long expected;
         try
         {
-            var v = prop.Value;
-            var dtype = v.GetProperty("dtype").GetString() ?? string.Empty;
-            var shape = v.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-            var offsets = v.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-            if (!ElementSizes.TryGetValue(dtype, out var size))
-            {
-                throw new InvalidDataException($"unknown dtype '{dtype}'");
-            }
-
-            if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || dataStart + offsets[1] > bytes.Length)
-            {
-                throw new InvalidDataException($"data offsets [{string.Join(",", offsets)}] fall outside the {bytes.Length - dataStart}-byte data section");
-            }
-
-            var expected = Shapes.Count(shape) * size;
-            if (offsets[1] - offsets[0] != expected)
-            {
-                throw new InvalidDataException($"{offsets[1] - offsets[0]} bytes stored for shape {Shapes.Format(shape)} of {dtype} ({expected} expected)");
-            }
-
-            return new SafetensorsEntry(prop.Name, dtype, shape, bytes.AsMemory(dataStart + (int)offsets[0], (int)expected));
+            expected = checked(Shapes.Count(shape) * size);
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or InvalidDataException or ArgumentException or OverflowException)
+        catch (OverflowException)
         {
-            throw new InvalidDataException($"'{source}': tensor '{prop.Name}': {e.Message}");
+            throw Error($"shape {Shapes.Format(shape)} of {dtype} has more bytes than 64 bits can count");
+        }
+
+        if (offsets[1] - offsets[0] != expected)
+        {
+            throw Error($"{offsets[1] - offsets[0]} bytes stored for shape {Shapes.Format(shape)} of {dtype} ({expected} expected)");
+        }
+
+        return (new SafetensorsEntry(prop.Name, dtype, shape, bytes.AsMemory(dataStart + (int)offsets[0], (int)expected)), offsets[0], offsets[1]);
+    }
+
+    /// <summary>The tensors' byte ranges must tile the data section: no overlap, no hole, nothing after the last.</summary>
+    private static void CheckCoverage(List<(long Begin, long End, string Name)> ranges, long dataLength, string source)
+    {
+        long covered = 0;
+        string? previous = null;
+        foreach (var (begin, end, name) in ranges.OrderBy(r => r.Begin).ThenBy(r => r.End))
+        {
+            if (begin != covered)
+            {
+                var problem = begin < covered ? $"overlaps tensor '{previous}' (bytes {begin}..{covered})" : $"leaves a hole of {begin - covered} bytes after {(previous is null ? "the header" : $"tensor '{previous}'")}";
+                throw new InvalidDataException($"'{source}': tensor '{name}' {problem}");
+            }
+
+            (covered, previous) = (end, name);
+        }
+
+        if (covered != dataLength)
+        {
+            throw new InvalidDataException($"'{source}': the tensors cover {covered} of the {dataLength} data bytes; the rest belongs to no tensor");
         }
     }
 

@@ -132,6 +132,11 @@ public sealed class Trainer
             throw new ArgumentException("early stopping needs a validation set");
         }
 
+        if (o.CheckpointDirectory is { } workspace)
+        {
+            AtomicFile.RemoveLeftovers(workspace);
+        }
+
         var c = _model.Config;
         if (train.Classes != c.NumClasses || train.Channels != c.InChannels || train.Height != c.ImageSize || train.Width != c.ImageSize)
         {

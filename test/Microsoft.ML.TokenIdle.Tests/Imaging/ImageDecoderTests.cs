@@ -1,4 +1,5 @@
 using Microsoft.ML.TokenIdle.Imaging;
+using Microsoft.ML.TokenIdle.Tests.Fuzzing;
 
 namespace Microsoft.ML.TokenIdle.Tests.Imaging;
 
@@ -66,7 +67,7 @@ public class ImageDecoderTests
             var cases = new (string Name, byte[] Bytes, string Reason)[]
             {
                 ("text.png", "hello, I am not an image"u8.ToArray(), "not a readable image (24 bytes starting with 68656C6C6F2C2049"),
-                ("empty.jpg", Array.Empty<byte>(), "empty file"),
+                ("empty.jpg", Array.Empty<byte>(), "is empty or not a regular file"),
             };
             foreach (var (name, bytes, reason) in cases)
             {
@@ -83,6 +84,42 @@ public class ImageDecoderTests
         finally
         {
             Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void ImagesDeclaringTooManyPixelsAreRefusedFromTheirHeaderCheaply()
+    {
+        // A 16384² 16-bit PNG (2 GB decoded) and a JPEG declaring 16384²: refused before decoding.
+        var png = HostileFiles.PngDeclaring(16384, 16384);
+        var jpeg = HostileFiles.JpegDeclaring(File.ReadAllBytes(DataPath("photo.jpg")), 16384, 16384);
+        foreach (var (name, bytes) in new[] { ("bomb.png", png), ("bomb.jpg", jpeg) })
+        {
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var e = Assert.Throws<InvalidDataException>(() => ImageDecoder.Decode(bytes, name));
+            Assert.Equal($"'{name}': a 16384×16384 image (268.4 Mpixel) is over the decoding limit of 67.1 Mpixel", e.Message);
+            Assert.InRange(watch.Elapsed.TotalSeconds, 0, 1);
+            Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 4L << 20);
+        }
+
+        // The limit is a parameter: a 64×64 image passes the default and fails a 1000-pixel limit.
+        var small = PngEncoder.Encode(new PixelImage(64, 64, 1, new byte[64 * 64]));
+        Assert.Equal(64, ImageDecoder.Decode(small, "small.png").Width);
+        Assert.Contains("over the decoding limit of 0.0 Mpixel", Assert.Throws<InvalidDataException>(() => ImageDecoder.Decode(small, "small.png", maxPixels: 1000)).Message);
+    }
+
+    [Fact]
+    public void MutantsOfPngAndJpegFilesDecodeOrFailWithInvalidDataExceptionInBoundedTimeAndMemory()
+    {
+        // A 1-Mpixel limit bounds what any mutant can allocate: 3 bytes per pixel plus the input's copies.
+        const long maxPixels = 1 << 20;
+        foreach (var name in new[] { "rgb.png", "photo.jpg" })
+        {
+            var original = File.ReadAllBytes(DataPath(name));
+            var counts = FuzzRun.Run($"image-{Path.GetExtension(name)[1..]}", original, bytes => ImageDecoder.Decode(bytes, "mutant", maxPixels),
+                new[] { typeof(InvalidDataException) }, TimeSpan.FromSeconds(2), 3 * maxPixels + 16 * original.Length + (1 << 20));
+            Assert.True(counts.GetValueOrDefault(nameof(InvalidDataException)) > 0, string.Join(", ", counts));
         }
     }
 

@@ -48,8 +48,7 @@ public class VisionTransformerTests
         var path = Path.Combine(Path.GetTempPath(), $"vit-{Guid.NewGuid():N}.safetensors");
         using var a = new VisionTransformer(Small, seed: 1);
         a.SaveWeights(path);
-        using var b = new VisionTransformer(Small, seed: 2);
-        b.LoadWeights(path);
+        using var b = VisionTransformer.Load(Small, path, seed: 2);
         using var images = randn(2, 3, 16, 16);
         Assert.Equal(a.forward(images).data<float>().ToArray(), b.forward(images).data<float>().ToArray());
         File.Delete(path);
@@ -76,13 +75,39 @@ public class VisionTransformerTests
         Assert.Contains("'head.weight' has shape [7,16], the model expects [5,16]", e.Message);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TheConfigsParameterShapesAreTheModulesOwn(bool qkvBias)
+    {
+        var config = Small with { QkvBias = qkvBias };
+        using var model = new VisionTransformer(config);
+        var own = model.NamedParameters().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
+        Assert.Equal(own.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, Shapes.Format(kv.Value))),
+            config.ParameterShapes().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, Shapes.Format(kv.Value))));
+        Assert.Equal(own.Values.Sum(Shapes.Count), config.ParameterCount());
+    }
+
+    [Fact]
+    public void WeightsAreCheckedAgainstTheConfigBeforeTheModelIsBuilt()
+    {
+        // 1.2 billion parameters (about 5 GB) would be allocated if the model were built before the check.
+        var path = Path.Combine(Path.GetTempPath(), $"vit-{Guid.NewGuid():N}.safetensors");
+        new VisionTransformer(Small).SaveWeights(path);
+        var huge = Small with { EmbedDim = 1024, NumHeads = 16, Depth = 96 };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<InvalidDataException>(() => VisionTransformer.Load(huge, path));
+        Assert.InRange(watch.Elapsed.TotalSeconds, 0, 2);
+        Assert.Equal($"'{path}': key 'cls_token' has shape [1,1,16], the model expects [1,1,1024]", e.Message);
+        File.Delete(path);
+    }
+
     [Fact]
     public void PositionEmbeddingIsResampledWhenLoadingAtAnotherSize()
     {
         var path = Path.Combine(Path.GetTempPath(), $"vit-{Guid.NewGuid():N}.safetensors");
         new VisionTransformer(Small).SaveWeights(path);
-        var larger = new VisionTransformer(Small with { ImageSize = 24 });
-        larger.LoadWeights(path);
+        var larger = VisionTransformer.Load(Small with { ImageSize = 24 }, path);
         Assert.Equal(new long[] { 1, 37, 16 }, larger.PosEmbed.shape);
         File.Delete(path);
     }
@@ -104,16 +129,29 @@ public class VisionTransformerTests
         }
     }
 
-    [Fact]
-    public void ConfigErrorsNameTheField()
+    [Theory]
+    [InlineData("""{"img_size": 30, "patch_size": 4}""", "lacks in_chans, num_classes, embed_dim, depth, num_heads (required: img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads)")]
+    [InlineData("""{"img_size": 30, "patch_size": 4, "in_chans": 3, "num_classes": 5, "embed_dim": 16, "depth": 2, "num_heads": 2}""", ": img_size 30 is not a multiple of patch_size 4")]
+    [InlineData("""{"img_size": 32, "img_size": 16, "patch_size": 4, "in_chans": 3, "num_classes": 5, "embed_dim": 16, "depth": 2, "num_heads": 2}""", ": field 'img_size' appears twice")]
+    [InlineData("""{"img_size": 32, "patch_size": 4, "in_chans": 3, "num_classes": 5, "embed_dim": 4096, "depth": 100000, "num_heads": 2}""", ": depth must be between 1 and 1024, got 100000")]
+    [InlineData("""{"img_size": 224, "patch_size": 16, "in_chans": 3, "num_classes": 5, "embed_dim": 16384, "depth": 1024, "num_heads": 16}""", "parameters (MLP width 65536), outside 1 to 4,294,967,296")]
+    [InlineData("""{"img_size": 32, "patch_size": 4, "in_chans": 3, "num_classes": 5, "embed_dim": 16, "depth": 2, "num_heads": 2, "mean": [0.5, 0.5, "x"], "std": [1, 1, 1]}""", "is not valid: The JSON value could not be converted")]
+    [InlineData("""[1, 2]""", "is not a JSON object")]
+    [InlineData("""{not json""", "is not valid: ")]
+    public void ConfigErrorsNameTheFileAndTheField(string json, string expected)
     {
         var path = Path.Combine(Path.GetTempPath(), $"cfg-{Guid.NewGuid():N}.json");
-        File.WriteAllText(path, """{"img_size": 30, "patch_size": 4}""");
+        File.WriteAllText(path, json);
         var e = Assert.Throws<InvalidDataException>(() => VisionTransformerConfig.Load(path));
-        Assert.Contains("img_size 30", e.Message);
-        File.WriteAllText(path, "{not json");
-        Assert.Throws<InvalidDataException>(() => VisionTransformerConfig.Load(path));
+        Assert.StartsWith($"config '{path}'", e.Message);
+        Assert.Contains(expected, e.Message);
         File.Delete(path);
+    }
+
+    [Fact]
+    public void AConfigThatIsADeviceOrAPresetThatDoesNotExistIsRefused()
+    {
+        Assert.Equal("config file '/dev/zero' is empty or not a regular file", Assert.Throws<InvalidDataException>(() => VisionTransformerConfig.Load("/dev/zero")).Message);
         Assert.Throws<ArgumentException>(() => VisionTransformerConfig.FromPreset("deit-huge"));
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Microsoft.ML.TokenIdle.Serialization;
+using Microsoft.ML.TokenIdle.Tests.Fuzzing;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Tests.Serialization;
@@ -59,6 +60,50 @@ public class SafetensorsFileTests
         var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Parse(Build(header, new byte[8]), "w.safetensors"));
         Assert.Contains("w.safetensors", e.Message);
         Assert.Contains(expected, e.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[9223372036854775800,9223372036854775808]}}""", "'x': 'data_offsets' must be an array of non-negative integers")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[9223372036854775799,9223372036854775807]}}""", "'x': data offsets [9223372036854775799,9223372036854775807] are not a [begin, end] range inside the 8-byte data section")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", "tensor 'b' overlaps tensor 'a' (bytes 4..8)")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", "tensor 'a' leaves a hole of 4 bytes after the header")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", "the tensors cover 4 of the 8 data bytes")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", "tensor name 'x' appears twice")]
+    [InlineData("""{"x":{"dtype":"U8","shape":[65536,65536,65536,65536],"data_offsets":[0,0]},"y":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", "'x': shape [65536,65536,65536,65536] of U8 has more bytes than 64 bits can count")]
+    [InlineData("""{"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}""", "'x': 'shape' must be an array of non-negative integers, got [-2]")]
+    [InlineData("""{"x":{"shape":[2],"data_offsets":[0,8]}}""", "'x': has no 'dtype' field")]
+    [InlineData("""{"x":[1,2]}""", "'x': has no 'dtype' field")]
+    [InlineData("""{"__metadata__":{"format":1},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", "'__metadata__' must appear once, as an object of strings")]
+    public void HeadersThatBreakTheFormatsRulesAreRefusedByRule(string header, string expected)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Parse(Build(header, new byte[8]), "w.safetensors"));
+        Assert.Equal("'w.safetensors': ", e.Message[..17]);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void ANameThatIsNotUtf8IsRefused()
+    {
+        var bytes = Build("""{"x?":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", new byte[8]);
+        bytes[Array.IndexOf(bytes, (byte)'?')] = 0xFF;
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Parse(bytes, "w.safetensors"));
+        Assert.StartsWith("'w.safetensors' has a malformed safetensors header", e.Message);
+    }
+
+    [Fact]
+    public void MutantsOfAValidFileParseOrFailWithInvalidDataExceptionInBoundedTimeAndMemory()
+    {
+        using var stream = new MemoryStream();
+        SafetensorsFile.Write(stream, new[] { KeyValuePair.Create("blocks.0.attn.qkv.weight", randn(6, 4)), KeyValuePair.Create("head.bias", arange(3).to(ScalarType.Float32)) }, new Dictionary<string, string> { ["format"] = "pt" });
+        var original = stream.ToArray();
+        var counts = FuzzRun.Run("safetensors", original, bytes =>
+        {
+            foreach (var entry in SafetensorsFile.Parse(bytes, "mutant").Values)
+            {
+                entry.ToTensor().Dispose();
+            }
+        }, new[] { typeof(InvalidDataException) }, TimeSpan.FromSeconds(1), 1 << 20);
+        Assert.True(counts.GetValueOrDefault(nameof(InvalidDataException)) > FuzzRun.Mutants / 2, string.Join(", ", counts));
     }
 
     [Fact]

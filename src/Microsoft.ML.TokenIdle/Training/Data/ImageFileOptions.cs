@@ -11,6 +11,9 @@ public sealed class ImageFileOptions
     /// <summary>Number of classes of the model (labels must be below it); null: as many as the data has.</summary>
     public int? Classes { get; init; }
 
+    /// <summary>The largest image (width × height) decoded; larger ones are refused from their header (unreadable).</summary>
+    public long MaxPixels { get; init; } = ImageDecoder.DefaultMaxPixels;
+
     /// <summary>Skip corrupt, unsupported or missing files instead of failing (each is reported to <see cref="OnSkipped"/>).</summary>
     public bool SkipUnreadable { get; init; }
 

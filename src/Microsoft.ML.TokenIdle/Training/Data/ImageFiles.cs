@@ -89,7 +89,7 @@ public static class ImageFiles
         var format = options.Format;
         format.Validate();
         var names = rows.Select(r => r.Label).Distinct().ToList();
-        var numeric = names.All(n => int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out _));
+        var numeric = CheckLabelKinds(rows, source);
         int classes;
         Dictionary<string, int> index;
         IReadOnlyList<string> classNames;
@@ -118,11 +118,12 @@ public static class ImageFiles
         {
             try
             {
-                images[i] = format.ToPlanar(ImageDecoder.Load(rows[i].File));
+                images[i] = format.ToPlanar(ImageDecoder.Load(rows[i].File, options.MaxPixels));
             }
-            catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                failures.Add((i, e.Message));
+                // Whatever fails on one file is that file's failure: named, and skippable.
+                failures.Add((i, e.Message.Contains(rows[i].File, StringComparison.Ordinal) ? e.Message : $"'{rows[i].File}': {e.Message}"));
             }
         });
         if (!failures.IsEmpty && !options.SkipUnreadable)
@@ -150,5 +151,24 @@ public static class ImageFiles
 
         var labels = kept.Select(i => index[rows[i].Label]).ToArray();
         return new ImageDataset(pixels, labels, format.Channels, format.Size, format.Size, classes, format.Mean, format.Std, classNames);
+    }
+
+    /// <summary>
+    /// True when every label is a class index, false when none is; a mix is refused, naming the odd rows, since
+    /// treating all as names would silently renumber every class.
+    /// </summary>
+    private static bool CheckLabelKinds(List<(string File, string Label)> rows, string source)
+    {
+        var numeric = rows.Select(r => int.TryParse(r.Label, NumberStyles.None, CultureInfo.InvariantCulture, out _)).ToArray();
+        var count = numeric.Count(n => n);
+        if (count == 0 || count == rows.Count)
+        {
+            return count > 0;
+        }
+
+        var numericAreFewer = count * 2 < rows.Count;
+        var odd = Enumerable.Range(0, rows.Count).Where(i => numeric[i] == numericAreFewer).ToList();
+        var shown = string.Join(", ", odd.Take(5).Select(i => $"'{rows[i].File}' → '{rows[i].Label}'"));
+        throw new InvalidDataException($"'{source}': {count} labels are class indices and {rows.Count - count} are names; {odd.Count} row(s) differ from the rest: {shown}{(odd.Count > 5 ? ", …" : string.Empty)}. Give every label as a class index or every label as a name");
     }
 }

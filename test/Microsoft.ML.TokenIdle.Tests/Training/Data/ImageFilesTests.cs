@@ -79,6 +79,47 @@ public sealed class ImageFilesTests : IDisposable
     }
 
     [Fact]
+    public void SkipUnreadableSkipsEveryKindOfPerFileFailureAndNamesEachFile()
+    {
+        WriteFolder(_dir.FullName, 10);
+        var folder = Path.Combine(_dir.FullName, "3");
+        Directory.CreateDirectory(folder);
+        var bad = new Dictionary<string, string>
+        {
+            [Path.Combine(folder, "bomb.png")] = "is over the decoding limit",
+            [Path.Combine(folder, "device.png")] = "is empty or not a regular file",
+            [Path.Combine(folder, "fifo.png")] = "is empty or not a regular file",
+            [Path.Combine(folder, "text.jpg")] = "not a readable image",
+        };
+        File.WriteAllBytes(Path.Combine(folder, "bomb.png"), HostileFiles.PngDeclaring(16384, 16384));
+        File.CreateSymbolicLink(Path.Combine(folder, "device.png"), "/dev/zero");
+        HostileFiles.MakeFifo(Path.Combine(folder, "fifo.png"));
+        File.WriteAllText(Path.Combine(folder, "text.jpg"), "no image");
+
+        var e = Assert.Throws<InvalidDataException>(() => ImageFiles.LoadFolder(_dir.FullName, Grey()));
+        Assert.Contains("4 of 14 images unreadable", e.Message);
+        var skipped = new List<string>();
+        Assert.Equal(10, ImageFiles.LoadFolder(_dir.FullName, Grey(skip: true, skipped)).Count);
+        Assert.Equal(4, skipped.Count);
+        foreach (var (file, reason) in bad)
+        {
+            Assert.Contains(skipped, m => m.Contains($"'{file}'", StringComparison.Ordinal) && m.Contains(reason, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void LabelsMixingClassIndicesAndNamesAreRefusedWithTheOddRows()
+    {
+        var expected = WriteFolder(_dir.FullName, 12);
+        var lines = Enumerable.Range(0, 12).Select(i => $"{expected.Labels[i]}/{i:D4}.png,{(i == 7 ? "shirt" : expected.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+        var csv = Path.Combine(_dir.FullName, "list.csv");
+        File.WriteAllLines(csv, lines);
+        var e = Assert.Throws<InvalidDataException>(() => ImageFiles.LoadCsv(csv, Grey()));
+        Assert.Contains($"'{csv}': 11 labels are class indices and 1 are names; 1 row(s) differ from the rest: '", e.Message);
+        Assert.Contains($"0007.png' → 'shirt'", e.Message);
+    }
+
+    [Fact]
     public void NamedClassesAreSortedAndRgbFilesAreResizedAndConverted()
     {
         foreach (var (name, value) in new[] { ("dog", (byte)200), ("cat", (byte)50) })

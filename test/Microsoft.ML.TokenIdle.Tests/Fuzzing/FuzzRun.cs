@@ -1,0 +1,65 @@
+using System.Diagnostics;
+
+namespace Microsoft.ML.TokenIdle.Tests.Fuzzing;
+
+/// <summary>
+/// Runs a parser over mutants of a valid input and counts the outcomes by exception type. Each mutant must end
+/// in success or in one of the parser's documented exception types, within a time and a managed-allocation bound.
+/// The count is <c>TOKENIDLE_FUZZ_MUTANTS</c> (default 2,000); with <c>TOKENIDLE_FUZZ_REPORT</c> set to a folder,
+/// the counts are written there as one JSON file per parser.
+/// </summary>
+public static class FuzzRun
+{
+    /// <summary>Mutants per parser.</summary>
+    public static int Mutants => int.TryParse(Environment.GetEnvironmentVariable("TOKENIDLE_FUZZ_MUTANTS"), out var n) && n > 0 ? n : 2_000;
+
+    /// <summary>Outcome counts ("accepted" or the exception type's name).</summary>
+    public static SortedDictionary<string, int> Run(string parser, byte[] original, Action<byte[]> parse, Type[] documented, TimeSpan timeBound, long allocationBound)
+    {
+        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var slowest = TimeSpan.Zero;
+        long largest = 0;
+        for (var i = 0; i < Mutants; i++)
+        {
+            var mutant = Mutator.Mutate(original, i);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var watch = Stopwatch.StartNew();
+            string outcome;
+            try
+            {
+                parse(mutant);
+                outcome = "accepted";
+            }
+            catch (Exception e) when (documented.Contains(e.GetType()))
+            {
+                outcome = e.GetType().Name;
+            }
+            catch (Exception e)
+            {
+                throw new Xunit.Sdk.XunitException($"{parser} mutant {i} ({mutant.Length} bytes) threw an undocumented {e.GetType().Name}: {e}");
+            }
+
+            var elapsed = watch.Elapsed;
+            var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            Assert.True(elapsed <= timeBound, $"{parser} mutant {i} took {elapsed.TotalMilliseconds:F0} ms (bound {timeBound.TotalMilliseconds:F0} ms)");
+            Assert.True(bytes <= allocationBound, $"{parser} mutant {i} allocated {bytes:N0} bytes (bound {allocationBound:N0})");
+            (slowest, largest) = (elapsed > slowest ? elapsed : slowest, Math.Max(largest, bytes));
+            counts[outcome] = counts.GetValueOrDefault(outcome) + 1;
+        }
+
+        if (Environment.GetEnvironmentVariable("TOKENIDLE_FUZZ_REPORT") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, $"{parser}.json"), System.Text.Json.JsonSerializer.Serialize(new
+            {
+                parser,
+                mutants = Mutants,
+                counts,
+                slowest_ms = Math.Round(slowest.TotalMilliseconds, 1),
+                largest_allocation_bytes = largest,
+            }));
+        }
+
+        return counts;
+    }
+}
