@@ -181,6 +181,18 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     // Factory for SignatureLoadModel: ML.NET calls it by reflection when a zip holding this transformer is loaded.
     private static VisionTransformerClassifier Create(IHostEnvironment env, ModelLoadContext ctx)
     {
+        try
+        {
+            return Load(env, ctx);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw Contracts.ExceptDecode(e, $"'{ctx.Directory}': the model's data ends early: the zip was altered or damaged");
+        }
+    }
+
+    private static VisionTransformerClassifier Load(IHostEnvironment env, ModelLoadContext ctx)
+    {
         Contracts.CheckValue(env, nameof(env));
         var host = env.Register(nameof(VisionTransformerClassifier));
         CheckVersion(host, ctx);
@@ -219,18 +231,28 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         model.LoadStateDict(state.Where(kv => backbone.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value), weightsSource);
         model.eval();
 
-        var method = TokenReductionMethods.Parse(methodName);
         LifePredictor? predictor = null;
-        if (method == TokenReductionMethod.Life)
+        TokenReductionStrategy? strategy;
+        try
         {
-            predictor = new LifePredictor(config.EmbedDim, (float)config.LayerNormEps);
-            predictor.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), weightsSource);
-        }
+            var method = TokenReductionMethods.Parse(methodName);
+            if (method == TokenReductionMethod.Life)
+            {
+                predictor = new LifePredictor(config.EmbedDim, (float)config.LayerNormEps);
+                predictor.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), weightsSource);
+            }
 
-        var options = TokenReductionMethods.Options(method, keepRate, count > 0 ? ratios : null, predictor);
-        if (options is LifeRegressionOptions life)
+            var options = TokenReductionMethods.Options(method, keepRate, count > 0 ? ratios : null, predictor);
+            if (options is LifeRegressionOptions life)
+            {
+                (life.PredictorLayer, life.Steepness) = (predictorLayer, steepness);
+            }
+
+            strategy = options?.CreateStrategy(config);
+        }
+        catch (ArgumentException e)
         {
-            (life.PredictorLayer, life.Steepness) = (predictorLayer, steepness);
+            throw host.ExceptDecode(e, $"'{ctx.Directory}': the stored token-reduction method is invalid: {e.Message}");
         }
 
         TrainerRecipe? recipe = null;
@@ -248,7 +270,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
             predictor?.to(device);
         }
 
-        return new VisionTransformerClassifier(env, model, options?.CreateStrategy(config), methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe, halfPrecision);
+        return new VisionTransformerClassifier(env, model, strategy, methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe, halfPrecision);
     }
 
     // Factory for SignatureLoadRowMapper.

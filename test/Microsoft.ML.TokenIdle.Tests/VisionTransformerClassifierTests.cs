@@ -5,6 +5,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
+using Microsoft.ML.TokenIdle.Tests.Fuzzing;
 using Microsoft.ML.Transforms.Image;
 using TorchSharp;
 
@@ -349,6 +350,36 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
     }
 
     [Fact]
+    public void MutantsOfAModelZipLoadOrFailWithFormatOrInvalidDataExceptionInBoundedTimeAndMemory()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, _) = _data.Data(context);
+        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 } });
+        options.MaxEpoch = 1;
+        var classifier = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(options)).Fit(train).LastTransformer;
+        using var saved = new MemoryStream();
+        context.Model.Save(classifier, null, saved);
+        var zip = new ZipMutants(saved.ToArray());
+
+        // Each mutant changes one of the four entries this library reads; mutated weights are re-hashed so the parsers see them.
+        // ML.NET wraps a loader's exception in "Error during class instantiation"; the reason inside is what is documented.
+        static void Load(byte[] bytes)
+        {
+            try
+            {
+                ZipMutants.Load(bytes);
+            }
+            catch (Exception e) when (TransformerSteps.Reason(e) != e)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(TransformerSteps.Reason(e));
+            }
+        }
+
+        var counts = FuzzRun.Run("model-zip", zip.Original, Load, new[] { typeof(FormatException), typeof(InvalidDataException) }, TimeSpan.FromSeconds(5), 256L << 20, zip.Mutate);
+        Assert.True(counts.GetValueOrDefault(nameof(FormatException)) + counts.GetValueOrDefault(nameof(InvalidDataException)) > FuzzRun.Mutants / 4, string.Join(", ", counts));
+    }
+
+    [Fact]
     public void AlteredTruncatedOrNewerZipsAreRefusedWithAMessage()
     {
         var context = new MLContext(seed: 1);
@@ -363,7 +394,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
             Entry = weights[..^"TSModel.safetensors".Length];
         }
 
-        string LoadError(string name, Action<ZipArchive> change)
+        string Altered(string name, Action<ZipArchive> change)
         {
             var copy = Path.Combine(_data.Root, name);
             File.Copy(path, copy, overwrite: true);
@@ -372,6 +403,12 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
                 change(zip);
             }
 
+            return copy;
+        }
+
+        string LoadError(string name, Action<ZipArchive> change)
+        {
+            var copy = Altered(name, change);
             return TransformerSteps.Reason(Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(copy, out _))).Message;
         }
 
@@ -404,6 +441,32 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
             BitConverter.GetBytes(0x00010001u).CopyTo(b, 72);
             BitConverter.GetBytes(0x00010001u).CopyTo(b, 76);
         })));
+
+        // Re-hashed weights reach the safetensors and shape checks; the config is checked before the weights are read.
+        byte[] Weights(Action<Dictionary<string, torch.Tensor>> change)
+        {
+            using var zip = ZipFile.OpenRead(path);
+            using var read = zip.GetEntry(Entry + "TSModel.safetensors")!.Open();
+            using var copy = new MemoryStream();
+            read.CopyTo(copy);
+            var state = Microsoft.ML.TokenIdle.Serialization.SafetensorsFile.Parse(copy.ToArray(), "w").ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+            change(state);
+            using var written = new MemoryStream();
+            Microsoft.ML.TokenIdle.Serialization.SafetensorsFile.Write(written, state);
+            return written.ToArray();
+        }
+
+        var noBias = Weights(state => state.Remove("head.bias"));
+        Assert.Contains("TSModel.safetensors': missing key 'head.bias' (expected shape [10])", LoadError("missing-key.zip", zip => ZipMutants.ReplaceWeights(zip, Entry, noBias)));
+        Assert.Contains("has no 'config.json' entry: the zip is incomplete", LoadError("no-config.zip", zip => zip.GetEntry(Entry + "config.json")!.Delete()));
+        Assert.Contains("config.json says num_classes 7 but the model stores 10 class names", LoadError("classes.zip", zip => ZipMutants.Replace(zip, Entry + "config.json", ZipMutants.ConfigWith(zip, Entry, "num_classes", 7))));
+        Assert.Contains("config.json': depth must be between 1 and 1024, got 100000", LoadError("depth.zip", zip => ZipMutants.Replace(zip, Entry + "config.json", ZipMutants.ConfigWith(zip, Entry, "depth", 100000))));
+
+        // A 256 MiB entry of zeros (256 KB compressed) is refused once past what the config's weights can take.
+        var zeros = Altered("zeros.zip", zip => ZipMutants.Replace(zip, Entry + "TSModel.safetensors", new byte[256 << 20]));
+        var before = GC.GetTotalAllocatedBytes();
+        Assert.Contains("TSModel.safetensors' is longer than the", TransformerSteps.Reason(Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(zeros, out _))).Message);
+        Assert.InRange(GC.GetTotalAllocatedBytes() - before, 0, 16L << 20);
 
         var truncated = Path.Combine(_data.Root, "truncated.zip");
         var bytes = File.ReadAllBytes(path);

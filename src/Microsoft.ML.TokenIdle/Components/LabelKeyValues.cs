@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using Microsoft.ML.Data;
 using Microsoft.ML.Data.IO;
 using Microsoft.ML.Runtime;
@@ -40,7 +41,18 @@ internal abstract class LabelKeyValues
     public static LabelKeyValues Load(IHostEnvironment env, ModelLoadContext ctx)
     {
         var saver = new BinarySaver(env, new BinarySaver.Arguments());
-        env.CheckDecode(saver.TryLoadTypeAndValue(ctx.Reader.BaseStream, out var type, out var value), "the label's class values cannot be read");
+        DataViewType? type;
+        object? value;
+        try
+        {
+            env.CheckDecode(saver.TryLoadTypeAndValue(ctx.Reader.BaseStream, out type, out value), "the label's class values cannot be read");
+        }
+        catch (TargetInvocationException e) when (e.InnerException is EndOfStreamException or FormatException or InvalidOperationException or ArgumentException or OverflowException)
+        {
+            // BinarySaver reads the value through reflection; a damaged value surfaces as the invocation's inner exception.
+            throw env.ExceptDecode(e.InnerException, $"'{ctx.Directory}': the label's class values are damaged ({e.InnerException.Message})");
+        }
+
         env.CheckDecode(type is VectorDataViewType { ItemType: PrimitiveDataViewType, Size: > 0 } && value is not null, "the label's class values are not a vector of a primitive type");
         return Create((VectorDataViewType)type, reader => reader.FromBoxed(value!));
     }

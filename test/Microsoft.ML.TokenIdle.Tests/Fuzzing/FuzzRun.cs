@@ -13,15 +13,15 @@ public static class FuzzRun
     /// <summary>Mutants per parser.</summary>
     public static int Mutants => int.TryParse(Environment.GetEnvironmentVariable("TOKENIDLE_FUZZ_MUTANTS"), out var n) && n > 0 ? n : 2_000;
 
-    /// <summary>Outcome counts ("accepted" or the exception type's name).</summary>
-    public static SortedDictionary<string, int> Run(string parser, byte[] original, Action<byte[]> parse, Type[] documented, TimeSpan timeBound, long allocationBound)
+    /// <summary>Outcome counts ("accepted" or the exception type's name); <paramref name="mutate"/> defaults to <see cref="Mutator.Mutate"/>.</summary>
+    public static SortedDictionary<string, int> Run(string parser, byte[] original, Action<byte[]> parse, Type[] documented, TimeSpan timeBound, long allocationBound, Func<byte[], int, byte[]>? mutate = null)
     {
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var slowest = TimeSpan.Zero;
         long largest = 0;
         for (var i = 0; i < Mutants; i++)
         {
-            var mutant = Mutator.Mutate(original, i);
+            var mutant = (mutate ?? Mutator.Mutate)(original, i);
             var allocated = GC.GetAllocatedBytesForCurrentThread();
             var watch = Stopwatch.StartNew();
             string outcome;

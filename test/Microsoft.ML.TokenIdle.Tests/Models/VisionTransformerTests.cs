@@ -1,6 +1,7 @@
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
+using Microsoft.ML.TokenIdle.Tests.Fuzzing;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Tests.Models;
@@ -146,6 +147,14 @@ public class VisionTransformerTests
         Assert.StartsWith($"config '{path}'", e.Message);
         Assert.Contains(expected, e.Message);
         File.Delete(path);
+    }
+
+    [Fact]
+    public void MutantsOfAConfigParseOrFailWithInvalidDataExceptionInBoundedTimeAndMemory()
+    {
+        var original = System.Text.Encoding.UTF8.GetBytes((Small with { Mean = new[] { 0.5, 0.5, 0.5 }, Std = new[] { 0.25, 0.25, 0.25 }, DropPathRate = 0.1 }).ToJson());
+        var counts = FuzzRun.Run("config-json", original, bytes => VisionTransformerConfig.Parse(bytes, "mutant"), new[] { typeof(InvalidDataException) }, TimeSpan.FromSeconds(1), (1 << 20) + 64 * original.Length);
+        Assert.True(counts.GetValueOrDefault(nameof(InvalidDataException)) > FuzzRun.Mutants / 4, string.Join(", ", counts));
     }
 
     [Fact]
