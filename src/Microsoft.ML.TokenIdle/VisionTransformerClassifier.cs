@@ -223,13 +223,10 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         }
 
         var entries = SafetensorsFile.Parse(weights, weightsSource);
-        var backbone = entries.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
-        VisionTransformer.CheckWeights(config, backbone.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), weightsSource);
-        var model = new VisionTransformer(config);
-        using var scope = NewDisposeScope();
-        var state = entries.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
-        model.LoadStateDict(state.Where(kv => backbone.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value), weightsSource);
+        var model = VisionTransformer.FromWeights(config, entries.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), weightsSource);
         model.eval();
+        using var scope = NewDisposeScope();
+        var state = entries.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value.ToTensor());
 
         LifePredictor? predictor = null;
         TokenReductionStrategy? strategy;
@@ -239,7 +236,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
             if (method == TokenReductionMethod.Life)
             {
                 predictor = new LifePredictor(config.EmbedDim, (float)config.LayerNormEps);
-                predictor.LoadStateDict(state.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value), weightsSource);
+                predictor.LoadStateDict(state, weightsSource);
             }
 
             var options = TokenReductionMethods.Options(method, keepRate, count > 0 ? ratios : null, predictor);
@@ -260,7 +257,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
 
         using (var channel = host.Start("Loading"))
         {
-            if (ModuleWeights.NonFinite(state) is { } bad)
+            if ((ModuleWeights.NonFinite(model) ?? ModuleWeights.NonFinite(state)) is { } bad)
             {
                 channel.Warning($"'{weightsSource}': {bad}; the model's scores will be NaN");
             }

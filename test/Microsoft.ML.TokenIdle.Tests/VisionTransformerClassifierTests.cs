@@ -316,7 +316,34 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         Assert.Equal(halfScores.Select(o => o.Score), Score(context, loaded, data).Select(o => o.Score));
     }
 
-    private static IDataView FixtureData(MLContext context, FixtureSet set)
+    [Fact]
+    public void NonFiniteInputsWarnWhenScoringAndStopTraining()
+    {
+        var set = FixtureSet.Get("micro");
+        var context = new MLContext(seed: 1);
+        var warnings = new List<string>();
+        context.Log += (_, e) =>
+        {
+            if (e.Kind == Runtime.ChannelMessageKind.Warning)
+            {
+                lock (warnings)
+                {
+                    warnings.Add(e.Message);
+                }
+            }
+        };
+        var clean = FixtureData(context, set);
+        var poisoned = FixtureData(context, set, poisonRow: 2);
+        var scored = Score(context, FixtureTrainer(context, set, "full", halfPrecision: false).Fit(clean), poisoned);
+        Assert.True(float.IsNaN(scored[2].Score[0]));
+        Assert.Contains(warnings, w => w.Contains("input 2 of a batch of 4 in 'Input' holds NaN or infinite values; its scores will be NaN", StringComparison.Ordinal));
+
+        var options = new VisionTransformerTrainer.Options { ConfigPath = set.ConfigPath, PretrainedWeightsPath = set.WeightsPath, MaxEpoch = 1, ImageColumnName = "Input" };
+        var e = Assert.Throws<InvalidOperationException>(() => context.MulticlassClassification.Trainers.VisionTransformer(options).Fit(poisoned));
+        Assert.Equal("the training data's labelled row 2 (0-based) holds NaN or infinite values in 'Input'; training on it would make every weight NaN", e.Message);
+    }
+
+    private static IDataView FixtureData(MLContext context, FixtureSet set, int? poisonRow = null)
     {
         var config = set.Config;
         var definition = SchemaDefinition.Create(typeof(FixtureRow));
@@ -324,6 +351,11 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         definition["Label"].ColumnType = new KeyDataViewType(typeof(uint), config.NumClasses);
         var input = set.Input;
         var rows = Enumerable.Range(0, (int)input.shape[0]).Select(b => new FixtureRow { Input = input[b].flatten().data<float>().ToArray(), Label = 1 }).ToList();
+        if (poisonRow is { } row)
+        {
+            rows[row].Input[7] = float.NaN;
+        }
+
         return context.Data.LoadFromEnumerable(rows, definition);
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Components;
+using Microsoft.ML.TokenIdle.Engine;
 
 namespace TokenIdle.Cli.Commands;
 
@@ -20,7 +21,7 @@ internal static class CommandRunner
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"tokenidle: error: {OneLine(TransformerSteps.Reason(e).Message)}");
+            Console.Error.WriteLine($"tokenidle: error: {OneLine(TorchEngine.WithoutNativeTrace(TransformerSteps.Reason(e).Message))}");
             return 1;
         }
     }
@@ -37,7 +38,7 @@ internal static class CommandRunner
                 throw new ArgumentException($"--threads must be at least 1, got {t}");
             }
 
-            Microsoft.ML.TokenIdle.Engine.TorchEngine.SetThreads(t);
+            TorchEngine.SetThreads(t);
         }
     }
 

@@ -74,7 +74,7 @@ internal static class TrainCommand
             var seedValue = result.GetValue(seed);
             var device = source.SelectDevice(result);
             var weights = result.GetValue(source.Weights);
-            var model = weights is null ? new VisionTransformer(config, seedValue) : VisionTransformer.Load(config, weights, seedValue);
+            var model = weights is null ? new VisionTransformer(config, seedValue) : VisionTransformer.Load(config, weights);
             if (weights is not null && ModuleWeights.NonFinite(model) is { } bad)
             {
                 throw new InvalidDataException($"'{weights}': {bad}; training cannot start from these weights");

@@ -51,6 +51,16 @@ public static class TorchEngine
             : throw new ArgumentException($"device '{device}' is not one of cpu, cuda, cuda:N");
     }
 
+    /// <summary>
+    /// A libtorch error's message without the native stack trace libtorch appends ("Exception raised from …",
+    /// "frame #0: …"): what a user reads is the first part, e.g. "DefaultCPUAllocator: can't allocate memory: …".
+    /// </summary>
+    public static string WithoutNativeTrace(string message)
+    {
+        var cut = new[] { "Exception raised from ", "frame #0:" }.Select(marker => message.IndexOf(marker, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(message.Length).Min();
+        return message[..cut].TrimEnd();
+    }
+
     /// <summary>Whether libtorch has a usable CUDA device (false with a CPU-only libtorch).</summary>
     public static bool CudaAvailable
     {

@@ -18,12 +18,18 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 {
     /// <summary>Builds the model with timm's initialisation drawn from <paramref name="seed"/> (truncated normal 0.02, zero biases, class token N(0, 1e-6)).</summary>
     public VisionTransformer(VisionTransformerConfig config, int seed = 0)
+        : this(config, (int?)seed)
+    {
+    }
+
+    // A null seed leaves the parameters uninitialised, for stored weights that replace them all.
+    private VisionTransformer(VisionTransformerConfig config, int? seed)
         : base(nameof(VisionTransformer))
     {
         TorchEngine.EnsureLoaded();
         config.Validate();
         Config = config;
-        using var generator = new Generator((ulong)seed);
+        using var generator = seed is { } s ? new Generator((ulong)s) : null;
         var e = config.EmbedDim;
         PatchEmbed = new PatchEmbed(config.PatchSize, config.InChannels, e, generator);
         ClsToken = nn.Parameter(zeros(1, 1, e));
@@ -130,13 +136,20 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     /// </summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not safetensors, or a key is missing, unexpected or mis-shaped.</exception>
-    public static VisionTransformer Load(VisionTransformerConfig config, string weightsPath, int seed = 0)
+    public static VisionTransformer Load(VisionTransformerConfig config, string weightsPath)
+        => FromWeights(config, SafetensorsFile.Read(weightsPath), weightsPath);
+
+    /// <summary>
+    /// Builds a model of <paramref name="config"/> from parsed weights (see <see cref="Load"/>); every parameter comes
+    /// from <paramref name="weights"/>, so the model is not initialised first.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A key is missing, unexpected or mis-shaped.</exception>
+    public static VisionTransformer FromWeights(VisionTransformerConfig config, IReadOnlyDictionary<string, SafetensorsEntry> weights, string source)
     {
-        var entries = SafetensorsFile.Read(weightsPath);
-        CheckWeights(config, entries.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), weightsPath);
-        var model = new VisionTransformer(config, seed);
+        CheckWeights(config, weights.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), source);
+        var model = new VisionTransformer(config, seed: null);
         using var scope = NewDisposeScope();
-        model.LoadStateDict(entries.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()), weightsPath);
+        model.LoadStateDict(weights.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()), source);
         return model;
     }
 

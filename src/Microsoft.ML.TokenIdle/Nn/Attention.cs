@@ -10,8 +10,8 @@ namespace Microsoft.ML.TokenIdle.Nn;
 /// </summary>
 public sealed class Attention : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Creates the layer, initialised from <paramref name="generator"/>.</summary>
-    public Attention(int dim, int heads, bool qkvBias, Generator generator)
+    /// <summary>Creates the layer, initialised from <paramref name="generator"/> (null: left as TorchSharp made it, for weights about to be loaded).</summary>
+    public Attention(int dim, int heads, bool qkvBias, Generator? generator)
         : base(nameof(Attention))
     {
         if (heads < 1 || dim % heads != 0)

@@ -10,8 +10,8 @@ namespace Microsoft.ML.TokenIdle.Nn;
 /// </summary>
 public sealed class Block : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Creates the block, initialised from <paramref name="generator"/>.</summary>
-    public Block(int dim, int heads, int hidden, bool qkvBias, double eps, double dropPath, Generator generator)
+    /// <summary>Creates the block, initialised from <paramref name="generator"/> (null: no draw, for weights about to be loaded).</summary>
+    public Block(int dim, int heads, int hidden, bool qkvBias, double eps, double dropPath, Generator? generator)
         : base(nameof(Block))
     {
         DropPathRate = dropPath;

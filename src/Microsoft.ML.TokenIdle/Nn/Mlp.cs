@@ -7,8 +7,8 @@ namespace Microsoft.ML.TokenIdle.Nn;
 /// <summary>timm's MLP: <c>fc1</c> (E → hidden), exact (erf) GELU, <c>fc2</c> (hidden → E).</summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Creates the layer, initialised from <paramref name="generator"/>.</summary>
-    public Mlp(int dim, int hidden, Generator generator)
+    /// <summary>Creates the layer, initialised from <paramref name="generator"/> (null: no draw, for weights about to be loaded).</summary>
+    public Mlp(int dim, int hidden, Generator? generator)
         : base(nameof(Mlp))
     {
         Fc1 = nn.Linear(dim, hidden);

@@ -7,8 +7,8 @@ namespace Microsoft.ML.TokenIdle.Nn;
 /// <summary>timm's patch embedding: a P×P stride-P convolution <c>proj</c> (weight [E,C,P,P]), flattened to tokens.</summary>
 public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Creates the layer with PyTorch's default convolution initialisation, drawn from <paramref name="generator"/>.</summary>
-    public PatchEmbed(int patchSize, int inChannels, int dim, Generator generator)
+    /// <summary>Creates the layer with PyTorch's default convolution initialisation, drawn from <paramref name="generator"/> (null: no draw, for weights about to be loaded).</summary>
+    public PatchEmbed(int patchSize, int inChannels, int dim, Generator? generator)
         : base(nameof(PatchEmbed))
     {
         PatchSize = patchSize;

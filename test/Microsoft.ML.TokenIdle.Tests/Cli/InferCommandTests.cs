@@ -80,6 +80,45 @@ public class InferCommandTests
     }
 
     [Fact]
+    public void NonFiniteWeightsWarnWhenScoringAndStopTraining()
+    {
+        var set = FixtureSet.Get("micro");
+        var folder = Directory.CreateTempSubdirectory("nan-weights").FullName;
+        var weights = Path.Combine(folder, "nan.safetensors");
+        var state = SafetensorsFile.Read(set.WeightsPath).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
+        state["blocks.2.mlp.fc1.bias"][5] = float.NaN;
+        SafetensorsFile.Write(weights, state);
+        var (code, _, stderr) = CliRunner.Run("infer", "--config", set.ConfigPath, "--weights", weights, "--input", set.ExpectedPath);
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"tokenidle: warning: '{weights}': key 'blocks.2.mlp.fc1.bias' holds 1 non-finite value(s) (NaN or infinity); scores will be NaN", stderr);
+
+        var images = Path.Combine(folder, "images");
+        for (var c = 0; c < 10; c++)
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(images, c.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName;
+            Microsoft.ML.TokenIdle.Imaging.PngEncoder.Save(new Microsoft.ML.TokenIdle.Imaging.PixelImage(32, 32, 3, new byte[32 * 32 * 3]), Path.Combine(dir, "a.png"));
+        }
+
+        (code, _, stderr) = CliRunner.Run("train", "--config", set.ConfigPath, "--weights", weights, "--data", images, "--epochs", "1", "--output", Path.Combine(folder, "run"));
+        Assert.Equal(1, code);
+        Assert.Equal($"tokenidle: error: '{weights}': key 'blocks.2.mlp.fc1.bias' holds 1 non-finite value(s) (NaN or infinity); training cannot start from these weights", stderr.Trim());
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public void AnAllocationLibtorchCannotServeIsOneLineWithoutTheNativeTrace()
+    {
+        var set = FixtureSet.Get("micro");
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--batch", "200000000", "--steps", "1", "--threads", "1");
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.StartsWith("tokenidle: error: ", stderr);
+        Assert.Contains("can't allocate memory", stderr);
+        Assert.DoesNotContain("frame #", stderr);
+    }
+
+    [Fact]
     public void MismatchedWeightsNameTheKey()
     {
         var set = FixtureSet.Get("micro");

@@ -41,6 +41,18 @@ public sealed class PredictCommandTests : IClassFixture<ImagePipelineData>
             Assert.Equal(2, lines[i].GetProperty("top").GetArrayLength());
         }
 
+        // Bad files: without --skip-unreadable the first stops the run with its name; with it each is reported and left out.
+        var bomb = Path.Combine(_data.Root, "bomb.png");
+        File.WriteAllBytes(bomb, HostileFiles.PngDeclaring(16384, 16384));
+        var good = Path.Combine(_data.Images, rows[0].ImagePath);
+        (code, stdout, stderr) = CliRunner.Run("predict", "--model", path, bomb, "/dev/zero", good);
+        Assert.Equal(1, code);
+        Assert.Equal($"tokenidle: error: '{bomb}': a 16384×16384 image (268.4 Mpixel) is over the decoding limit of 67.1 Mpixel", stderr.Trim());
+        (code, stdout, stderr) = CliRunner.Run("predict", "--model", path, "--skip-unreadable", bomb, "/dev/zero", good);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(new[] { $"tokenidle: skipped '{bomb}': a 16384×16384 image (268.4 Mpixel) is over the decoding limit of 67.1 Mpixel", "tokenidle: skipped image file '/dev/zero' is empty or not a regular file" }, stderr.Trim().Split('\n'));
+        Assert.Equal(good, JsonDocument.Parse(stdout.Trim()).RootElement.GetProperty("image").GetString());
+
         // visualize draws the zip's own method.
         var pictures = Path.Combine(_data.Root, "pictures");
         (code, _, stderr) = CliRunner.Run("visualize", "--model", path, "--output", pictures, Path.Combine(_data.Images, rows[0].ImagePath));

@@ -5,8 +5,9 @@ namespace Microsoft.ML.TokenIdle.Tests.Fuzzing;
 /// <summary>
 /// Runs a parser over mutants of a valid input and counts the outcomes by exception type. Each mutant must end
 /// in success or in one of the parser's documented exception types, within a time and a managed-allocation bound.
-/// The count is <c>TOKENIDLE_FUZZ_MUTANTS</c> (default 2,000); with <c>TOKENIDLE_FUZZ_REPORT</c> set to a folder,
-/// the counts are written there as one JSON file per parser.
+/// The count is <c>TOKENIDLE_FUZZ_MUTANTS</c> (default 2,000), starting at mutant <c>TOKENIDLE_FUZZ_FROM</c> (default 0,
+/// to replay a failure); with <c>TOKENIDLE_FUZZ_REPORT</c> set to a folder, the counts are written there as one JSON
+/// file per parser.
 /// </summary>
 public static class FuzzRun
 {
@@ -19,7 +20,8 @@ public static class FuzzRun
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var slowest = TimeSpan.Zero;
         long largest = 0;
-        for (var i = 0; i < Mutants; i++)
+        var from = int.TryParse(Environment.GetEnvironmentVariable("TOKENIDLE_FUZZ_FROM"), out var f) && f > 0 ? f : 0;
+        for (var i = from; i < from + Mutants; i++)
         {
             var mutant = (mutate ?? Mutator.Mutate)(original, i);
             var allocated = GC.GetAllocatedBytesForCurrentThread();

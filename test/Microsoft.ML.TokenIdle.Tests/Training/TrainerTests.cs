@@ -108,6 +108,28 @@ public class TrainerTests
     }
 
     [Fact]
+    public void TempFilesOfAnInterruptedCheckpointWriteAreRemovedAtTheNextStart()
+    {
+        var dir = Directory.CreateTempSubdirectory("leftovers").FullName;
+        try
+        {
+            // What AtomicFile leaves when the process is killed mid-write, beside files that are not its own.
+            var leftover = Path.Combine(dir, $".last.ckpt.safetensors.{Guid.NewGuid():N}.tmp");
+            File.WriteAllBytes(leftover, new byte[100]);
+            File.WriteAllText(Path.Combine(dir, ".notes.tmp"), "mine");
+            new Trainer(new VisionTransformer(Tiny, seed: 5), null, new TrainerOptions { Epochs = 1, BatchSize = 8, CheckpointDirectory = dir }).Fit(Synthetic(16, 3));
+            Assert.False(File.Exists(leftover));
+            Assert.True(File.Exists(Path.Combine(dir, ".notes.tmp")));
+            Assert.True(File.Exists(Path.Combine(dir, "last.ckpt.safetensors")));
+            Assert.DoesNotContain(Directory.GetFiles(dir), f => f.EndsWith(".tmp", StringComparison.Ordinal) && f.Contains(".safetensors.", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void TheNanGuardStopsTrainingAndKeepsTheLastCheckpoint()
     {
         var data = Synthetic(16, 3);
