@@ -45,7 +45,11 @@ internal abstract class LabelKeyValues
         object? value;
         try
         {
-            env.CheckDecode(saver.TryLoadTypeAndValue(ctx.Reader.BaseStream, out type, out value), "the label's class values cannot be read");
+            env.CheckDecode(saver.TryLoadTypeAndValue(new EndOfDataGuardStream(ctx.Reader.BaseStream), out type, out value), "the label's class values cannot be read");
+        }
+        catch (EndOfStreamException e)
+        {
+            throw env.ExceptDecode(e, $"'{ctx.Directory}': the label's class values are damaged ({e.Message})");
         }
         catch (TargetInvocationException e) when (e.InnerException is EndOfStreamException or FormatException or InvalidOperationException or ArgumentException or OverflowException)
         {

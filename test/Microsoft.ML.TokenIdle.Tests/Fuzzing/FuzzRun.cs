@@ -24,25 +24,20 @@ public static class FuzzRun
         for (var i = from; i < from + Mutants; i++)
         {
             var mutant = (mutate ?? Mutator.Mutate)(original, i);
-            var allocated = GC.GetAllocatedBytesForCurrentThread();
-            var watch = Stopwatch.StartNew();
-            string outcome;
-            try
+
+            // Each mutant runs on its own thread, so that a hang is reported with its number instead of stalling the run.
+            var run = Task.Factory.StartNew(() => Attempt(parse, mutant, documented), TaskCreationOptions.LongRunning);
+            if (!run.Wait(HangBound(timeBound)))
             {
-                parse(mutant);
-                outcome = "accepted";
-            }
-            catch (Exception e) when (documented.Contains(e.GetType()))
-            {
-                outcome = e.GetType().Name;
-            }
-            catch (Exception e)
-            {
-                throw new Xunit.Sdk.XunitException($"{parser} mutant {i} ({mutant.Length} bytes) threw an undocumented {e.GetType().Name}: {e}");
+                throw new Xunit.Sdk.XunitException($"{parser} mutant {i} ({mutant.Length} bytes) did not finish within {HangBound(timeBound).TotalSeconds:F0} s: it hangs (replay with TOKENIDLE_FUZZ_FROM={i})");
             }
 
-            var elapsed = watch.Elapsed;
-            var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            var (outcome, elapsed, bytes, error) = run.Result;
+            if (error is not null)
+            {
+                throw new Xunit.Sdk.XunitException($"{parser} mutant {i} ({mutant.Length} bytes) threw an undocumented {error.GetType().Name}: {error}");
+            }
+
             Assert.True(elapsed <= timeBound, $"{parser} mutant {i} took {elapsed.TotalMilliseconds:F0} ms (bound {timeBound.TotalMilliseconds:F0} ms)");
             Assert.True(bytes <= allocationBound, $"{parser} mutant {i} allocated {bytes:N0} bytes (bound {allocationBound:N0})");
             (slowest, largest) = (elapsed > slowest ? elapsed : slowest, Math.Max(largest, bytes));
@@ -63,5 +58,30 @@ public static class FuzzRun
         }
 
         return counts;
+    }
+
+    // A mutant slower than this is stuck, not slow: it fails the run at once with its number.
+    private static TimeSpan HangBound(TimeSpan timeBound) => timeBound * 10;
+
+    private static (string Outcome, TimeSpan Elapsed, long Allocated, Exception? Error) Attempt(Action<byte[]> parse, byte[] mutant, Type[] documented)
+    {
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var watch = Stopwatch.StartNew();
+        string outcome;
+        try
+        {
+            parse(mutant);
+            outcome = "accepted";
+        }
+        catch (Exception e) when (documented.Contains(e.GetType()))
+        {
+            outcome = e.GetType().Name;
+        }
+        catch (Exception e)
+        {
+            return ("undocumented", watch.Elapsed, 0, e);
+        }
+
+        return (outcome, watch.Elapsed, GC.GetAllocatedBytesForCurrentThread() - allocated, null);
     }
 }
