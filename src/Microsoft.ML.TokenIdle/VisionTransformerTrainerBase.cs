@@ -329,12 +329,8 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             (state["head.weight"], state["head.bias"]) = (own["head.weight"], own["head.bias"]);
         }
 
-        if (ModuleWeights.NonFinite(state) is { } bad)
-        {
-            throw new InvalidDataException($"'{path}': {bad}; training cannot start from these weights");
-        }
-
         model.LoadStateDict(state, path);
+        ModuleWeights.RequireFinite(model, path);
         return model;
     }
 

@@ -75,9 +75,9 @@ internal static class TrainCommand
             var device = source.SelectDevice(result);
             var weights = result.GetValue(source.Weights);
             var model = weights is null ? new VisionTransformer(config, seedValue) : VisionTransformer.Load(config, weights);
-            if (weights is not null && ModuleWeights.NonFinite(model) is { } bad)
+            if (weights is not null)
             {
-                throw new InvalidDataException($"'{weights}': {bad}; training cannot start from these weights");
+                ModuleWeights.RequireFinite(model, weights);
             }
 
             model.to(device);

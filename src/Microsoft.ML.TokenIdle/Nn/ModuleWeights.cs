@@ -25,15 +25,16 @@ public static class ModuleWeights
         module.LoadStateDict(SafetensorsFile.Read(path).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()), path);
     }
 
-    /// <summary>A description of the first parameter holding NaN or infinite values, or null (see <see cref="NonFinite(IReadOnlyDictionary{string, Tensor})"/>).</summary>
-    public static string? NonFinite(nn.Module module) => NonFinite(module.NamedParameters().ToDictionary(kv => kv.Key, kv => kv.Value));
+    /// <summary>A description of the first parameter holding NaN or infinite values, or null (see <see cref="NonFinite(IEnumerable{KeyValuePair{string, Tensor}})"/>).</summary>
+    public static string? NonFinite(nn.Module module) => NonFinite(module.NamedParameters());
 
     /// <summary>A description of the first tensor holding NaN or infinite values ("key 'x' holds 3 non-finite values"), or null when all are finite.</summary>
-    public static string? NonFinite(IReadOnlyDictionary<string, Tensor> state)
+    public static string? NonFinite(IEnumerable<KeyValuePair<string, Tensor>> state)
     {
+        using var scope = NewDisposeScope();
         foreach (var (name, value) in state)
         {
-            using var finite = value.isfinite();
+            var finite = value.isfinite();
             var bad = finite.numel() - finite.sum().item<long>();
             if (bad > 0)
             {
@@ -42,6 +43,16 @@ public static class ModuleWeights
         }
 
         return null;
+    }
+
+    /// <summary>Refuses to train from parameters holding NaN or infinite values (every weight would become NaN).</summary>
+    /// <exception cref="InvalidDataException">A parameter is not finite; the message names <paramref name="source"/> and the key.</exception>
+    public static void RequireFinite(nn.Module module, string source)
+    {
+        if (NonFinite(module) is { } bad)
+        {
+            throw new InvalidDataException($"'{source}': {bad}; training cannot start from these weights");
+        }
     }
 
     /// <summary>

@@ -30,25 +30,22 @@ public static class FuzzRun
 
             // Each mutant runs on its own thread, so that a hang is reported with its number instead of stalling the run.
             var run = Task.Factory.StartNew(() => Attempt(parse, mutant, documented), TaskCreationOptions.LongRunning);
-            string? violation = null;
+            string kind;
             if (!run.Wait(HangBound(timeBound)))
             {
-                violation = Fail("hang", $"{parser} mutant {i} ({mutant.Length} bytes) did not finish within {HangBound(timeBound).TotalSeconds:F0} s: it hangs (replay with TOKENIDLE_FUZZ_FROM={i})");
+                kind = Fail("hang", $"{parser} mutant {i} ({mutant.Length} bytes) did not finish within {HangBound(timeBound).TotalSeconds:F0} s: it hangs (replay with TOKENIDLE_FUZZ_FROM={i})");
             }
             else
             {
                 var (outcome, elapsed, bytes, error) = run.Result;
-                violation = error is not null
-                    ? Fail("undocumented " + error.GetType().Name, $"{parser} mutant {i} ({mutant.Length} bytes) threw an undocumented {error.GetType().Name}: {error}")
+                (slowest, largest) = (elapsed > slowest ? elapsed : slowest, Math.Max(largest, bytes));
+                kind = error is not null ? Fail("undocumented " + error.GetType().Name, $"{parser} mutant {i} ({mutant.Length} bytes) threw an undocumented {error.GetType().Name}: {error}")
                     : elapsed > timeBound ? Fail("over time bound", $"{parser} mutant {i} took {elapsed.TotalMilliseconds:F0} ms (bound {timeBound.TotalMilliseconds:F0} ms)")
                     : bytes > allocationBound ? Fail("over allocation bound", $"{parser} mutant {i} allocated {bytes:N0} bytes (bound {allocationBound:N0})")
-                    : null;
-                (slowest, largest) = (elapsed > slowest ? elapsed : slowest, Math.Max(largest, bytes));
-                counts[violation ?? outcome] = counts.GetValueOrDefault(violation ?? outcome) + 1;
-                continue;
+                    : outcome;
             }
 
-            counts[violation] = counts.GetValueOrDefault(violation) + 1;
+            counts[kind] = counts.GetValueOrDefault(kind) + 1;
         }
 
         if (Environment.GetEnvironmentVariable("TOKENIDLE_FUZZ_REPORT") is { Length: > 0 } folder)
