@@ -33,8 +33,9 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     internal const string LoaderSignature = "TokenIdleViTClassifier";
     internal const string UserName = "Token-reduction ViT image classifier";
     private const string ModelSignature = "TIDLEVIT";
-    // 0x00010002 added the half-precision flag (0x00010001 zips predate any release and are refused as older).
-    private const uint FormatVersion = 0x00010002;
+    // 0x00010002 added the half-precision flag; 0x00010003 stores the class values in a length-checked layout of
+    // our own instead of ML.NET's codec. Older zips predate any release and are refused as older.
+    private const uint FormatVersion = 0x00010003;
     private const string ConfigStream = "config.json";
     private const string WeightsStream = "TSModel.safetensors";
     private const string RecipeStream = "trainer.json";
@@ -139,7 +140,10 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         // int: life predictor layer (-1: not life regression); double: steepness
         // byte: half precision (1) or float32 (0) scoring
         // string: SHA-256 of the weights stream, hex
-        // the label's values: type and value (ML.NET's BinarySaver codec)
+        // the label's values: byte item kind (1 text, 2 bool, 3-12 sbyte … double, 13 DateTime, 14 DateTimeOffset, 15 TimeSpan;
+        //   16 key, then its raw type's kind byte and ulong key count), int count (= num_classes), then the values:
+        //   text as int character count + UTF-16; bool and numbers little-endian; DateTime as ToBinary int64;
+        //   DateTimeOffset as int64 ticks + int16 offset minutes; TimeSpan as int64 ticks
         // streams: config.json (architecture, timm names, with mean/std), TSModel.safetensors (weights, timm names),
         //          trainer.json (optional: the trainer and its options)
         ctx.SaveNonEmptyString(ImageColumnName);
@@ -165,7 +169,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         using var weights = new MemoryStream();
         SafetensorsFile.Write(weights, tensors, new Dictionary<string, string> { ["format"] = "pt" });
         ctx.SaveNonEmptyString(Convert.ToHexString(SHA256.HashData(weights.GetBuffer().AsSpan(0, (int)weights.Length))));
-        _labels.Save(Host, ctx);
+        _labels.Save(ctx);
         ctx.SaveBinaryStream(ConfigStream, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(Model.Config)));
         ctx.SaveBinaryStream(WeightsStream, writer => writer.Write(weights.GetBuffer(), 0, (int)weights.Length));
         if (Recipe is not null)
@@ -211,10 +215,8 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         var steepness = ctx.Reader.ReadDouble();
         var halfPrecision = ctx.Reader.ReadBoolByte();
         var checksum = ctx.LoadNonEmptyString();
-        var labels = LabelKeyValues.Load(host, ctx);
-
         var config = ParseConfig(host, ctx, Stream(host, ctx, ConfigStream, MaxJsonEntryBytes));
-        host.CheckDecode(config.NumClasses == labels.Names.Count, $"'{ctx.Directory}': {ConfigStream} says num_classes {config.NumClasses} but the model stores {labels.Names.Count} class names");
+        var labels = LabelKeyValues.Load(host, ctx, config.NumClasses, ConfigStream);
         var weightsSource = $"{ctx.Directory}/{WeightsStream}";
         var weights = Stream(host, ctx, WeightsStream, WeightsEntryLimit(config));
         if (!Convert.ToHexString(SHA256.HashData(weights)).Equals(checksum, StringComparison.OrdinalIgnoreCase))

@@ -255,6 +255,79 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         public uint Label { get; set; }
     }
 
+    public sealed class LabeledRow<T>
+    {
+        public float[] Input { get; set; } = Array.Empty<float>();
+
+        public T Raw { get; set; } = default!;
+    }
+
+    public static TheoryData<string> LabelValueTypes => new() { "text", "bool", "sbyte", "ushort", "long", "float", "double", "DateTime", "DateTimeOffset", "TimeSpan", "key" };
+
+    [Theory]
+    [MemberData(nameof(LabelValueTypes))]
+    public void EveryLabelTypeMapValueToKeyMakesComesBackFromASavedModel(string type)
+    {
+        var context = new MLContext(seed: 1);
+        var epoch = new DateTime(2024, 5, 6, 7, 8, 9, DateTimeKind.Utc);
+        var data = type switch
+        {
+            "text" => LabelData(context, i => $"class \u00e9 {i}"),
+            "bool" => LabelData(context, i => i % 2 == 0),
+            "sbyte" => LabelData(context, i => (sbyte)(-i)),
+            "ushort" => LabelData(context, i => (ushort)(60000 + i)),
+            "long" => LabelData(context, i => long.MinValue + i),
+            "float" => LabelData(context, i => i + 0.25f),
+            "double" => LabelData(context, i => -i * 1e300),
+            "DateTime" => LabelData(context, i => epoch.AddDays(i)),
+            "DateTimeOffset" => LabelData(context, i => new DateTimeOffset(epoch.AddHours(i).Ticks, TimeSpan.FromMinutes(30 * i - 600))),
+            "TimeSpan" => LabelData(context, i => TimeSpan.FromMilliseconds(i)),
+            _ => LabelData(context, i => (uint)(i + 1), new KeyDataViewType(typeof(uint), 20)),
+        };
+
+        var options = new VisionTransformerTrainer.Options { ConfigPath = FixtureSet.Get("micro").ConfigPath, MaxEpoch = 1, BatchSize = 4, ImageColumnName = "Input" };
+        var model = context.Transforms.Conversion.MapValueToKey("Label", "Raw")
+            .Append(context.MulticlassClassification.Trainers.VisionTransformer(options))
+            .Append(context.Transforms.Conversion.MapKeyToValue("Predicted", "PredictedLabel"))
+            .Fit(data);
+        var path = Path.Combine(_data.Root, $"labels-{type}.zip");
+        context.Model.Save(model, data.Schema, path);
+        var loaded = new MLContext().Model.Load(path, out _);
+
+        var before = model.Transform(data);
+        var after = loaded.Transform(data);
+        Assert.Equal(data.Schema["Raw"].Type, after.Schema["Predicted"].Type);
+        Assert.Equal(before.Schema["Score"].Type, after.Schema["Score"].Type);
+        Assert.Equal(SlotNames(before), SlotNames(after));
+        Assert.Equal(Column(before), Column(after));
+        Assert.Subset(Column(data, "Raw").ToHashSet(), Column(after).ToHashSet());
+
+        static List<string> Column(IDataView view, string name = "Predicted")
+            => view.Preview(100).RowView.Select(r => Convert.ToString(r.Values.Single(v => v.Key == name).Value, System.Globalization.CultureInfo.InvariantCulture)!).ToList();
+
+        static string[] SlotNames(IDataView view)
+        {
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            view.Schema["Score"].GetSlotNames(ref names);
+            return names.DenseValues().Select(n => n.ToString()).ToArray();
+        }
+    }
+
+    private static IDataView LabelData<T>(MLContext context, Func<int, T> label, DataViewType? labelType = null)
+    {
+        var set = FixtureSet.Get("micro");
+        var definition = SchemaDefinition.Create(typeof(LabeledRow<T>));
+        definition["Input"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, set.Config.InChannels, set.Config.ImageSize, set.Config.ImageSize);
+        if (labelType is not null)
+        {
+            definition["Raw"].ColumnType = labelType;
+        }
+
+        var input = set.Input;
+        var rows = Enumerable.Range(0, 12).Select(i => new LabeledRow<T> { Input = input[i % (int)input.shape[0]].flatten().data<float>().ToArray(), Raw = label(i % 6) });
+        return context.Data.LoadFromEnumerable(rows.ToList(), definition);
+    }
+
     public static TheoryData<string, string> FixtureCases => new()
     {
         { "micro", "full" }, { "micro", "evit.r0.7" }, { "micro", "evit_fuse.r0.5" }, { "micro", "idle.k0.7" }, { "micro", "idle.k0.5" },
@@ -468,11 +541,27 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
             BitConverter.GetBytes(0x00020001u).CopyTo(b, 76);
         })));
 
-        Assert.Contains("was saved in format 0x00010001, older than this library reads (0x00010002 on)", LoadError("older.zip", zip => Rewrite(zip, "Model.key", b =>
+        Assert.Contains("was saved in format 0x00010002, older than this library reads (0x00010003 on)", LoadError("older.zip", zip => Rewrite(zip, "Model.key", b =>
         {
-            BitConverter.GetBytes(0x00010001u).CopyTo(b, 72);
-            BitConverter.GetBytes(0x00010001u).CopyTo(b, 76);
+            BitConverter.GetBytes(0x00010002u).CopyTo(b, 72);
+            BitConverter.GetBytes(0x00010002u).CopyTo(b, 76);
         })));
+
+        // The class values' counts are checked against num_classes and the bytes left before anything is allocated.
+        // The folder's classes are text: kind 1, count, then each value's character count and UTF-16 characters.
+        var names = ((IEnumerable<ITransformer>)model).OfType<VisionTransformerClassifier>().Single().ClassNames;
+        void ClassValues(ZipArchive zip, Action<byte[], int> change) => Rewrite(zip, "Model.key", b =>
+        {
+            var block = new[] { (byte)1 }.Concat(BitConverter.GetBytes(names.Count)).Concat(BitConverter.GetBytes(names[0].Length)).ToArray();
+            var at = b.AsSpan().IndexOf(block);
+            Assert.True(at > 0 && b.AsSpan(at + 1).IndexOf(block) < 0);
+            change(b, at);
+        });
+        var allocated = GC.GetTotalAllocatedBytes();
+        Assert.Contains($"config.json says num_classes {names.Count} but the model stores 2147483647 class names", LoadError("class-count.zip", zip => ClassValues(zip, (b, at) => BitConverter.GetBytes(int.MaxValue).CopyTo(b, at + 1))));
+        Assert.Contains("the label's class values: value 0 claims 1073741823 characters, more than the model holds", LoadError("class-length.zip", zip => ClassValues(zip, (b, at) => BitConverter.GetBytes(int.MaxValue / 2).CopyTo(b, at + 5))));
+        Assert.Contains("the label's class values have unknown type 99", LoadError("class-type.zip", zip => ClassValues(zip, (b, at) => b[at] = 99)));
+        Assert.InRange(GC.GetTotalAllocatedBytes() - allocated, 0, 64L << 20);
 
         // Re-hashed weights reach the safetensors and shape checks; the config is checked before the weights are read.
         byte[] Weights(Action<Dictionary<string, torch.Tensor>> change)
