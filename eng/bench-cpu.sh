@@ -6,12 +6,15 @@
 #            exported with torch.onnx (eng/bench/onnxruntime-deit.cs);
 #  training: one step (forward, cross-entropy, backward, AdamW) for ours | bare TorchSharp | PyTorch;
 #  methods:  each method at k = 0.7 and 0.5 against our full model of the same round (scoring).
+# With SUITE=onnx instead: ONNX Runtime 1.31 scoring our exported models (tokenidle bench --runtime onnxruntime:
+#  full, and each method at k = 0.7 and 0.5) against timm's DeiT-S exported by torch.onnx on ONNX Runtime and
+#  our TorchSharp full model.
 # Raw lines go to artifacts/bench/results.jsonl; the tables (min/median/max over rounds, ratios taken within
 # each round) are printed by eng/bench/summarise.py.
-# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2]
+# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|onnx]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds="${1:-3}"; seconds="${2:-15}"; batch="${3:-32}"; threads="${4:-2}"
+rounds="${1:-3}"; seconds="${2:-15}"; batch="${3:-32}"; threads="${4:-2}"; suite="${5:-engines}"
 bash eng/install-deps.sh --bench
 out=artifacts/bench
 mkdir -p "$out"
@@ -29,18 +32,28 @@ torch_py() { /usr/bin/python3 eng/bench/torch_deit_bench.py --batch "$batch" --t
 bare() { dotnet "$out/bare/bare-torchsharp-deit.dll" "$batch" "$threads" "$seconds" "$@"; }
 ort() { dotnet "$out/ort/onnxruntime-deit.dll" "$out/deit-s.onnx" "$batch" "$threads" "$seconds"; }
 
-contestants=(
-  "score:ours|ours"
-  "score:bare|bare"
-  "score:torch|torch_py"
-  "score:ort|ort"
-  "train:ours|ours --train"
-  "train:bare|bare train"
-  "train:torch|torch_py --train"
-)
+if [[ "$suite" == onnx ]]; then
+  contestants=(
+    "onnx:timm|ort"
+    "onnx:full|ours --runtime onnxruntime"
+    "onnx:torchsharp|ours"
+  )
+  methods_on=(onnx --runtime onnxruntime)
+else
+  contestants=(
+    "score:ours|ours"
+    "score:bare|bare"
+    "score:torch|torch_py"
+    "score:ort|ort"
+    "train:ours|ours --train"
+    "train:bare|bare train"
+    "train:torch|torch_py --train"
+  )
+  methods_on=(method)
+fi
 for k in 0.7 0.5; do
   for method in evit evit-fuse idle life; do
-    contestants+=("method:$method:$k|ours --method $method --keep-rate $k")
+    contestants+=("${methods_on[0]}:$method:$k|ours ${methods_on[*]:1} --method $method --keep-rate $k")
   done
 done
 

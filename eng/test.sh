@@ -13,3 +13,8 @@ bash eng/fashion-mnist/run-experiment.sh --smoke --out artifacts/fashion-mnist-s
 dotnet run --project samples/QuickStart -c Release
 # The script user's path: the .NET 10 file-based app (finetune, evaluate, save).
 dotnet run samples/Script/finetune.cs -- samples/data/fashion-mnist artifacts/script-model.zip
+# The ONNX path: IdleViT exported by the CLI, scored by a plain ML.NET pipeline (LoadImages → ResizeImages →
+# ExtractPixels → ApplyOnnxModel) that does not reference this library, saved as a zip and reloaded.
+dotnet run --project src/Microsoft.ML.TokenIdle.Cli -c Release -- export-onnx --config models/fashion-mnist-vit/config.json \
+    --weights models/fashion-mnist-vit/model.safetensors --method idle --keep-rate 0.7 --input-pixels bytes --output artifacts/fashion-mnist-idle.onnx
+dotnet run --project samples/OnnxScoring -c Release -- artifacts/fashion-mnist-idle.onnx samples/data/fashion-mnist/test artifacts/onnx-scoring.zip

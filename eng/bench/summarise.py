@@ -24,6 +24,19 @@ def ratio(a, b):
 
 
 print(f"DeiT-S, batch {batch}, {threads} threads, {rounds} rounds of {seconds} s per measurement; median (min–max).\n")
+if "onnx:full" in by:
+    # SUITE=onnx: ONNX Runtime on our exports against timm's export on ONNX Runtime and our TorchSharp model.
+    print("| contestant | k | GMACs (paper) | img/s | ÷ our full model on ORT | ÷ timm's export on ORT |")
+    print("|---|---|---|---|---|---|")
+    labels = {"onnx:timm": "timm DeiT-S (torch.onnx) on ORT", "onnx:torchsharp": "our full model on TorchSharp", "onnx:full": "our full model on ORT"}
+    order = ["onnx:timm", "onnx:torchsharp", "onnx:full"] + sorted((n for n in by if n.count(":") == 2), key=lambda n: (-float(n.split(":")[2]), n.split(":")[1]))
+    for name in order:
+        first = by[name][min(by[name])]
+        label = labels.get(name) or f"{name.split(':')[1]} on ORT"
+        k = name.split(":")[2] if name.count(":") == 2 else "1"
+        gmacs = first.get("paper_gmacs", "4.6")
+        print(f"| {label} | {k} | {gmacs} | {spread(ips(name))} | {ratio(name, 'onnx:full')} | {ratio(name, 'onnx:timm')} |")
+    sys.exit(0)
 print("| what | contestant | img/s | ours ÷ contestant |")
 print("|---|---|---|---|")
 names = {"ours": "ours (tokenidle bench)", "bare": "bare TorchSharp loop", "torch": "PyTorch 1.13", "ort": "ONNX Runtime 1.31"}

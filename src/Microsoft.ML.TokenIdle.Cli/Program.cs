@@ -6,6 +6,7 @@ root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(ExportOnnxCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(VisualizeCommand.Create());
 root.Subcommands.Add(PlotCommand.Create());

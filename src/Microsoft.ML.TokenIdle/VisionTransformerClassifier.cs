@@ -104,6 +104,23 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     /// </summary>
     public bool HalfPrecision { get; }
 
+    /// <summary>
+    /// Writes the network and its token reduction as an ONNX model (opset 17 or later): float32 pixels
+    /// <c>[batch, channels, size, size]</c> to logits (and, by default, probabilities), the batch axis dynamic and
+    /// every token count fixed by the schedule. ONNX Runtime, or ML.NET's <c>ApplyOnnxModel</c>, then scores it without
+    /// this library; images must be resized outside the graph. The class names, method, schedule and normalisation
+    /// are stored as the model's metadata.
+    /// </summary>
+    /// <param name="output">Where the model is written; nothing is written when the export fails.</param>
+    /// <param name="options">Names, opset and what the input holds; null: the defaults.</param>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    public void ExportToOnnx(Stream output, Onnx.OnnxExportOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Host.CheckValue(output, nameof(output));
+        Onnx.VisionTransformerOnnxExporter.Export(Model, Strategy, Method, ClassNames, output, options ?? new Onnx.OnnxExportOptions());
+    }
+
     /// <summary>The blocks that reduce tokens, in order (the rows of the token-mask column).</summary>
     public IReadOnlyList<int> ReducingLayers { get; }
 

@@ -266,7 +266,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
 
     [Theory]
     [MemberData(nameof(LabelValueTypes))]
-    public void EveryLabelTypeMapValueToKeyMakesComesBackFromASavedModel(string type)
+    public void EveryLabelTypeMapValueToKeyMakesRoundTripsThroughASavedModel(string type)
     {
         var context = new MLContext(seed: 1);
         var epoch = new DateTime(2024, 5, 6, 7, 8, 9, DateTimeKind.Utc);
@@ -387,6 +387,29 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         var loaded = (VisionTransformerClassifier)new MLContext().Model.Load(path, out _);
         Assert.True(loaded.HalfPrecision);
         Assert.Equal(halfScores.Select(o => o.Score), Score(context, loaded, data).Select(o => o.Score));
+    }
+
+    [Theory]
+    [InlineData("idle.k0.5")]
+    [InlineData("evit_fuse.r0.5")]
+    public void TheExportedOnnxModelGivesTheScoreColumn(string name)
+    {
+        var set = FixtureSet.Get("micro");
+        var context = new MLContext(seed: 1);
+        var data = FixtureData(context, set);
+        var classifier = FixtureTrainer(context, set, name, halfPrecision: false).Fit(data);
+        var scores = Score(context, classifier, data);
+        using var onnx = new MemoryStream();
+        classifier.ExportToOnnx(onnx);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx.ToArray());
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(classifier.ClassNames), session.ModelMetadata.CustomMetadataMap["class_names"]);
+        using var input = set.Input;
+        var probabilities = Onnx.VisionTransformerOnnxExporterTests.Run(session, "pixels", input)["probabilities"];
+        for (var b = 0; b < scores.Count; b++)
+        {
+            var row = probabilities[b].data<float>().ToArray();
+            Assert.InRange(scores[b].Score.Zip(row, (x, y) => Math.Abs(x - y)).Max(), 0, 1e-5);
+        }
     }
 
     [Fact]
@@ -557,11 +580,11 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
             Assert.True(at > 0 && b.AsSpan(at + 1).IndexOf(block) < 0);
             change(b, at);
         });
-        var allocated = GC.GetTotalAllocatedBytes();
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
         Assert.Contains($"config.json says num_classes {names.Count} but the model stores 2147483647 class names", LoadError("class-count.zip", zip => ClassValues(zip, (b, at) => BitConverter.GetBytes(int.MaxValue).CopyTo(b, at + 1))));
         Assert.Contains("the label's class values: value 0 claims 1073741823 characters, more than the model holds", LoadError("class-length.zip", zip => ClassValues(zip, (b, at) => BitConverter.GetBytes(int.MaxValue / 2).CopyTo(b, at + 5))));
         Assert.Contains("the label's class values have unknown type 99", LoadError("class-type.zip", zip => ClassValues(zip, (b, at) => b[at] = 99)));
-        Assert.InRange(GC.GetTotalAllocatedBytes() - allocated, 0, 64L << 20);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 64L << 20);
 
         // Re-hashed weights reach the safetensors and shape checks; the config is checked before the weights are read.
         byte[] Weights(Action<Dictionary<string, torch.Tensor>> change)
@@ -585,9 +608,9 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
 
         // A 256 MiB entry of zeros (256 KB compressed) is refused once past what the config's weights can take.
         var zeros = Altered("zeros.zip", zip => ZipMutants.Replace(zip, Entry + "TSModel.safetensors", new byte[256 << 20]));
-        var before = GC.GetTotalAllocatedBytes();
+        var before = GC.GetAllocatedBytesForCurrentThread();
         Assert.Contains("TSModel.safetensors' is longer than the", TransformerSteps.Reason(Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(zeros, out _))).Message);
-        Assert.InRange(GC.GetTotalAllocatedBytes() - before, 0, 16L << 20);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 16L << 20);
 
         var truncated = Path.Combine(_data.Root, "truncated.zip");
         var bytes = File.ReadAllBytes(path);

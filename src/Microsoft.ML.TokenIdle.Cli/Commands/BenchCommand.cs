@@ -21,6 +21,7 @@ internal static class BenchCommand
     {
         var source = new ModelSource();
         var method = new MethodSource();
+        var runtime = new RuntimeSource();
         var batch = new Option<int>("--batch") { Description = "images per pass", DefaultValueFactory = _ => 32 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var seconds = new Option<double>("--seconds") { Description = "measuring time after one warm-up pass", DefaultValueFactory = _ => 10 };
@@ -29,6 +30,7 @@ internal static class BenchCommand
         var command = new Command("bench", "measure throughput; prints one JSON line with images_per_second");
         source.AddTo(command);
         method.AddTo(command);
+        runtime.AddTo(command);
         command.Options.Add(batch);
         command.Options.Add(threads);
         command.Options.Add(seconds);
@@ -44,15 +46,19 @@ internal static class BenchCommand
                 throw new ArgumentException($"--seconds must be positive, got {limit}");
             }
 
-            var model = source.Build(result, weightsOptional: true);
+            var isTrain = result.GetValue(train);
+            if (isTrain && result.GetValue(runtime.Runtime) != ModelRuntime.TorchSharpName)
+            {
+                throw new ArgumentException("--train runs on --runtime torchsharp; ONNX Runtime scores only");
+            }
+
+            using var scorer = runtime.Build(result, source, method, weightsOptional: true, warnUntrained: false, result.GetValue(threads));
+            var (model, strategy, device) = (scorer.Model, scorer.Strategy, scorer.Device);
             var c = model.Config;
-            var device = model.Device;
-            var strategy = method.Build(result, c, warnUntrained: false, model);
             var maxPasses = result.GetValue(steps) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--steps must be at least 1, got {n}")) : int.MaxValue;
             using var generator = new Generator(1);
             using var images = randn(new long[] { b, c.InChannels, c.ImageSize, c.ImageSize }, generator: generator).to(device);
             using var labels = tensor(Enumerable.Range(0, b).Select(i => (long)(i % c.NumClasses)).ToArray(), device: device);
-            var isTrain = result.GetValue(train);
             if (isTrain && result.GetValue(source.Half))
             {
                 throw new ArgumentException("--half applies to scoring; training steps run in float32");
@@ -60,7 +66,7 @@ internal static class BenchCommand
 
             model.train(isTrain);
             using var optimizer = isTrain ? Microsoft.ML.TokenIdle.Training.Optimizers.AdamWGroups.Create(model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter)), 0.05) : null;
-            Action step = isTrain ? () => TrainStep(model, strategy, images, labels, optimizer!) : () => InferStep(model, strategy, images);
+            Action step = isTrain ? () => TrainStep(model, strategy, images, labels, optimizer!) : () => InferStep(scorer, images);
             step();
             var process = Process.GetCurrentProcess();
             process.Refresh();
@@ -89,7 +95,8 @@ internal static class BenchCommand
                 ["depth"] = c.Depth,
                 ["batch"] = b,
                 ["threads"] = get_num_threads(),
-                ["device"] = device.ToString(),
+                ["device"] = scorer.ExecutionDevice,
+                ["runtime"] = scorer.Name,
                 ["dtype"] = model.ClsToken.dtype.ToString().ToLowerInvariant(),
                 ["passes"] = passes,
                 ["seconds"] = Math.Round(elapsed, 3),
@@ -110,11 +117,11 @@ internal static class BenchCommand
         return command;
     }
 
-    private static void InferStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images)
+    private static void InferStep(ModelRuntime scorer, Tensor images)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        model.Forward(images, strategy);
+        scorer.Logits(images);
     }
 
     private static void TrainStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, Tensor labels, TorchSharp.Modules.AdamW optimizer)

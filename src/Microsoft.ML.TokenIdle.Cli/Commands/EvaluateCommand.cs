@@ -11,6 +11,7 @@ internal static class EvaluateCommand
     {
         var source = new ModelSource();
         var method = new MethodSource();
+        var runtime = new RuntimeSource();
         var data = new Option<string>("--data") { Description = DataSource.Description, DefaultValueFactory = _ => "fashion-mnist:test" };
         var limit = DataSource.LimitOption("--limit", "the dataset");
         var skipUnreadable = DataSource.SkipUnreadableOption();
@@ -19,6 +20,7 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "accuracy and speed on a labelled dataset; prints one JSON line with top1, top5, loss, gmacs and images_per_second");
         source.AddTo(command);
         method.AddTo(command);
+        runtime.AddTo(command);
         command.Options.Add(data);
         command.Options.Add(limit);
         command.Options.Add(skipUnreadable);
@@ -29,11 +31,11 @@ internal static class EvaluateCommand
             CommandRunner.SetThreads(result.GetValue(threads));
             var batchSize = CommandRunner.Count(result, batch);
 
-            var model = source.Build(result, weightsOptional: false);
-            var strategy = method.Build(result, model.Config, warnUntrained: true, model);
-            var dataset = DataSource.Load(result.GetValue(data)!, model.Config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
-            var evaluation = Evaluator.Evaluate(model, strategy, dataset, batchSize);
-            var description = MacsCommand.Describe(model.Config, strategy, method.Name(result), result.GetValue(method.KeepRate));
+            using var scorer = runtime.Build(result, source, method, weightsOptional: false, warnUntrained: true, result.GetValue(threads));
+            var config = scorer.Model.Config;
+            var dataset = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
+            var evaluation = Evaluator.Evaluate(scorer.Logits, config.NumClasses, scorer.Device, dataset, batchSize);
+            var description = MacsCommand.Describe(config, scorer.Strategy, method.Name(result), result.GetValue(method.KeepRate));
             var report = new Dictionary<string, object>
             {
                 ["top1"] = evaluation.Top1,
@@ -43,6 +45,7 @@ internal static class EvaluateCommand
                 ["images_per_second"] = Math.Round(evaluation.ImagesPerSecond, 2),
                 ["count"] = evaluation.Count,
                 ["threads"] = TorchSharp.torch.get_num_threads(),
+                ["runtime"] = scorer.Name,
             };
             foreach (var (key, value) in description)
             {

@@ -11,6 +11,7 @@ internal static class InferCommand
     {
         var source = new ModelSource();
         var method = new MethodSource();
+        var runtime = new RuntimeSource();
         var input = new Option<string>("--input") { Description = "safetensors file holding the tensor 'input' [B,C,H,W]", Required = true };
         var output = new Option<string?>("--output") { Description = "safetensors file to write the tensor 'logits' [B,classes] to" };
         var batch = new Option<int>("--batch-size") { Description = "images per forward pass", DefaultValueFactory = _ => 64 };
@@ -18,6 +19,7 @@ internal static class InferCommand
         var command = new Command("infer", "score images: prints the predicted class of each and optionally writes the logits");
         source.AddTo(command);
         method.AddTo(command);
+        runtime.AddTo(command);
         command.Options.Add(input);
         command.Options.Add(output);
         command.Options.Add(batch);
@@ -27,8 +29,7 @@ internal static class InferCommand
             CommandRunner.SetThreads(result.GetValue(threads));
             var batchSize = CommandRunner.Count(result, batch);
 
-            var model = source.Build(result, weightsOptional: false);
-            var strategy = method.Build(result, model.Config, warnUntrained: true, model);
+            using var scorer = runtime.Build(result, source, method, weightsOptional: false, warnUntrained: true, result.GetValue(threads));
             var inputPath = result.GetValue(input)!;
             var entries = SafetensorsFile.Read(inputPath);
             if (!entries.TryGetValue("input", out var entry))
@@ -37,7 +38,7 @@ internal static class InferCommand
             }
 
             using var images = entry.ToTensor();
-            using var logits = Scorer.Score(model, strategy, images, batchSize);
+            using var logits = Scorer.Score(scorer, images, batchSize);
             var outputPath = result.GetValue(output);
             if (outputPath is not null)
             {

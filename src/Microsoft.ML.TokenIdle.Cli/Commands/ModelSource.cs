@@ -58,10 +58,13 @@ internal sealed class ModelSource
         return configPath is not null ? VisionTransformerConfig.Load(configPath) : VisionTransformerConfig.FromPreset(preset!);
     }
 
-    /// <summary>Builds the model on <c>--device</c>, in float16 with <c>--half</c>; weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).</summary>
-    public VisionTransformer Build(ParseResult result, bool weightsOptional)
+    /// <summary>
+    /// Builds the model on <c>--device</c> (on the CPU when <paramref name="onCpu"/>: for export), in float16 with
+    /// <c>--half</c>; weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).
+    /// </summary>
+    public VisionTransformer Build(ParseResult result, bool weightsOptional, bool onCpu = false)
     {
-        var device = SelectDevice(result);
+        var device = onCpu ? TorchSharp.torch.CPU : SelectDevice(result);
         var config = LoadConfig(result);
         var weights = result.GetValue(Weights);
         if (weights is null && !weightsOptional)

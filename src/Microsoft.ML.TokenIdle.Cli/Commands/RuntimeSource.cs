@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Microsoft.ML.TokenIdle.Engine;
+
+namespace TokenIdle.Cli.Commands;
+
+/// <summary>The <c>--runtime</c> option: score with TorchSharp (default) or with ONNX Runtime on the model exported in memory.</summary>
+internal sealed class RuntimeSource
+{
+    public Option<string> Runtime { get; } = new("--runtime")
+    {
+        Description = $"scoring engine: {ModelRuntime.TorchSharpName} (libtorch) or {ModelRuntime.OnnxRuntimeName} (the model and method exported to ONNX in memory; --threads sets its intra-op threads)",
+        DefaultValueFactory = _ => ModelRuntime.TorchSharpName,
+    };
+
+    public void AddTo(Command command) => command.Options.Add(Runtime);
+
+    /// <summary>The model and method of <paramref name="source"/> and <paramref name="method"/> on the chosen engine.</summary>
+    /// <exception cref="ArgumentException">An unknown runtime, or <c>--half</c> with ONNX Runtime.</exception>
+    public ModelRuntime Build(ParseResult result, ModelSource source, MethodSource method, bool weightsOptional, bool warnUntrained, int? threads)
+    {
+        var runtime = result.GetValue(Runtime)!.Trim().ToLowerInvariant();
+        if (runtime == ModelRuntime.TorchSharpName)
+        {
+            var model = source.Build(result, weightsOptional);
+            return ModelRuntime.TorchSharp(model, method.Build(result, model.Config, warnUntrained, model));
+        }
+
+        if (runtime != ModelRuntime.OnnxRuntimeName)
+        {
+            throw new ArgumentException($"--runtime '{result.GetValue(Runtime)}' is not one of {ModelRuntime.TorchSharpName}, {ModelRuntime.OnnxRuntimeName}");
+        }
+
+        if (result.GetValue(source.Half))
+        {
+            throw new ArgumentException("--half applies to --runtime torchsharp; the ONNX export is float32");
+        }
+
+        // The exported model is built on the CPU; --device chooses ONNX Runtime's execution provider.
+        var device = TorchEngine.ParseDevice(result.GetValue(source.Device)!);
+        var cpuModel = source.Build(result, weightsOptional, onCpu: true);
+        return ModelRuntime.OnnxRuntime(cpuModel, method.Build(result, cpuModel.Config, warnUntrained, cpuModel), method.Name(result), device, threads);
+    }
+}

@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Google.Protobuf;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Nn;
+using TorchSharp.Modules;
+using static Microsoft.ML.TokenIdle.Onnx.OnnxGraph;
+
+namespace Microsoft.ML.TokenIdle.Onnx;
+
+/// <summary>
+/// Writes a <see cref="VisionTransformer"/> and its token-reduction strategy as one ONNX graph, pixels to logits:
+/// the same operations as the TorchSharp forward pass in eval mode, with every token count fixed by the image
+/// size and the schedule, and only the batch axis dynamic. Tokens are chosen in the graph (TopK), gathered
+/// (GatherElements), fused (MatMul) and, for idling, written back (ScatterElements).
+/// </summary>
+internal sealed class VisionTransformerOnnxExporter
+{
+    /// <summary>The highest opset this exporter has been checked against (ONNX Runtime 1.31 reads it).</summary>
+    public const int MaximumOpset = 21;
+
+    private readonly OnnxGraph _g = new();
+    private readonly VisionTransformer _model;
+    private readonly TokenReductionStrategy? _strategy;
+    private readonly OnnxExportOptions _options;
+    private readonly long _width;
+    private readonly long _heads;
+
+    private VisionTransformerOnnxExporter(VisionTransformer model, TokenReductionStrategy? strategy, OnnxExportOptions options)
+    {
+        (_model, _strategy, _options) = (model, strategy, options);
+        (_width, _heads) = (model.Config.EmbedDim, model.Config.NumHeads);
+    }
+
+    /// <summary>
+    /// Writes the ONNX model of <paramref name="model"/> under <paramref name="strategy"/> (null: the full model),
+    /// with the method, schedule, normalisation and class names as the model's metadata.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid, or the strategy combines a selector and a reduction no method uses.</exception>
+    public static void Export(VisionTransformer model, TokenReductionStrategy? strategy, string method, IReadOnlyList<string>? classNames, Stream output, OnnxExportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Opset is < OnnxExportOptions.MinimumOpset or > MaximumOpset)
+        {
+            throw new ArgumentException($"ONNX export: opset {options.Opset} is not supported: choose {OnnxExportOptions.MinimumOpset} to {MaximumOpset}", nameof(options));
+        }
+
+        var names = new[] { options.InputName, options.LogitsName, options.ProbabilitiesName };
+        if (names.Any(n => n is not null && string.IsNullOrWhiteSpace(n)) || names.Where(n => n is not null).Distinct(StringComparer.Ordinal).Count() != names.Count(n => n is not null))
+        {
+            throw new ArgumentException($"ONNX export: the input and output names must be distinct and not blank, got '{string.Join("', '", names)}'", nameof(options));
+        }
+
+        var exporter = new VisionTransformerOnnxExporter(model, strategy, options);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var version = typeof(VisionTransformerOnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "1.0.0";
+        var (mean, std) = model.Config.InputNormalization();
+        var metadata = new Dictionary<string, string>
+        {
+            ["method"] = method,
+            ["keep_ratio_per_layer"] = string.Join(',', (strategy?.Schedule.Ratios ?? Enumerable.Repeat(1.0, model.Config.Depth)).Select(r => r.ToString("R", CultureInfo.InvariantCulture))),
+            ["image_size"] = model.Config.ImageSize.ToString(CultureInfo.InvariantCulture),
+            ["input_pixels"] = options.InputPixels.ToString(),
+            ["mean"] = JsonSerializer.Serialize(mean),
+            ["std"] = JsonSerializer.Serialize(std),
+        };
+        if (classNames is not null)
+        {
+            metadata["class_names"] = JsonSerializer.Serialize(classNames);
+        }
+
+        // Built whole before anything is written: a failed export leaves the stream untouched.
+        var onnx = exporter.Build().ToModel(options.Opset, version, metadata);
+        onnx.WriteTo(output);
+    }
+
+    private OnnxGraph Build()
+    {
+        var c = _model.Config;
+        var input = _g.Input(_options.InputName, null, c.InChannels, c.ImageSize, c.ImageSize);
+        var x = Embed(Normalize(input, c));
+        long tokens = 1 + c.NumPatches;
+        string? lives = null;
+        for (var layer = 0; layer < c.Depth; layer++)
+        {
+            var block = _model.Blocks[layer];
+            var prefix = $"blocks.{layer}.";
+            if (_strategy?.Selector is LifeRegressionSelector life && layer == life.PredictorLayer + 1)
+            {
+                lives = Lives(x, life);
+            }
+
+            var ratio = _strategy?.Schedule.Ratios[layer] ?? 1;
+            var kept = _strategy?.Reduction.KeptCount(ratio, (int)tokens - 1) ?? tokens;
+            if (_strategy is null || ratio >= 1 || kept >= tokens - 1)
+            {
+                x = Block(x, block, prefix, tokens);
+                continue;
+            }
+
+            (x, tokens, lives) = _strategy.Reduction switch
+            {
+                TokenIdling => (Idle(x, block, prefix, tokens, kept), tokens, lives),
+                TokenDropping drop => Drop(x, block, prefix, tokens, kept, drop, lives, layer),
+                var other => throw new ArgumentException($"ONNX export: the token reduction '{other.Name}' has no ONNX form"),
+            };
+        }
+
+        var classToken = _g.Op("Gather", new[] { x, _g.Int64(0) }, Int("axis", 1));
+        var logits = Linear(LayerNorm(classToken, _model.Norm, "norm."), _model.Head, "head.");
+        _g.Output(logits, _options.LogitsName, null, c.NumClasses);
+        if (_options.ProbabilitiesName is { } probabilities)
+        {
+            _g.Output(_g.Op("Softmax", new[] { logits }, Int("axis", -1)), probabilities, null, c.NumClasses);
+        }
+
+        return _g;
+    }
+
+    /// <summary>Raw RGB planes to normalised pixels: x·scale/std − mean/std per channel, as one Mul and one Add.</summary>
+    private string Normalize(string input, VisionTransformerConfig c)
+    {
+        var scale = _options.InputPixels switch
+        {
+            OnnxInputPixels.Normalized => 0f,
+            OnnxInputPixels.Bytes => 1f / 255,
+            OnnxInputPixels.UnitRange => 1f,
+            var other => throw new ArgumentException($"ONNX export: unknown input pixels {other}"),
+        };
+        if (scale == 0)
+        {
+            return input;
+        }
+
+        var (mean, std) = c.InputNormalization();
+        var factor = _g.Floats(std.Select(s => scale / s).ToArray(), 1, c.InChannels, 1, 1);
+        var offset = _g.Floats(mean.Zip(std, (m, s) => -m / s).ToArray(), 1, c.InChannels, 1, 1);
+        return _g.Op("Add", new[] { _g.Op("Mul", new[] { input, factor }), offset });
+    }
+
+    private string Embed(string pixels)
+    {
+        var proj = _model.PatchEmbed.Proj;
+        var p = _model.Config.PatchSize;
+        var conv = _g.Op("Conv", new[] { pixels, _g.Weight("patch_embed.proj.weight", proj.weight!), _g.Weight("patch_embed.proj.bias", proj.bias!) },
+            Ints("kernel_shape", p, p), Ints("strides", p, p));
+        var patches = _g.Op("Transpose", new[] { _g.Op("Reshape", new[] { conv, _g.Int64s(0, _width, -1) }) }, Ints("perm", 0, 2, 1));
+
+        // The class token, repeated over the batch: shape [batch, 1, E] from the input's batch size.
+        var batch = _g.Op("Slice", new[] { _g.Op("Shape", new[] { pixels }), _g.Int64s(0), _g.Int64s(1) });
+        var classShape = _g.Op("Concat", new[] { batch, _g.Int64s(1, _width) }, Int("axis", 0));
+        var classTokens = _g.Op("Expand", new[] { _g.Weight("cls_token", _model.ClsToken), classShape });
+        return _g.Op("Add", new[] { _g.Op("Concat", new[] { classTokens, patches }, Int("axis", 1)), _g.Weight("pos_embed", _model.PosEmbed) });
+    }
+
+    private string Block(string x, Block block, string prefix, long tokens)
+    {
+        var (attended, _) = Attention(LayerNorm(x, block.Norm1, prefix + "norm1."), block.Attn, prefix + "attn.", tokens, classAttention: false);
+        return MlpResidual(_g.Op("Add", new[] { x, attended }), block, prefix);
+    }
+
+    private string MlpResidual(string x, Block block, string prefix)
+    {
+        var hidden = Gelu(Linear(LayerNorm(x, block.Norm2, prefix + "norm2."), block.Mlp.Fc1, prefix + "mlp.fc1."));
+        return _g.Op("Add", new[] { x, Linear(hidden, block.Mlp.Fc2, prefix + "mlp.fc2.") });
+    }
+
+    /// <summary>Multi-head attention on <paramref name="tokens"/> tokens; optionally the head-mean class attention to each patch.</summary>
+    private (string Output, string? ClassAttention) Attention(string normed, Attention attention, string prefix, long tokens, bool classAttention)
+    {
+        var d = _width / _heads;
+        var qkv = _g.Op("Transpose", new[] { _g.Op("Reshape", new[] { Linear(normed, attention.Qkv, prefix + "qkv."), _g.Int64s(0, tokens, 3, _heads, d) }) }, Ints("perm", 2, 0, 3, 1, 4));
+        string Part(long i) => _g.Op("Gather", new[] { qkv, _g.Int64(i) }, Int("axis", 0));
+        var (q, k, v) = (Part(0), Part(1), Part(2));
+        var scaled = _g.Op("Mul", new[] { q, _g.Float((float)(1 / Math.Sqrt(d))) });
+        var probabilities = _g.Op("Softmax", new[] { _g.Op("MatMul", new[] { scaled, _g.Op("Transpose", new[] { k }, Ints("perm", 0, 1, 3, 2)) }) }, Int("axis", -1));
+        var heads = _g.Op("Transpose", new[] { _g.Op("MatMul", new[] { probabilities, v }) }, Ints("perm", 0, 2, 1, 3));
+        var output = Linear(_g.Op("Reshape", new[] { heads, _g.Int64s(0, tokens, _width) }), attention.Proj, prefix + "proj.");
+        if (!classAttention)
+        {
+            return (output, null);
+        }
+
+        var classRow = ReduceMean(_g.Op("Gather", new[] { probabilities, _g.Int64(0) }, Int("axis", 2)), 1);
+        return (output, Patches(classRow, tokens));
+    }
+
+    /// <summary>IdleViT at inference: the chosen tokens attend among themselves and run the MLP; the others pass through.</summary>
+    private string Idle(string x, Block block, string prefix, long tokens, long kept)
+    {
+        var normed = LayerNorm(x, block.Norm1, prefix + "norm1.");
+        var positions = WithClassToken(TopK(ClassQueryKeyScores(normed, block.Attn, prefix + "attn.", tokens), kept));
+        var rows = Rows(positions);
+        var (attended, _) = Attention(_g.Op("GatherElements", new[] { normed, rows }, Int("axis", 1)), block.Attn, prefix + "attn.", kept + 1, classAttention: false);
+        var active = MlpResidual(_g.Op("Add", new[] { _g.Op("GatherElements", new[] { x, rows }, Int("axis", 1)), attended }), block, prefix);
+        return _g.Op("ScatterElements", new[] { x, rows, active }, Int("axis", 1));
+    }
+
+    /// <summary>EViT (after attention, optionally fusing) and life regression (before the block): keep the top patches.</summary>
+    private (string X, long Tokens, string? Lives) Drop(string x, Block block, string prefix, long tokens, long kept, TokenDropping drop, string? lives, int layer)
+    {
+        string scores;
+        switch (_strategy!.Selector, drop.Point)
+        {
+            case (ClassAttentionSelector, DropPoint.AfterAttention):
+                var (attended, classAttention) = Attention(LayerNorm(x, block.Norm1, prefix + "norm1."), block.Attn, prefix + "attn.", tokens, classAttention: true);
+                (x, scores) = (_g.Op("Add", new[] { x, attended }), classAttention!);
+                break;
+            case (LifeRegressionSelector life, DropPoint.BeforeBlock):
+                scores = lives ?? throw new ArgumentException($"ONNX export: life regression cannot select tokens at layer {layer}: its predictor reads the output of layer {life.PredictorLayer}");
+                break;
+            case var (selector, point):
+                throw new ArgumentException($"ONNX export: selecting by {selector.Name} when dropping {point} has no ONNX form");
+        }
+
+        var patches = tokens - 1;
+        var order = TopK(scores, drop.Fuse ? patches : kept);
+        var keptIndices = drop.Fuse ? _g.Op("Slice", new[] { order, _g.Int64s(0), _g.Int64s(kept), _g.Int64s(1) }) : order;
+        var reduced = _g.Op("GatherElements", new[] { x, Rows(WithClassToken(keptIndices)) }, Int("axis", 1));
+        var count = 1 + kept;
+        if (drop.Fuse)
+        {
+            // The dropped patches, summed with their class-attention scores as weights, become one token after the kept ones.
+            var dropped = _g.Op("Slice", new[] { order, _g.Int64s(kept), _g.Int64s(patches), _g.Int64s(1) });
+            var weights = _g.Op("Unsqueeze", new[] { _g.Op("GatherElements", new[] { scores, dropped }, Int("axis", 1)), _g.Int64s(1) });
+            var droppedTokens = _g.Op("GatherElements", new[] { x, Rows(_g.Op("Add", new[] { dropped, _g.Int64(1) })) }, Int("axis", 1));
+            reduced = _g.Op("Concat", new[] { reduced, _g.Op("MatMul", new[] { weights, droppedTokens }) }, Int("axis", 1));
+            count++;
+        }
+
+        var keptLives = lives is null ? null : _g.Op("GatherElements", new[] { lives, keptIndices }, Int("axis", 1));
+        var result = drop.Point == DropPoint.AfterAttention ? MlpResidual(reduced, block, prefix) : Block(reduced, block, prefix, count);
+        return (result, count, keptLives);
+    }
+
+    /// <summary>
+    /// IdleViT's ranking: the head-mean of the raw class-query/key logits. The mean over heads of per-head dot
+    /// products is the full dot product over H, so it is q_cls·k_j / H with k_j = W_k·x̄_j + b_k, folded as
+    /// x̄_j·(W_kᵀq_cls) + q_cls·b_k: no key is computed for any token.
+    /// </summary>
+    private string ClassQueryKeyScores(string normed, Attention attention, string prefix, long tokens)
+    {
+        var weight = _g.Weight(prefix + "qkv.weight.T", attention.Qkv.weight!.t());
+        string Columns(string t, long from, long to, long axis) => _g.Op("Slice", new[] { t, _g.Int64s(from), _g.Int64s(to), _g.Int64s(axis) });
+        var classRow = _g.Op("Gather", new[] { normed, _g.Int64(0) }, Int("axis", 1));
+        var query = _g.Op("MatMul", new[] { classRow, Columns(weight, 0, _width, 1) });
+        var bias = attention.Qkv.bias is { } b ? _g.Weight(prefix + "qkv.bias", b) : null;
+        if (bias is not null)
+        {
+            query = _g.Op("Add", new[] { query, Columns(bias, 0, _width, 0) });
+        }
+
+        var folded = _g.Op("MatMul", new[] { query, _g.Op("Transpose", new[] { Columns(weight, _width, 2 * _width, 1) }) });
+        var logits = _g.Op("Squeeze", new[] { _g.Op("MatMul", new[] { normed, _g.Op("Unsqueeze", new[] { folded, _g.Int64s(-1) }) }), _g.Int64s(-1) });
+        if (bias is not null)
+        {
+            var keyBias = _g.Op("ReduceSum", new[] { _g.Op("Mul", new[] { query, Columns(bias, _width, 2 * _width, 0) }), _g.Int64s(-1) }, Int("keepdims", 1));
+            logits = _g.Op("Add", new[] { logits, keyBias });
+        }
+
+        return Patches(_g.Op("Div", new[] { logits, _g.Float(_heads) }), tokens);
+    }
+
+    /// <summary>Life regression's lives of the patches: the bilinear class/patch score, standardised to the schedule's mean and spread.</summary>
+    private string Lives(string x, LifeRegressionSelector life)
+    {
+        var predictor = life.Predictor;
+        var normed = LayerNorm(x, predictor.Norm, "life_predictor.norm.");
+        var classVector = Linear(_g.Op("Gather", new[] { normed, _g.Int64(0) }, Int("axis", 1)), predictor.Bilinear, "life_predictor.bilinear.");
+        var tokens = 1 + _model.Config.NumPatches;
+        var patches = _g.Op("Slice", new[] { normed, _g.Int64s(1), _g.Int64s(tokens), _g.Int64s(1) });
+        var scores = _g.Op("Squeeze", new[] { _g.Op("MatMul", new[] { patches, _g.Op("Unsqueeze", new[] { classVector, _g.Int64s(-1) }) }), _g.Int64s(-1) });
+        var centred = _g.Op("Sub", new[] { scores, ReduceMean(scores, -1, keep: true) });
+        var std = _g.Op("Sqrt", new[] { _g.Op("Add", new[] { ReduceMean(_g.Op("Mul", new[] { centred, centred }), -1, keep: true), _g.Float(1e-6f) }) });
+        var statistics = life.Statistics;
+        return _g.Op("Add", new[] { _g.Op("Mul", new[] { _g.Op("Div", new[] { centred, std }), _g.Float((float)statistics.StdDev) }), _g.Float((float)statistics.Mean) });
+    }
+
+    private string TopK(string scores, long k) => _g.Ops("TopK", 2, new[] { scores, _g.Int64s(k) }, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[1];
+
+    /// <summary>Patch indices [B, k] → token positions [B, 1 + k] with the class token (position 0) first.</summary>
+    private string WithClassToken(string indices)
+    {
+        var zeros = _g.Op("Mul", new[] { _g.Op("Slice", new[] { indices, _g.Int64s(0), _g.Int64s(1), _g.Int64s(1) }), _g.Int64(0) });
+        return _g.Op("Concat", new[] { zeros, _g.Op("Add", new[] { indices, _g.Int64(1) }) }, Int("axis", 1));
+    }
+
+    /// <summary>Token positions [B, m] → GatherElements/ScatterElements indices [B, m, E].</summary>
+    private string Rows(string positions)
+    {
+        var shape = _g.Op("Concat", new[] { _g.Op("Shape", new[] { positions }), _g.Int64s(_width) }, Int("axis", 0));
+        return _g.Op("Expand", new[] { _g.Op("Unsqueeze", new[] { positions, _g.Int64s(-1) }), shape });
+    }
+
+    private string Patches(string perToken, long tokens) => _g.Op("Slice", new[] { perToken, _g.Int64s(1), _g.Int64s(tokens), _g.Int64s(1) });
+
+    private string ReduceMean(string x, long axis, bool keep = false) => _options.Opset >= 18
+        ? _g.Op("ReduceMean", new[] { x, _g.Int64s(axis) }, Int("keepdims", keep ? 1 : 0))
+        : _g.Op("ReduceMean", new[] { x }, Ints("axes", axis), Int("keepdims", keep ? 1 : 0));
+
+    private string Linear(string x, Linear linear, string prefix)
+    {
+        var product = _g.Op("MatMul", new[] { x, _g.Weight(prefix + "weight.T", linear.weight!.t()) });
+        return linear.bias is { } bias ? _g.Op("Add", new[] { product, _g.Weight(prefix + "bias", bias) }) : product;
+    }
+
+    private string LayerNorm(string x, LayerNorm norm, string prefix)
+        => _g.Op("LayerNormalization", new[] { x, _g.Weight(prefix + "weight", norm.weight!), _g.Weight(prefix + "bias", norm.bias!) },
+            Int("axis", -1), FloatAttribute("epsilon", (float)_model.Config.LayerNormEps));
+
+    /// <summary>GELU in its exact erf form, 0.5·x·(1 + erf(x/√2)), which ONNX Runtime fuses into one kernel.</summary>
+    private string Gelu(string x)
+    {
+        var erf = _g.Op("Erf", new[] { _g.Op("Mul", new[] { x, _g.Float((float)(1 / Math.Sqrt(2))) }) });
+        return _g.Op("Mul", new[] { _g.Op("Mul", new[] { x, _g.Op("Add", new[] { erf, _g.Float(1) }) }), _g.Float(0.5f) });
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.TokenIdle.Serialization;
+
+namespace Microsoft.ML.TokenIdle.Tests.Cli;
+
+/// <summary><c>tokenidle export-onnx</c> and <c>--runtime onnxruntime</c> on <c>infer</c>, <c>evaluate</c> and <c>bench</c>.</summary>
+public sealed class ExportOnnxCommandTests : IClassFixture<ImagePipelineData>
+{
+    private readonly ImagePipelineData _data;
+
+    public ExportOnnxCommandTests(ImagePipelineData data) => _data = data;
+
+    [Theory]
+    [InlineData("idle")]
+    [InlineData("evit-fuse")]
+    public void InferOnOnnxRuntimePrintsTheSameClassesAndLogits(string method)
+    {
+        var set = FixtureSet.Get("deit-tiny");
+        var logits = new Dictionary<string, float[]>();
+        var printed = new Dictionary<string, string>();
+        foreach (var runtime in new[] { "torchsharp", "onnxruntime" })
+        {
+            var output = Path.Combine(_data.Root, $"logits-{method}-{runtime}.safetensors");
+            var (code, stdout, stderr) = CliRunner.Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath,
+                "--method", method, "--keep-rate", "0.7", "--runtime", runtime, "--threads", "1", "--output", output);
+            Assert.True(code == 0, stderr);
+            printed[runtime] = stdout;
+            logits[runtime] = SafetensorsFile.Read(output)["logits"].ToTensor().data<float>().ToArray();
+        }
+
+        Assert.Equal(printed["torchsharp"], printed["onnxruntime"]);
+        Assert.InRange(logits["torchsharp"].Zip(logits["onnxruntime"], (a, b) => Math.Abs(a - b)).Max(), 0, 1e-4);
+    }
+
+    [Fact]
+    public void EvaluateAndBenchRunOnOnnxRuntimeAndSaySo()
+    {
+        var config = Path.Combine(RepositoryPaths.Root, "models", "fashion-mnist-vit", "config.json");
+        var weights = Path.Combine(RepositoryPaths.Root, "models", "fashion-mnist-vit", "model.safetensors");
+        var data = Path.Combine(RepositoryPaths.Root, "samples", "data", "fashion-mnist", "test");
+        var reports = new Dictionary<string, JsonElement>();
+        foreach (var runtime in new[] { "torchsharp", "onnxruntime" })
+        {
+            var (code, stdout, stderr) = CliRunner.Run("evaluate", "--config", config, "--weights", weights, "--data", data, "--limit", "60", "--method", "idle", "--keep-rate", "0.7", "--runtime", runtime);
+            Assert.True(code == 0, stderr);
+            reports[runtime] = JsonDocument.Parse(stdout).RootElement.Clone();
+        }
+
+        Assert.Equal("onnxruntime", reports["onnxruntime"].GetProperty("runtime").GetString());
+        Assert.Equal(reports["torchsharp"].GetProperty("top1").GetDouble(), reports["onnxruntime"].GetProperty("top1").GetDouble());
+        Assert.Equal(reports["torchsharp"].GetProperty("loss").GetDouble(), reports["onnxruntime"].GetProperty("loss").GetDouble(), 4);
+
+        var (benchCode, bench, benchError) = CliRunner.Run("bench", "--config", config, "--batch", "4", "--steps", "2", "--threads", "1", "--runtime", "onnxruntime", "--method", "life");
+        Assert.True(benchCode == 0, benchError);
+        using var json = JsonDocument.Parse(bench);
+        Assert.Equal("onnxruntime", json.RootElement.GetProperty("runtime").GetString());
+        Assert.Equal(2, json.RootElement.GetProperty("passes").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("the ONNX export is float32", "infer", "--runtime", "onnxruntime", "--half")]
+    [InlineData("--runtime 'tensorflow' is not one of torchsharp, onnxruntime", "infer", "--runtime", "tensorflow")]
+    [InlineData("--train runs on --runtime torchsharp; ONNX Runtime scores only", "bench", "--runtime", "onnxruntime", "--train")]
+    [InlineData("--device cuda:1 --runtime onnxruntime: ONNX Runtime's CUDA execution provider is not available here", "infer", "--runtime", "onnxruntime", "--device", "cuda:1")]
+    public void OnnxRuntimeRefusesWhatItCannotDoInOneLine(string message, string verb, params string[] extra)
+    {
+        var set = FixtureSet.Get("micro");
+        var arguments = new[] { verb, "--config", set.ConfigPath, "--weights", set.WeightsPath }.Concat(verb == "infer" ? new[] { "--input", set.ExpectedPath } : Array.Empty<string>());
+        var (code, _, stderr) = CliRunner.Run(arguments.Concat(extra).ToArray());
+        Assert.Equal(1, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains(message, stderr);
+    }
+
+    [Fact]
+    public void ExportWritesAModelOnnxRuntimeScoresFromFilesOrAZipAndNothingOnFailure()
+    {
+        var set = FixtureSet.Get("micro");
+        var onnx = Path.Combine(_data.Root, "micro-life.onnx");
+        var (code, stdout, stderr) = CliRunner.Run("export-onnx", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--method", "life", "--keep-rate", "0.5", "--output", onnx, "--opset", "18");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(18, JsonDocument.Parse(stdout).RootElement.GetProperty("opset").GetInt32());
+        using (var session = new InferenceSession(onnx))
+        {
+            Assert.Equal("life", session.ModelMetadata.CustomMetadataMap["method"]);
+            Assert.Equal(new[] { -1, 3, 32, 32 }, session.InputMetadata["pixels"].Dimensions);
+        }
+
+        // A zip carries its method, weights and class names.
+        var context = new MLContext(seed: 1);
+        var (train, _) = _data.Data(context);
+        var classifier = _data.Prepare(context)
+            .Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(_data.Recipe(new TokenIdleImageClassificationTrainer.Options { MaxEpoch = 1 })))
+            .Fit(train);
+        var zip = Path.Combine(_data.Root, "export.zip");
+        context.Model.Save(classifier, train.Schema, zip);
+        var fromZip = Path.Combine(_data.Root, "from-zip.onnx");
+        (code, _, stderr) = CliRunner.Run("export-onnx", "--model", zip, "--output", fromZip, "--input-pixels", "bytes");
+        Assert.True(code == 0, stderr);
+        using (var session = new InferenceSession(fromZip))
+        {
+            Assert.Equal("idle", session.ModelMetadata.CustomMetadataMap["method"]);
+            Assert.Equal(JsonSerializer.Serialize(classifier.LastTransformer.ClassNames), session.ModelMetadata.CustomMetadataMap["class_names"]);
+        }
+
+        (code, _, stderr) = CliRunner.Run("export-onnx", "--model", zip, "--method", "evit", "--output", fromZip);
+        Assert.Equal(1, code);
+        Assert.Contains("--method does not apply to a model.zip", stderr);
+
+        var refused = Path.Combine(_data.Root, "refused.onnx");
+        (code, _, stderr) = CliRunner.Run("export-onnx", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--output", refused, "--opset", "99");
+        Assert.Equal(1, code);
+        Assert.Contains("opset 99 is not supported: choose 17 to 21", stderr);
+        Assert.False(File.Exists(refused));
+        Assert.Empty(Directory.GetFiles(_data.Root, ".refused.onnx.*"));
+    }
+}
