@@ -14,7 +14,7 @@ namespace Microsoft.ML.TokenIdle.Onnx;
 /// Writes a <see cref="VisionTransformer"/> and its token-reduction strategy as one ONNX graph, pixels to logits:
 /// the same operations as the TorchSharp forward pass in eval mode, with every token count fixed by the image
 /// size and the schedule, and only the batch axis dynamic. Tokens are chosen in the graph (TopK), gathered
-/// (GatherElements), fused (MatMul) and, for idling, written back (ScatterElements).
+/// (Gather of whole rows), fused (MatMul) and, for idling, written back (ScatterND).
 /// </summary>
 internal sealed class VisionTransformerOnnxExporter
 {
@@ -191,11 +191,11 @@ internal sealed class VisionTransformerOnnxExporter
     private string Idle(string x, Block block, string prefix, long tokens, long kept)
     {
         var normed = LayerNorm(x, block.Norm1, prefix + "norm1.");
-        var positions = WithClassToken(TopK(ClassQueryKeyScores(normed, block.Attn, prefix + "attn.", tokens), kept));
-        var rows = Rows(positions);
-        var (attended, _) = Attention(_g.Op("GatherElements", new[] { normed, rows }, Int("axis", 1)), block.Attn, prefix + "attn.", kept + 1, classAttention: false);
-        var active = MlpResidual(_g.Op("Add", new[] { _g.Op("GatherElements", new[] { x, rows }, Int("axis", 1)), attended }), block, prefix);
-        return _g.Op("ScatterElements", new[] { x, rows, active }, Int("axis", 1));
+        var rows = Rows(WithClassToken(TopK(ClassQueryKeyScores(normed, block.Attn, prefix + "attn.", tokens), kept)), tokens);
+        var (attended, _) = Attention(GatherRows(normed, rows), block.Attn, prefix + "attn.", kept + 1, classAttention: false);
+        var active = MlpResidual(_g.Op("Add", new[] { GatherRows(x, rows), attended }), block, prefix);
+        var scattered = _g.Op("ScatterND", new[] { _g.Op("Reshape", new[] { x, _g.Int64s(-1, _width) }), _g.Op("Unsqueeze", new[] { rows, _g.Int64s(-1) }), active });
+        return _g.Op("Reshape", new[] { scattered, _g.Int64s(-1, tokens, _width) });
     }
 
     /// <summary>EViT (after attention, optionally fusing) and life regression (before the block): keep the top patches.</summary>
@@ -218,14 +218,14 @@ internal sealed class VisionTransformerOnnxExporter
         var patches = tokens - 1;
         var order = TopK(scores, drop.Fuse ? patches : kept);
         var keptIndices = drop.Fuse ? _g.Op("Slice", new[] { order, _g.Int64s(0), _g.Int64s(kept), _g.Int64s(1) }) : order;
-        var reduced = _g.Op("GatherElements", new[] { x, Rows(WithClassToken(keptIndices)) }, Int("axis", 1));
+        var reduced = GatherRows(x, Rows(WithClassToken(keptIndices), tokens));
         var count = 1 + kept;
         if (drop.Fuse)
         {
             // The dropped patches, summed with their class-attention scores as weights, become one token after the kept ones.
             var dropped = _g.Op("Slice", new[] { order, _g.Int64s(kept), _g.Int64s(patches), _g.Int64s(1) });
             var weights = _g.Op("Unsqueeze", new[] { _g.Op("GatherElements", new[] { scores, dropped }, Int("axis", 1)), _g.Int64s(1) });
-            var droppedTokens = _g.Op("GatherElements", new[] { x, Rows(_g.Op("Add", new[] { dropped, _g.Int64(1) })) }, Int("axis", 1));
+            var droppedTokens = GatherRows(x, Rows(_g.Op("Add", new[] { dropped, _g.Int64(1) }), tokens));
             reduced = _g.Op("Concat", new[] { reduced, _g.Op("MatMul", new[] { weights, droppedTokens }) }, Int("axis", 1));
             count++;
         }
@@ -287,12 +287,20 @@ internal sealed class VisionTransformerOnnxExporter
         return _g.Op("Concat", new[] { zeros, _g.Op("Add", new[] { indices, _g.Int64(1) }) }, Int("axis", 1));
     }
 
-    /// <summary>Token positions [B, m] → GatherElements/ScatterElements indices [B, m, E].</summary>
-    private string Rows(string positions)
+    /// <summary>
+    /// Token positions [B, m] in sequences of <paramref name="tokens"/> → row numbers [B, m] in the [B·tokens, E]
+    /// view of the sequences: whole rows are then copied by Gather and ScatterND (GatherElements and
+    /// ScatterElements would go element by element, through an index tensor as large as the tokens).
+    /// </summary>
+    private string Rows(string positions, long tokens)
     {
-        var shape = _g.Op("Concat", new[] { _g.Op("Shape", new[] { positions }), _g.Int64s(_width) }, Int("axis", 0));
-        return _g.Op("Expand", new[] { _g.Op("Unsqueeze", new[] { positions, _g.Int64s(-1) }), shape });
+        var batch = _g.Op("Squeeze", new[] { _g.Op("Slice", new[] { _g.Op("Shape", new[] { positions }), _g.Int64s(0), _g.Int64s(1) }), _g.Int64s(0) });
+        var starts = _g.Op("Mul", new[] { _g.Op("Range", new[] { _g.Int64(0), batch, _g.Int64(1) }), _g.Int64(tokens) });
+        return _g.Op("Add", new[] { positions, _g.Op("Unsqueeze", new[] { starts, _g.Int64s(1) }) });
     }
+
+    /// <summary>The rows <paramref name="rows"/> (from <see cref="Rows"/>) of sequences [B, N, E]: [B, m, E].</summary>
+    private string GatherRows(string x, string rows) => _g.Op("Gather", new[] { _g.Op("Reshape", new[] { x, _g.Int64s(-1, _width) }), rows }, Int("axis", 0));
 
     private string Patches(string perToken, long tokens) => _g.Op("Slice", new[] { perToken, _g.Int64s(1), _g.Int64s(tokens), _g.Int64s(1) });
 
@@ -310,10 +318,13 @@ internal sealed class VisionTransformerOnnxExporter
         => _g.Op("LayerNormalization", new[] { x, _g.Weight(prefix + "weight", norm.weight!), _g.Weight(prefix + "bias", norm.bias!) },
             Int("axis", -1), FloatAttribute("epsilon", (float)_model.Config.LayerNormEps));
 
-    /// <summary>GELU in its exact erf form, 0.5·x·(1 + erf(x/√2)), which ONNX Runtime fuses into one kernel.</summary>
+    /// <summary>
+    /// GELU in its exact erf form, 0.5·x·(1 + erf(x/√2)), written as torch.onnx writes it (a division by √2): the
+    /// pattern ONNX Runtime's GELU fusion recognises (with x·(1/√2) it left Erf, Add and two Mul unfused).
+    /// </summary>
     private string Gelu(string x)
     {
-        var erf = _g.Op("Erf", new[] { _g.Op("Mul", new[] { x, _g.Float((float)(1 / Math.Sqrt(2))) }) });
+        var erf = _g.Op("Erf", new[] { _g.Op("Div", new[] { x, _g.Float((float)Math.Sqrt(2)) }) });
         return _g.Op("Mul", new[] { _g.Op("Mul", new[] { x, _g.Op("Add", new[] { erf, _g.Float(1) }) }), _g.Float(0.5f) });
     }
 }
