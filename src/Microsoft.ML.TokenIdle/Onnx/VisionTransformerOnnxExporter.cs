@@ -16,7 +16,7 @@ namespace Microsoft.ML.TokenIdle.Onnx;
 /// size and the schedule, and only the batch axis dynamic. Tokens are chosen in the graph (TopK), gathered
 /// (Gather of whole rows), fused (MatMul) and, for idling, written back (ScatterND).
 /// </summary>
-internal sealed class VisionTransformerOnnxExporter
+public sealed class VisionTransformerOnnxExporter
 {
     /// <summary>The highest opset this exporter has been checked against (ONNX Runtime 1.31 reads it).</summary>
     public const int MaximumOpset = 21;
@@ -36,8 +36,15 @@ internal sealed class VisionTransformerOnnxExporter
 
     /// <summary>
     /// Writes the ONNX model of <paramref name="model"/> under <paramref name="strategy"/> (null: the full model),
-    /// with the method, schedule, normalisation and class names as the model's metadata.
+    /// with the method, schedule, normalisation and class names as the model's metadata. Trained ML.NET models
+    /// export through <see cref="VisionTransformerClassifier.ExportToOnnx"/>.
     /// </summary>
+    /// <param name="model">The network; its weights are written as float32 whatever its precision and device.</param>
+    /// <param name="strategy">The token reduction to write into the graph; null for the full model.</param>
+    /// <param name="method">The method's name, for the metadata (e.g. <c>idle</c>).</param>
+    /// <param name="classNames">The class names for the metadata, or null.</param>
+    /// <param name="output">Where the model is written; nothing is written when the export fails.</param>
+    /// <param name="options">Names, opset and what the input holds.</param>
     /// <exception cref="ArgumentException">The options are invalid, or the strategy combines a selector and a reduction no method uses.</exception>
     public static void Export(VisionTransformer model, TokenReductionStrategy? strategy, string method, IReadOnlyList<string>? classNames, Stream output, OnnxExportOptions options)
     {
