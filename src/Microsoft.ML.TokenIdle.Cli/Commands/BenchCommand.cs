@@ -47,7 +47,7 @@ internal static class BenchCommand
             }
 
             var isTrain = result.GetValue(train);
-            if (isTrain && result.GetValue(runtime.Runtime) != ModelRuntime.TorchSharpName)
+            if (isTrain && runtime.Name(result) != ModelRuntime.TorchSharpName)
             {
                 throw new ArgumentException("--train runs on --runtime torchsharp; ONNX Runtime scores only");
             }

@@ -43,7 +43,7 @@ internal static class ExportOnnxCommand
             };
             var path = result.GetValue(output)!;
             string methodName;
-            if (result.GetValue(source.Model) is { } zip && zip.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            if (source.SavedModelPath(result) is { } zip)
             {
                 if (new Option[] { method.Method, method.KeepRate, method.Schedule, method.Predictor, source.Weights, source.Config }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } extra)
                 {

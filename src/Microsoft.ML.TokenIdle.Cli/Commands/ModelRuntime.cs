@@ -18,12 +18,13 @@ internal sealed class ModelRuntime : IDisposable
 
     private readonly InferenceSession? _session;
     private readonly RunOptions? _run;
-    private readonly string[] _inputNames = { "pixels" };
-    private readonly string[] _outputNames = { "logits" };
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
 
-    private ModelRuntime(VisionTransformer model, TokenReductionStrategy? strategy, InferenceSession? session, string executionDevice)
+    private ModelRuntime(VisionTransformer model, TokenReductionStrategy? strategy, InferenceSession? session, string executionDevice, OnnxExportOptions? export = null)
     {
         (Model, Strategy, _session, ExecutionDevice) = (model, strategy, session, executionDevice);
+        (_inputNames, _outputNames) = export is null ? (Array.Empty<string>(), Array.Empty<string>()) : (new[] { export.InputName }, new[] { export.LogitsName });
         _run = session is null ? null : new RunOptions();
         model.eval();
     }
@@ -55,7 +56,8 @@ internal sealed class ModelRuntime : IDisposable
     public static ModelRuntime OnnxRuntime(VisionTransformer model, TokenReductionStrategy? strategy, string method, string device, int? threads)
     {
         using var onnx = new MemoryStream();
-        VisionTransformerOnnxExporter.Export(model, strategy, method, null, onnx, new OnnxExportOptions { ProbabilitiesName = null });
+        var export = new OnnxExportOptions { ProbabilitiesName = null };
+        VisionTransformerOnnxExporter.Export(model, strategy, method, null, onnx, export);
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL, InterOpNumThreads = 1 };
         try
         {
@@ -76,7 +78,7 @@ internal sealed class ModelRuntime : IDisposable
                 }
             }
 
-            return new ModelRuntime(model, strategy, new InferenceSession(onnx.ToArray(), options), device);
+            return new ModelRuntime(model, strategy, new InferenceSession(onnx.ToArray(), options), device, export);
         }
         finally
         {

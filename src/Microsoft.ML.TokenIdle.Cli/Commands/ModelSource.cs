@@ -45,6 +45,10 @@ internal sealed class ModelSource
         return TorchSharp.torch.device(device);
     }
 
+    /// <summary>The saved ML.NET model zip <c>--model</c> names (a path ending in .zip), or null for a preset or <c>--config</c>.</summary>
+    public string? SavedModelPath(ParseResult result)
+        => result.GetValue(Model) is { } path && path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) ? path : null;
+
     /// <summary>The architecture from <c>--config</c> or <c>--model</c> (exactly one).</summary>
     public VisionTransformerConfig LoadConfig(ParseResult result)
     {

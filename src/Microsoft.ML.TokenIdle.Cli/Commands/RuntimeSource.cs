@@ -14,20 +14,24 @@ internal sealed class RuntimeSource
 
     public void AddTo(Command command) => command.Options.Add(Runtime);
 
+    /// <summary>The chosen runtime's name (<see cref="ModelRuntime.TorchSharpName"/> or <see cref="ModelRuntime.OnnxRuntimeName"/>).</summary>
+    /// <exception cref="ArgumentException">An unknown runtime.</exception>
+    public string Name(ParseResult result)
+    {
+        var runtime = result.GetValue(Runtime)!.Trim().ToLowerInvariant();
+        return runtime is ModelRuntime.TorchSharpName or ModelRuntime.OnnxRuntimeName
+            ? runtime
+            : throw new ArgumentException($"--runtime '{result.GetValue(Runtime)}' is not one of {ModelRuntime.TorchSharpName}, {ModelRuntime.OnnxRuntimeName}");
+    }
+
     /// <summary>The model and method of <paramref name="source"/> and <paramref name="method"/> on the chosen engine.</summary>
     /// <exception cref="ArgumentException">An unknown runtime, or <c>--half</c> with ONNX Runtime.</exception>
     public ModelRuntime Build(ParseResult result, ModelSource source, MethodSource method, bool weightsOptional, bool warnUntrained, int? threads)
     {
-        var runtime = result.GetValue(Runtime)!.Trim().ToLowerInvariant();
-        if (runtime == ModelRuntime.TorchSharpName)
+        if (Name(result) == ModelRuntime.TorchSharpName)
         {
             var model = source.Build(result, weightsOptional);
             return ModelRuntime.TorchSharp(model, method.Build(result, model.Config, warnUntrained, model));
-        }
-
-        if (runtime != ModelRuntime.OnnxRuntimeName)
-        {
-            throw new ArgumentException($"--runtime '{result.GetValue(Runtime)}' is not one of {ModelRuntime.TorchSharpName}, {ModelRuntime.OnnxRuntimeName}");
         }
 
         if (result.GetValue(source.Half))

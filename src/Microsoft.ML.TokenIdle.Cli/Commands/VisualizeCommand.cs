@@ -41,7 +41,7 @@ internal static class VisualizeCommand
         command.Arguments.Add(images);
         command.SetAction(result => CommandRunner.Run(() =>
         {
-            var (model, strategy, methodName) = result.GetValue(source.Model) is { } zip && zip.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
+            var (model, strategy, methodName) = source.SavedModelPath(result) is { } zip
                 ? FromZip(zip)
                 : FromFiles(result, source, method);
             var folder = Directory.CreateDirectory(result.GetValue(output)!).FullName;

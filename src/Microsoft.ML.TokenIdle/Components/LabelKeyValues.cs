@@ -253,14 +253,14 @@ internal abstract class LabelKeyValues
 
     private sealed class Typed<T> : LabelKeyValues
     {
-        private readonly T[] _values;
-
         public Typed(VectorDataViewType type, T[] values)
-            : base(type, values) => _values = values;
+            : base(type, values)
+        {
+        }
 
         public override void AddTo(DataViewSchema.Annotations.Builder builder, string kind)
         {
-            var values = _values;
+            var values = (T[])Values;
             builder.Add(kind, Type, (ref VBuffer<T> value) => value = new VBuffer<T>(values.Length, values));
         }
     }

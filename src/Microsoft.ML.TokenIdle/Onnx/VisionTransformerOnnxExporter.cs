@@ -88,6 +88,8 @@ public sealed class VisionTransformerOnnxExporter
         var c = _model.Config;
         var input = _g.Input(_options.InputName, null, c.InChannels, c.ImageSize, c.ImageSize);
         var x = Embed(Normalize(input, c));
+        // The strategy's own plan says which layers reduce and how many tokens leave each (as for the MACs counter).
+        var plan = _strategy?.Plan(c);
         long tokens = 1 + c.NumPatches;
         string? lives = null;
         for (var layer = 0; layer < c.Depth; layer++)
@@ -96,23 +98,23 @@ public sealed class VisionTransformerOnnxExporter
             var prefix = $"blocks.{layer}.";
             if (_strategy?.Selector is LifeRegressionSelector life && layer == life.PredictorLayer + 1)
             {
-                lives = Lives(x, life);
+                lives = Lives(x, life, tokens);
             }
 
-            var ratio = _strategy?.Schedule.Ratios[layer] ?? 1;
-            var kept = _strategy?.Reduction.KeptCount(ratio, (int)tokens - 1) ?? tokens;
-            if (_strategy is null || ratio >= 1 || kept >= tokens - 1)
+            if (_strategy is null || !plan![layer].Reducing)
             {
                 x = Block(x, block, prefix, tokens);
                 continue;
             }
 
-            (x, tokens, lives) = _strategy.Reduction switch
+            var kept = _strategy.Reduction.KeptCount(_strategy.Schedule.Ratios[layer], (int)tokens - 1);
+            (x, lives) = _strategy.Reduction switch
             {
-                TokenIdling => (Idle(x, block, prefix, tokens, kept), tokens, lives),
-                TokenDropping drop => Drop(x, block, prefix, tokens, kept, drop, lives, layer),
+                TokenIdling => (Idle(x, block, prefix, tokens, kept), lives),
+                TokenDropping drop => Drop(x, block, prefix, tokens, kept, plan[layer].TokensOut, drop, lives, layer),
                 var other => throw new ArgumentException($"ONNX export: the token reduction '{other.Name}' has no ONNX form"),
             };
+            tokens = plan[layer].TokensOut;
         }
 
         var classToken = _g.Op("Gather", new[] { x, _g.Int64(0) }, Int("axis", 1));
@@ -206,7 +208,7 @@ public sealed class VisionTransformerOnnxExporter
     }
 
     /// <summary>EViT (after attention, optionally fusing) and life regression (before the block): keep the top patches.</summary>
-    private (string X, long Tokens, string? Lives) Drop(string x, Block block, string prefix, long tokens, long kept, TokenDropping drop, string? lives, int layer)
+    private (string X, string? Lives) Drop(string x, Block block, string prefix, long tokens, long kept, long tokensOut, TokenDropping drop, string? lives, int layer)
     {
         string scores;
         switch (_strategy!.Selector, drop.Point)
@@ -226,7 +228,6 @@ public sealed class VisionTransformerOnnxExporter
         var order = TopK(scores, drop.Fuse ? patches : kept);
         var keptIndices = drop.Fuse ? _g.Op("Slice", new[] { order, _g.Int64s(0), _g.Int64s(kept), _g.Int64s(1) }) : order;
         var reduced = GatherRows(x, Rows(WithClassToken(keptIndices), tokens));
-        var count = 1 + kept;
         if (drop.Fuse)
         {
             // The dropped patches, summed with their class-attention scores as weights, become one token after the kept ones.
@@ -234,12 +235,11 @@ public sealed class VisionTransformerOnnxExporter
             var weights = _g.Op("Unsqueeze", new[] { _g.Op("GatherElements", new[] { scores, dropped }, Int("axis", 1)), _g.Int64s(1) });
             var droppedTokens = GatherRows(x, Rows(_g.Op("Add", new[] { dropped, _g.Int64(1) }), tokens));
             reduced = _g.Op("Concat", new[] { reduced, _g.Op("MatMul", new[] { weights, droppedTokens }) }, Int("axis", 1));
-            count++;
         }
 
         var keptLives = lives is null ? null : _g.Op("GatherElements", new[] { lives, keptIndices }, Int("axis", 1));
-        var result = drop.Point == DropPoint.AfterAttention ? MlpResidual(reduced, block, prefix) : Block(reduced, block, prefix, count);
-        return (result, count, keptLives);
+        var result = drop.Point == DropPoint.AfterAttention ? MlpResidual(reduced, block, prefix) : Block(reduced, block, prefix, tokensOut);
+        return (result, keptLives);
     }
 
     /// <summary>
@@ -271,12 +271,11 @@ public sealed class VisionTransformerOnnxExporter
     }
 
     /// <summary>Life regression's lives of the patches: the bilinear class/patch score, standardised to the schedule's mean and spread.</summary>
-    private string Lives(string x, LifeRegressionSelector life)
+    private string Lives(string x, LifeRegressionSelector life, long tokens)
     {
         var predictor = life.Predictor;
         var normed = LayerNorm(x, predictor.Norm, "life_predictor.norm.");
         var classVector = Linear(_g.Op("Gather", new[] { normed, _g.Int64(0) }, Int("axis", 1)), predictor.Bilinear, "life_predictor.bilinear.");
-        var tokens = 1 + _model.Config.NumPatches;
         var patches = _g.Op("Slice", new[] { normed, _g.Int64s(1), _g.Int64s(tokens), _g.Int64s(1) });
         var scores = _g.Op("Squeeze", new[] { _g.Op("MatMul", new[] { patches, _g.Op("Unsqueeze", new[] { classVector, _g.Int64s(-1) }) }), _g.Int64s(-1) });
         var centred = _g.Op("Sub", new[] { scores, ReduceMean(scores, -1, keep: true) });
