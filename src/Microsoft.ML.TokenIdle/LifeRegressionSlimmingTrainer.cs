@@ -35,7 +35,7 @@ public sealed class LifeRegressionSlimmingTrainer : VisionTransformerTrainerBase
         internal override string MethodName => TokenReductionMethods.Names[(int)TokenReductionMethod.Life];
     }
 
-    private protected override TrainerOptions BeforeTraining(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions recipe, ImageDataset train, IProgress<TrainingProgress> progress, IChannel channel)
+    private protected override TrainerOptions BeforeTraining(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions recipe, ImageSource train, IProgress<TrainingProgress> progress, IChannel channel)
     {
         var stage1 = recipe with
         {

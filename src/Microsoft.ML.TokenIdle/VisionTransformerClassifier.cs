@@ -393,7 +393,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         using (NewDisposeScope())
         using (no_grad())
         {
-            var batch = inputs.ToDataset(null, Model.Config).Images(Enumerable.Range(0, inputs.Count).ToArray(), Model.Device);
+            var batch = inputs.ToBatch(Model.Config).ToTensor(Model.Device);
             Model.Forward(batch, Strategy, trace).softmax(-1).cpu().data<float>().CopyTo(probabilities);
         }
 

@@ -139,6 +139,31 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         /// </summary>
         public bool HalfPrecision { get; set; }
 
+        /// <summary>Stop after this many optimiser steps (the learning-rate schedule laid over them, <see cref="MaxEpoch"/> not used); null: <see cref="MaxEpoch"/> epochs.</summary>
+        public long? MaxSteps { get; set; }
+
+        /// <summary>Threads that decode and resize images while the model trains (ML.NET's parallel cursors, one each); null: the cores available.</summary>
+        public int? DataWorkers { get; set; }
+
+        /// <summary>Batches read ahead of the model step (resident images stay below (this + 1) × <see cref="BatchSize"/> + workers).</summary>
+        public int PrefetchBatches { get; set; } = 4;
+
+        /// <summary>
+        /// Decoded images are kept in memory after the first epoch when the whole set fits this many megabytes (as
+        /// <c>AppendCacheCheckpoint</c> would, but at the model's size); larger sets stream every epoch. 0: no cache.
+        /// </summary>
+        public long CacheBudgetMegabytes { get; set; } = ImageFileOptions.DefaultCacheBudgetBytes >> 20;
+
+        /// <summary>
+        /// Rows in the shuffle pool of a view that cannot shuffle itself (a streamed enumerable or text file): each epoch's
+        /// order is a pool shuffle of the view's own order, as ML.NET's <c>ShuffleRows</c>. Views that can shuffle (lists,
+        /// <c>AppendCacheCheckpoint</c>) are fully shuffled by their random cursor.
+        /// </summary>
+        public int ShufflePoolSize { get; set; } = 1024;
+
+        /// <summary>Report (as a warning) and skip rows whose image cannot be read, instead of stopping with an error that names the row.</summary>
+        public bool SkipUnreadableImages { get; set; }
+
         /// <summary>Folder for per-epoch checkpoints (resumable with the library's <see cref="Trainer"/>); null: none.</summary>
         public string? WorkspacePath { get; set; }
 
@@ -202,9 +227,9 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         var strategy = method?.CreateStrategy(config);
         model.to(device);
         (strategy?.Selector as LifeRegressionSelector)?.Predictor.to(device);
-        if (o.MaxEpoch < 0 || o.BatchSize < 1)
+        if (o.MaxEpoch < 0 || o.BatchSize < 1 || o.MaxSteps < 1 || o.DataWorkers < 1 || o.PrefetchBatches < 1 || o.CacheBudgetMegabytes < 0 || o.ShufflePoolSize < 1)
         {
-            throw Host.Except($"MaxEpoch must not be negative and BatchSize must be at least 1, got {o.MaxEpoch} and {o.BatchSize}");
+            throw Host.Except($"MaxEpoch must not be negative, CacheBudgetMegabytes neither, and BatchSize, MaxSteps, DataWorkers, PrefetchBatches and ShufflePoolSize must be at least 1; got {o.MaxEpoch}, {o.CacheBudgetMegabytes}, {o.BatchSize}, {o.MaxSteps}, {o.DataWorkers}, {o.PrefetchBatches} and {o.ShufflePoolSize}");
         }
 
         if (o.MaxEpoch == 0)
@@ -217,21 +242,25 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             return Classifier(model, strategy, labels);
         }
 
-        var train = Read(input, config, labels, "training", channel);
-        var validation = o.ValidationSet is { } v ? Read(v, config, labels, "validation", channel) : null;
-        if (validation is null && o.ValidationSetFraction is { } fraction)
+        var pipeline = new DataPipelineOptions { Workers = o.DataWorkers ?? Environment.ProcessorCount, PrefetchBatches = o.PrefetchBatches };
+        var (trainView, validationView) = (input, o.ValidationSet);
+        if (validationView is null && o.ValidationSetFraction is { } fraction)
         {
             if (!(fraction > 0 && fraction < 1))
             {
                 throw Host.ExceptParam(nameof(o.ValidationSetFraction), $"the validation fraction must be in (0, 1), got {fraction}");
             }
 
-            var order = Enumerable.Range(0, train.Count).ToArray();
-            new Random(seed).Shuffle(order);
-            var held = Math.Max(1, (int)Math.Round(train.Count * fraction));
-            validation = train.Select(order[..held]);
-            train = train.Select(order[held..]);
-            channel.Info($"holding out {held} of the training rows for validation");
+            // ML.NET's own split: each row's side is fixed by the seed, whatever order a pass reads the rows in.
+            var split = new MLContext(seed).Data.TrainTestSplit(input, fraction, seed: seed);
+            (trainView, validationView) = (split.TrainSet, split.TestSet);
+        }
+
+        var train = Source(trainView, config, labels, "training", pipeline, channel);
+        var validation = validationView is null ? null : Source(validationView, config, labels, "validation", pipeline, channel);
+        if (o.ValidationSetFraction is not null && o.ValidationSet is null)
+        {
+            channel.Info($"holding out {validation!.Count} of the training rows for validation");
         }
 
         var progress = new MetricsProgress(this, channel, MacsCounter.Count(config, strategy).PaperGMacs);
@@ -239,11 +268,17 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         {
             Epochs = o.MaxEpoch, BatchSize = Math.Min(o.BatchSize, train.Count), LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, WarmupEpochs = o.WarmupEpochs,
             LabelSmoothing = o.LabelSmoothing, MinCropScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip, Seed = seed, CheckpointDirectory = o.WorkspacePath,
-            EvaluationBatchSize = o.BatchSize, Objective = o.Objective, EarlyStopping = o.EarlyStoppingCriteria,
+            EvaluationBatchSize = o.BatchSize, Objective = o.Objective, EarlyStopping = o.EarlyStoppingCriteria, MaxSteps = o.MaxSteps,
+            Data = pipeline,
         };
         recipe = BeforeTraining(model, strategy, recipe, train, progress, channel);
         var trainer = new Trainer(model, strategy, recipe);
         trainer.Fit(train, validation, progress);
+        if (train.SkippedCount + (validation?.SkippedCount ?? 0) is var skipped and > 0)
+        {
+            channel.Warning($"{skipped} unreadable images were skipped");
+        }
+
         if (trainer.StoppedEarly)
         {
             channel.Info($"stopped early after {trainer.CompletedEpochs} of {o.MaxEpoch} epochs: validation did not improve");
@@ -256,7 +291,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
     /// A stage that runs before the main training (life regression's predictor stage); returns the main
     /// training's recipe. Default: none.
     /// </summary>
-    private protected virtual TrainerOptions BeforeTraining(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions recipe, ImageDataset train, IProgress<TrainingProgress> progress, IChannel channel) => recipe;
+    private protected virtual TrainerOptions BeforeTraining(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions recipe, ImageSource train, IProgress<TrainingProgress> progress, IChannel channel) => recipe;
 
     private VisionTransformerClassifier Classifier(VisionTransformer model, TokenReductionStrategy? strategy, LabelKeyValues labels)
     {
@@ -334,8 +369,11 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         return model;
     }
 
-    /// <summary>Reads every row's image and label; rows with a missing label (key 0) are skipped and counted in the log.</summary>
-    private ImageDataset Read(IDataView data, VisionTransformerConfig config, LabelKeyValues labels, string what, IChannel channel)
+    /// <summary>
+    /// The rows of <paramref name="data"/> with a label: streamed, or decoded once and kept when all of them fit the cache
+    /// budget; rows with a missing label (key 0) are skipped and counted in the log.
+    /// </summary>
+    private ImageSource Source(IDataView data, VisionTransformerConfig config, LabelKeyValues labels, string what, DataPipelineOptions pipeline, IChannel channel)
     {
         var o = _options;
         var image = ImageColumn.Check(Host, data.Schema, o.ImageColumnName, config);
@@ -345,45 +383,26 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             throw Host.ExceptSchemaMismatch(nameof(data), "label", o.LabelColumnName, $"Key<UInt32, 0-{labels.Names.Count - 1}> (the training label's)", label.Type.ToString());
         }
 
-        var inputs = new ModelInputList();
-        var classes = new List<int>();
-        var missing = 0;
-        using (var cursor = data.GetRowCursor(ImageColumn.DescribingColumns(data.Schema).Append(image).Append(label)))
-        using (var reader = new ImageColumnReader(cursor, image, config))
+        var source = new DataViewImageSource(data, image, label, config, labels.Names, o.ShufflePoolSize, o.SkipUnreadableImages,
+            error => channel.Warning($"skipped an unreadable {what} image: {error}"));
+        if (source.MissingLabels > 0)
         {
-            var readLabel = cursor.GetGetter<uint>(label);
-            var key = 0u;
-            while (cursor.MoveNext())
-            {
-                Host.CheckAlive();
-                readLabel(ref key);
-                if (key == 0 || key > labels.Names.Count)
-                {
-                    missing++;
-                    continue;
-                }
-
-                reader.ReadInto(inputs);
-                classes.Add((int)key - 1);
-            }
+            channel.Warning($"{source.MissingLabels} {what} rows have a missing label and were skipped");
         }
 
-        if (missing > 0)
-        {
-            channel.Warning($"{missing} {what} rows have a missing label and were skipped");
-        }
-
-        if (inputs.Count == 0)
+        if (source.Count == 0)
         {
             throw Host.Except($"the {what} data has no rows with a label");
         }
 
-        if (inputs.FirstNonFinite() is var bad and >= 0)
+        if (source.Count * source.RowBytes > o.CacheBudgetMegabytes << 20)
         {
-            throw Host.Except($"the {what} data's labelled row {bad} (0-based) holds NaN or infinite values in '{o.ImageColumnName}'; training on it would make every weight NaN");
+            channel.Info($"{what}: {source.Count} rows, streamed every epoch");
+            return source;
         }
 
-        return inputs.ToDataset(classes.ToArray(), config, labels.Names);
+        channel.Info($"{what}: {source.Count} rows, decoded once and kept in memory ({source.Count * source.RowBytes >> 20} MB)");
+        return new CachedImageSource(source, pipeline);
     }
 
     /// <summary>Turns the trainer's progress into <see cref="TrainMetrics"/> for the callback and the log, and honours cancellation.</summary>

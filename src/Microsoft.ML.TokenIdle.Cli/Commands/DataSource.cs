@@ -21,18 +21,38 @@ internal static class DataSource
     /// <summary>An optional positive image-count limit option.</summary>
     public static Option<int?> LimitOption(string name, string what) => new(name) { Description = $"use only the first N images of {what}" };
 
-    /// <summary>Loads <paramref name="spec"/> for a model of <paramref name="config"/>; <paramref name="limit"/> keeps the first images.</summary>
-    public static ImageDataset Load(string spec, VisionTransformerConfig config, int? limit, string option, bool skipUnreadable = false)
+    /// <summary>The <c>--cache-mb</c> option of the verbs that read labelled images.</summary>
+    public static Option<long> CacheOption() => new("--cache-mb")
+    {
+        Description = "keep decoded images in memory after their first read when all of them fit in this many MB (0: decode every epoch)",
+        DefaultValueFactory = _ => ImageFileOptions.DefaultCacheBudgetBytes >> 20,
+    };
+
+    /// <summary>
+    /// <paramref name="spec"/> for a model of <paramref name="config"/>, listed, not decoded (image files stream through
+    /// the data pipeline; Fashion-MNIST is read into memory); <paramref name="limit"/> keeps the first images.
+    /// </summary>
+    public static ImageSource Load(string spec, VisionTransformerConfig config, int? limit, string option, bool skipUnreadable = false, long cacheMegabytes = ImageFileOptions.DefaultCacheBudgetBytes >> 20)
     {
         if (limit is < 1)
         {
             throw new ArgumentException($"{option} limit must be at least 1, got {limit}");
         }
 
-        var data = spec.StartsWith("fashion-mnist:", StringComparison.Ordinal) ? FashionMnistFor(spec, config, option) : FilesFor(spec, config, option, skipUnreadable);
-        if (config.Mean is { } mean)
+        if (cacheMegabytes < 0)
         {
-            data = data.WithNormalization(mean.Select(m => (float)m).ToArray(), config.Std!.Select(s => (float)s).ToArray());
+            throw new ArgumentException($"--cache-mb must not be negative, got {cacheMegabytes}");
+        }
+
+        ImageSource data;
+        if (spec.StartsWith("fashion-mnist:", StringComparison.Ordinal))
+        {
+            var mnist = FashionMnistFor(spec, config, option);
+            data = config.Mean is { } mean ? mnist.WithNormalization(mean.Select(m => (float)m).ToArray(), config.Std!.Select(s => (float)s).ToArray()) : mnist;
+        }
+        else
+        {
+            data = FilesFor(spec, config, option, skipUnreadable, cacheMegabytes);
         }
 
         if (data.Classes != config.NumClasses)
@@ -53,7 +73,7 @@ internal static class DataSource
         return FashionMnist.Load(spec["fashion-mnist:".Length..], size: config.ImageSize);
     }
 
-    private static ImageDataset FilesFor(string spec, VisionTransformerConfig config, string option, bool skipUnreadable)
+    private static ImageFileSource FilesFor(string spec, VisionTransformerConfig config, string option, bool skipUnreadable, long cacheMegabytes)
     {
         var options = new ImageFileOptions
         {
@@ -61,15 +81,16 @@ internal static class DataSource
             Classes = config.NumClasses,
             SkipUnreadable = skipUnreadable,
             OnSkipped = message => Console.Error.WriteLine($"tokenidle: skipped {message}"),
+            CacheBudgetBytes = cacheMegabytes << 20,
         };
         if (Directory.Exists(spec))
         {
-            return ImageFiles.LoadFolder(spec, options);
+            return ImageFiles.Folder(spec, options);
         }
 
         if (File.Exists(spec) && Path.GetExtension(spec).ToLowerInvariant() is ".csv" or ".tsv")
         {
-            return ImageFiles.LoadCsv(spec, options);
+            return ImageFiles.Csv(spec, options);
         }
 
         throw new ArgumentException($"{option}: '{spec}' is neither fashion-mnist:train|test, an existing image folder, nor a .csv/.tsv file");

@@ -33,7 +33,8 @@ internal static class EvaluateCommand
 
             using var scorer = runtime.Build(result, source, method, weightsOptional: false, warnUntrained: true, result.GetValue(threads));
             var config = scorer.Model.Config;
-            var dataset = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
+            // One pass: nothing to cache.
+            var dataset = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable), cacheMegabytes: 0);
             var evaluation = Evaluator.Evaluate(scorer.Logits, config.NumClasses, scorer.Device, dataset, batchSize);
             var description = MacsCommand.Describe(config, scorer.Strategy, method.Name(result), result.GetValue(method.KeepRate));
             var report = new Dictionary<string, object>

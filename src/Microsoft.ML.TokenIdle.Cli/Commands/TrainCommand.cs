@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Training;
+using Microsoft.ML.TokenIdle.Training.Data;
 using Microsoft.ML.TokenIdle.Training.Losses;
 
 using TorchSharp;
@@ -48,12 +49,16 @@ internal static class TrainCommand
         var cutLoss = new Option<CutLossVariant>("--cut-loss") { DefaultValueFactory = _ => CutLossVariant.Both, Description = "cut-loss terms: Both, Inter, Intra, None" };
         var temperature = new Option<double>("--temperature") { DefaultValueFactory = _ => 1.0, Description = "logit distillation temperature" };
         var stage = new Option<TrainingStage>("--stage") { DefaultValueFactory = _ => TrainingStage.All, Description = "life regression: PredictorOnly (stage 1), BackboneOnly (stage 2) or All" };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "stop after N optimiser steps (the learning-rate schedule is laid over them; --epochs is then not used)" };
+        var workers = new Option<int>("--workers") { DefaultValueFactory = _ => defaults.Data.Workers, Description = "threads that decode and resize images while the model trains (default: the cores available)" };
+        var prefetch = new Option<int>("--prefetch") { DefaultValueFactory = _ => defaults.Data.PrefetchBatches, Description = "batches decoded ahead of the model step" };
+        var cache = DataSource.CacheOption();
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "seed of initialisation, data order and augmentation" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var command = new Command("train", "pretrain or finetune a ViT with or without token reduction; prints one JSON line when done");
         source.AddTo(command, scoring: false);
         method.AddTo(command);
-        foreach (var option in new Option[] { data, limit, validation, validationLimit, skipUnreadable, output, resume, epochs, batch, lr, minLr, warmup, weightDecay, clip, smoothing, cropScale, flip, mixup, cutmix, dropPath, alpha, beta, theta, cutLoss, temperature, stage, seed, threads })
+        foreach (var option in new Option[] { data, limit, validation, validationLimit, skipUnreadable, output, resume, epochs, batch, lr, minLr, warmup, weightDecay, clip, smoothing, cropScale, flip, mixup, cutmix, dropPath, alpha, beta, theta, cutLoss, temperature, stage, maxSteps, workers, prefetch, cache, seed, threads })
         {
             command.Options.Add(option);
         }
@@ -69,8 +74,8 @@ internal static class TrainCommand
             }
 
             // The model's config records the normalisation it was trained with, so scoring reproduces it.
-            var train = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable));
-            config = config with { Mean = train.Mean.Select(m => (double)m).ToArray(), Std = train.Std.Select(v => (double)v).ToArray() };
+            var train = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable), result.GetValue(cache));
+            config = config with { Mean = train.Format.Mean.Select(m => (double)m).ToArray(), Std = train.Format.Std.Select(v => (double)v).ToArray() };
             var seedValue = result.GetValue(seed);
             var device = source.SelectDevice(result);
             var weights = result.GetValue(source.Weights);
@@ -110,6 +115,8 @@ internal static class TrainCommand
                 Objective = objective,
                 Seed = seedValue,
                 CheckpointDirectory = outputDir,
+                MaxSteps = result.GetValue(maxSteps),
+                Data = new DataPipelineOptions { Workers = result.GetValue(workers), PrefetchBatches = result.GetValue(prefetch) },
             };
             var validationSpec = result.GetValue(validation);
             if (validationSpec is null && result.GetValue(validationLimit) is not null)
@@ -117,7 +124,7 @@ internal static class TrainCommand
                 throw new ArgumentException("--validation-limit needs --validation");
             }
 
-            var validationSet = validationSpec is null ? null : DataSource.Load(validationSpec, config, result.GetValue(validationLimit), "--validation", result.GetValue(skipUnreadable));
+            var validationSet = validationSpec is null ? null : DataSource.Load(validationSpec, config, result.GetValue(validationLimit), "--validation", result.GetValue(skipUnreadable), result.GetValue(cache));
             var trainer = new Trainer(model, strategy, options);
             if (result.GetValue(resume) is { } checkpoint)
             {
@@ -137,10 +144,18 @@ internal static class TrainCommand
             try
             {
                 var last = trainer.Fit(train, validationSet, progress, cancel.Token);
+                var skipped = train.SkippedCount + (validationSet?.SkippedCount ?? 0);
+                if (skipped > 0)
+                {
+                    Console.Error.WriteLine($"tokenidle: skipped {skipped} unreadable image(s) in all");
+                }
+
                 var summary = new Dictionary<string, object?>
                 {
-                    ["epochs"] = options.Epochs,
-                    ["train_images"] = train.Count,
+                    ["epochs"] = trainer.CompletedEpochs,
+                    ["steps"] = trainer.CompletedSteps,
+                    ["train_images"] = train.Count - train.SkippedCount,
+                    ["skipped_images"] = skipped,
                     ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 1),
                     ["train_loss"] = progress.Latest is { } p ? Math.Round(p.Loss, 5) : null,
                     ["top1"] = last?.Top1,

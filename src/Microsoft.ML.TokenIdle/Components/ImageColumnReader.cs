@@ -14,7 +14,7 @@ internal sealed class ImageColumnReader : IDisposable
 {
     private readonly DataViewRow _row;
     private readonly DataViewSchema.Column _column;
-    private readonly Action<ModelInputList> _read;
+    private readonly Func<(byte[]? Pixels, float[]? Values)> _read;
     private readonly ValueGetter<ReadOnlyMemory<char>>[] _describers;
     private readonly string[] _describerNames;
     private MLImage? _image;
@@ -32,11 +32,11 @@ internal sealed class ImageColumnReader : IDisposable
             case ImageDataViewType:
             {
                 var getter = row.GetGetter<MLImage>(column);
-                _read = inputs =>
+                _read = () =>
                 {
                     // ML.NET's getter disposes the image it is handed back and makes the next one.
                     getter(ref _image!);
-                    inputs.Add(format.ToPlanar(_image ?? throw new InvalidDataException("the row has no image (an empty path)")));
+                    return (format.ToPlanar(_image ?? throw new InvalidDataException("the row has no image (an empty path)")), null);
                 };
                 break;
             }
@@ -45,7 +45,7 @@ internal sealed class ImageColumnReader : IDisposable
             {
                 var getter = row.GetGetter<VBuffer<byte>>(column);
                 VBuffer<byte> encoded = default;
-                _read = inputs =>
+                _read = () =>
                 {
                     getter(ref encoded);
                     if (encoded.Length == 0)
@@ -53,7 +53,7 @@ internal sealed class ImageColumnReader : IDisposable
                         throw new InvalidDataException("the row has no image bytes (LoadRawImageBytes gives none for a missing or unreadable file)");
                     }
 
-                    inputs.Add(format.ToPlanar(ImageDecoder.Decode(encoded.DenseValues().ToArray(), "encoded image")));
+                    return (format.ToPlanar(ImageDecoder.Decode(encoded.DenseValues().ToArray(), "encoded image")), null);
                 };
                 break;
             }
@@ -62,10 +62,10 @@ internal sealed class ImageColumnReader : IDisposable
             {
                 var getter = row.GetGetter<VBuffer<float>>(column);
                 VBuffer<float> values = default;
-                _read = inputs =>
+                _read = () =>
                 {
                     getter(ref values);
-                    inputs.Add(values.DenseValues().ToArray());
+                    return (null, values.DenseValues().ToArray());
                 };
                 break;
             }
@@ -76,13 +76,28 @@ internal sealed class ImageColumnReader : IDisposable
     /// <exception cref="InvalidDataException">The value is missing or cannot be decoded; the message names the column, row and path.</exception>
     public void ReadInto(ModelInputList inputs)
     {
+        var (pixels, values) = Read(_row.Position);
+        if (pixels is not null)
+        {
+            inputs.Add(pixels);
+        }
+        else
+        {
+            inputs.Add(values!);
+        }
+    }
+
+    /// <summary>The current row's input: planar pixel bytes, or normalised values; <paramref name="row"/> is the row number errors name.</summary>
+    /// <exception cref="InvalidDataException">The value is missing or cannot be decoded; the message names the column, row and path.</exception>
+    public (byte[]? Pixels, float[]? Values) Read(long row)
+    {
         try
         {
-            _read(inputs);
+            return _read();
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
-            throw new InvalidDataException($"image column '{_column.Name}', row {_row.Position}{Describe()}: {e.Message}", e);
+            throw new InvalidDataException($"image column '{_column.Name}', row {row}{Describe()}: {e.Message}", e);
         }
     }
 

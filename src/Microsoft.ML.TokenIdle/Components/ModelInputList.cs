@@ -6,7 +6,7 @@ namespace Microsoft.ML.TokenIdle.Components;
 
 /// <summary>
 /// Model inputs read from an image column, in its one form: planar pixel bytes (images) or values already
-/// normalised (a float vector column); they become an <see cref="ImageDataset"/> for training or a batch.
+/// normalised (a float vector column); they become a batch for scoring.
 /// </summary>
 internal sealed class ModelInputList
 {
@@ -29,7 +29,6 @@ internal sealed class ModelInputList
         return _normalized.FindIndex(v => v.Length > 0 && !float.IsFinite(v[TensorPrimitives.IndexOfMaxMagnitude(v)]));
     }
 
-    /// <summary>The inputs (with class indices, or none for scoring) as a dataset for a model of <paramref name="config"/>'s input.</summary>
-    public ImageDataset ToDataset(int[]? labels, VisionTransformerConfig config, IReadOnlyList<string>? classNames = null)
-        => _normalized.Count > 0 ? ImageDataset.Normalized(_normalized, labels, config, classNames) : ImageDataset.ForModel(_pixels, labels, config, classNames);
+    /// <summary>The inputs as a batch for a model of <paramref name="config"/>'s input.</summary>
+    public ImageBatch ToBatch(VisionTransformerConfig config) => ImageBatch.Of(_pixels, _normalized, null, config.InputFormat);
 }

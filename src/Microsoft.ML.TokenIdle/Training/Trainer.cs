@@ -14,8 +14,8 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.TokenIdle.Training;
 
 /// <summary>
-/// Trains a ViT, with or without a token-reduction method, on libtorch: epochs of shuffled mini-batches with
-/// augmentation, the objective of <see cref="TrainerOptions.Objective"/> (a frozen copy of the starting model is the
+/// Trains a ViT, with or without a token-reduction method, on libtorch: epochs of shuffled mini-batches streamed
+/// from an <see cref="ImageSource"/> by the data pipeline (decode workers, bounded prefetch), with augmentation, the objective of <see cref="TrainerOptions.Objective"/> (a frozen copy of the starting model is the
 /// teacher when it distils), libtorch's AdamW under a cosine schedule, gradient clipping, validation after every
 /// epoch, checkpoints written atomically, resume, cancellation. Each step runs in its own dispose scope, so native
 /// memory does not grow with the steps. Equal seeds give equal runs, and a resumed run continues exactly as an
@@ -33,6 +33,10 @@ public sealed class Trainer
     private readonly List<KeyValuePair<string, Parameter>> _trainable;
     private readonly AdamW _optimizer;
     private int _epoch;
+    private int _stepInEpoch;
+    private int _rowsInEpoch;
+    private long _globalStep;
+    private double _lossSum;
     private double _bestTop1 = -1;
 
     /// <summary>Prepares training of <paramref name="model"/> under <paramref name="strategy"/> (null: the full model).</summary>
@@ -71,6 +75,9 @@ public sealed class Trainer
     /// <summary>Epochs completed so far (after a resume, those of the checkpoint).</summary>
     public int CompletedEpochs => _epoch;
 
+    /// <summary>Optimiser steps taken so far, over all epochs (after a resume, counting the checkpoint's).</summary>
+    public long CompletedSteps => _globalStep;
+
     /// <summary>Whether the last <see cref="Fit"/> ended early because validation stopped improving.</summary>
     public bool StoppedEarly { get; private set; }
 
@@ -79,8 +86,9 @@ public sealed class Trainer
         => _model.NamedParameters().Concat(_predictor?.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>());
 
     /// <summary>
-    /// Continues from a checkpoint written by <see cref="Fit"/> (weights, predictor, optimizer, epoch). Build the
-    /// trainer from the same starting weights as the interrupted run: they are the teacher.
+    /// Continues from a checkpoint written by <see cref="Fit"/> (weights, predictor, optimizer, and the position in the
+    /// run: epoch, step and rows read, also within an epoch). Build the trainer from the same starting weights as the
+    /// interrupted run: they are the teacher.
     /// </summary>
     /// <exception cref="InvalidDataException">The checkpoint does not match the model, method or stage.</exception>
     public void Resume(string checkpointPath)
@@ -88,14 +96,16 @@ public sealed class Trainer
         using var scope = NewDisposeScope();
         var entries = SafetensorsFile.Read(checkpointPath);
         int Counter(string key) => entries.TryGetValue(key, out var entry) ? (int)entry.ToTensor().item<float>() : throw new InvalidDataException($"'{checkpointPath}' is not a training checkpoint (no '{key}')");
+        int Optional(string key) => entries.ContainsKey(key) ? Counter(key) : 0;
         var epoch = Counter("trainer.epoch");
 
         // The learning-rate schedule and the data order depend on the run's length and batch size.
-        foreach (var (key, value, option) in new[] { ("trainer.epochs", _options.Epochs, "Epochs"), ("trainer.batch_size", _options.BatchSize, "BatchSize") })
+        var length = _options.MaxSteps is { } steps ? ("trainer.max_steps", (int)Math.Min(int.MaxValue, steps), "MaxSteps") : ("trainer.epochs", _options.Epochs, "Epochs");
+        foreach (var (key, value, option) in new[] { length, ("trainer.batch_size", _options.BatchSize, "BatchSize") })
         {
-            if (entries.ContainsKey(key) && Counter(key) != value)
+            if (Optional(key) != value)
             {
-                throw new InvalidDataException($"'{checkpointPath}' was written by a run with {option} = {Counter(key)}, this one has {value}; resume with the same value");
+                throw new InvalidDataException($"'{checkpointPath}' was written by a run with {(Optional(key) == 0 ? $"no {option}" : $"{option} = {Optional(key)}")}, this one has {value}; resume with the same value");
             }
         }
 
@@ -117,14 +127,20 @@ public sealed class Trainer
             throw new InvalidDataException($"'{checkpointPath}': the optimizer state does not fit this run ({e.Message})", e);
         }
 
-        _epoch = epoch;
+        (_epoch, _stepInEpoch, _rowsInEpoch, _globalStep) = (epoch, Optional("trainer.step_in_epoch"), Optional("trainer.rows_in_epoch"), Optional("trainer.global_step"));
+        _lossSum = entries.TryGetValue("trainer.epoch_loss_sum", out var loss) ? loss.ToTensor().item<float>() : 0;
         _bestTop1 = entries.TryGetValue("trainer.best_top1", out var best) ? best.ToTensor().item<float>() : -1;
     }
 
-    /// <summary>Trains the remaining epochs; validates after each when <paramref name="validation"/> is given.</summary>
+    /// <summary>
+    /// Trains the remaining epochs (or steps, with <see cref="TrainerOptions.MaxSteps"/>), reading
+    /// <paramref name="train"/> through the data pipeline in a fresh seeded order each epoch; validates after each
+    /// epoch (and at the last step) when <paramref name="validation"/> is given.
+    /// </summary>
     /// <exception cref="TrainingDivergedException">The loss or gradient norm became NaN or infinite; the last checkpoint is kept.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; the last checkpoint is kept.</exception>
-    public EvaluationResult? Fit(ImageDataset train, ImageDataset? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    /// <exception cref="InvalidDataException">An image could not be read (and the source does not skip such rows); the last checkpoint is kept.</exception>
+    public EvaluationResult? Fit(ImageSource train, ImageSource? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var o = _options;
         if (o.EarlyStopping is not null && validation is null)
@@ -138,9 +154,10 @@ public sealed class Trainer
         }
 
         var c = _model.Config;
-        if (train.Classes != c.NumClasses || train.Channels != c.InChannels || train.Height != c.ImageSize || train.Width != c.ImageSize)
+        var f = train.Format;
+        if (train.Classes != c.NumClasses || f.Channels != c.InChannels || f.Size != c.ImageSize)
         {
-            throw new ArgumentException($"the training set ({train.Classes} classes, {train.Channels}x{train.Height}x{train.Width}) does not fit the model ({c.NumClasses} classes, {c.InChannels}x{c.ImageSize}x{c.ImageSize})");
+            throw new ArgumentException($"the training set ({train.Classes} classes, {f.Channels}x{f.Size}x{f.Size}) does not fit the model ({c.NumClasses} classes, {c.InChannels}x{c.ImageSize}x{c.ImageSize})");
         }
 
         var stepsPerEpoch = train.Count / o.BatchSize;
@@ -149,7 +166,14 @@ public sealed class Trainer
             throw new ArgumentException($"the training set has {train.Count} images, fewer than one batch of {o.BatchSize}");
         }
 
-        var schedule = new CosineSchedule(o.LearningRate, (long)o.Epochs * stepsPerEpoch, (long)Math.Round(o.WarmupEpochs * stepsPerEpoch), o.MinLearningRate);
+        var (totalSteps, epochs) = Length(stepsPerEpoch);
+        if (_globalStep == 0 && _epoch > 0)
+        {
+            // A checkpoint of an earlier build records whole epochs only.
+            _globalStep = (long)_epoch * stepsPerEpoch;
+        }
+
+        var schedule = new CosineSchedule(o.LearningRate, totalSteps, Math.Min(totalSteps, (long)Math.Round(o.WarmupEpochs * stepsPerEpoch)), o.MinLearningRate);
         var crop = new RandomResizedCrop { MinScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip };
         var mixing = new MixupCutmix { MixupAlpha = o.MixupAlpha, CutmixAlpha = o.CutmixAlpha };
         var device = _model.Device;
@@ -157,53 +181,78 @@ public sealed class Trainer
         var (bestScore, staleEpochs) = (double.NaN, 0);
         StoppedEarly = false;
         var run = Stopwatch.StartNew();
-        var totalSteps = (long)o.Epochs * stepsPerEpoch;
-        var stepsAtStart = (long)_epoch * stepsPerEpoch;
-        TimeSpan Remaining(long stepsDone) => TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / Math.Max(1, stepsDone - stepsAtStart) * (totalSteps - stepsDone));
+        var stepsAtStart = _globalStep;
+        TimeSpan Remaining() => TimeSpan.FromSeconds(run.Elapsed.TotalSeconds / Math.Max(1, _globalStep - stepsAtStart) * (totalSteps - _globalStep));
         using var frozen = new FrozenParameters(ModelParameters().Concat(PredictorParameters()).Select(p => p.Value).Except(_trainable.Select(p => p.Value)));
-        for (; _epoch < o.Epochs; _epoch++)
+        while (_epoch < epochs && _globalStep < totalSteps)
         {
-            var order = Permutation(train.Count, Seeds.Derive(o.Seed, 1, _epoch));
+            var order = train.Order(Seeds.Derive(o.Seed, 1, _epoch));
             var epochWatch = Stopwatch.StartNew();
-            var lossSum = 0.0;
+            var stepsThisSession = 0;
             TrainingProgress? latest = null;
-            for (var step = 0; step < stepsPerEpoch; step++)
+            var epochEnded = false;
+            using (var batches = new BatchReader(train, order, _rowsInEpoch, o.BatchSize, dropLast: true, o.Data))
             {
-                cancellation.ThrowIfCancellationRequested();
-                var globalStep = (long)_epoch * stepsPerEpoch + step;
-                var rate = schedule.RateAt(globalStep);
-                using (var scope = NewDisposeScope())
+                while (_globalStep < totalSteps)
                 {
-                    var random = new Random(Seeds.Derive(o.Seed, 2, globalStep));
-                    _model.SeedStochasticDepth(Seeds.Derive(o.Seed, 3, globalStep));
-                    var indices = new ArraySegment<int>(order, step * o.BatchSize, o.BatchSize);
-                    var images = train.Images(indices, device);
-                    if (o.MinCropScale < 1 || o.HorizontalFlip)
+                    cancellation.ThrowIfCancellationRequested();
+                    var batch = _stepInEpoch < stepsPerEpoch ? batches.Next() : null;
+                    if (batch is null)
                     {
-                        images = crop.Apply(images, random);
+                        epochEnded = true;
+                        break;
                     }
 
-                    var targets = SoftTargetCrossEntropy.Targets(train.LabelsOf(indices), train.Classes, o.LabelSmoothing, device);
-                    mixing.Apply(images, targets, random);
-                    lossSum += Step(images, targets, rate, $"epoch {_epoch + 1} step {step + 1}");
+                    var rate = schedule.RateAt(_globalStep);
+                    using (var scope = NewDisposeScope())
+                    {
+                        var random = new Random(Seeds.Derive(o.Seed, 2, _globalStep));
+                        _model.SeedStochasticDepth(Seeds.Derive(o.Seed, 3, _globalStep));
+                        var images = batch.ToTensor(device);
+                        if (o.MinCropScale < 1 || o.HorizontalFlip)
+                        {
+                            images = crop.Apply(images, random);
+                        }
+
+                        var targets = SoftTargetCrossEntropy.Targets(batch.Labels, train.Classes, o.LabelSmoothing, device);
+                        mixing.Apply(images, targets, random);
+                        _lossSum += Step(images, targets, rate, $"epoch {_epoch + 1} step {_stepInEpoch + 1}");
+                    }
+
+                    (_stepInEpoch, _globalStep, _rowsInEpoch) = (_stepInEpoch + 1, _globalStep + 1, batches.Consumed);
+                    stepsThisSession++;
+                    var seconds = epochWatch.Elapsed.TotalSeconds;
+                    latest = new TrainingProgress(_epoch, epochs, _stepInEpoch - 1, stepsPerEpoch, _lossSum / _stepInEpoch, rate,
+                        stepsThisSession * o.BatchSize / seconds, Remaining(), false, null)
+                    {
+                        DataImagesPerSecond = batches.DecodeRate,
+                        DataWaitFraction = seconds > 0 ? Math.Min(1, batches.Waited.TotalSeconds / seconds) : 0,
+                    };
+                    progress?.Report(latest);
                 }
 
-                latest = new TrainingProgress(_epoch, o.Epochs, step, stepsPerEpoch, lossSum / (step + 1), rate,
-                    (step + 1) * o.BatchSize / epochWatch.Elapsed.TotalSeconds, Remaining(globalStep + 1), false, null);
-                progress?.Report(latest);
+                epochEnded |= _stepInEpoch >= stepsPerEpoch;
             }
 
-            last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize);
-            SaveCheckpoints(last);
-            progress?.Report(latest! with { Remaining = Remaining((long)(_epoch + 1) * stepsPerEpoch), EpochCompleted = true, Validation = last });
-            if (last is not null && o.EarlyStopping is { } stopping)
+            last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize, o.Data);
+            if (epochEnded)
+            {
+                (_epoch, _stepInEpoch, _rowsInEpoch, _lossSum) = (_epoch + 1, 0, 0, 0);
+            }
+
+            SaveCheckpoints(last, totalSteps);
+            if (latest is not null)
+            {
+                progress?.Report(latest with { Remaining = Remaining(), EpochCompleted = true, Validation = last });
+            }
+
+            if (epochEnded && last is not null && o.EarlyStopping is { } stopping)
             {
                 var score = stopping.Score(last);
                 (bestScore, staleEpochs) = double.IsNaN(bestScore) || score - bestScore > stopping.MinDelta ? (score, 0) : (bestScore, staleEpochs + 1);
                 if (staleEpochs >= stopping.Patience)
                 {
                     StoppedEarly = true;
-                    _epoch++;
                     break;
                 }
             }
@@ -211,6 +260,12 @@ public sealed class Trainer
 
         return last;
     }
+
+    /// <summary>The run's optimiser steps (the schedule's length) and the epochs they span.</summary>
+    private (long Steps, int Epochs) Length(int stepsPerEpoch)
+        => _options.MaxSteps is { } steps
+            ? (steps, (int)Math.Min(int.MaxValue, (steps + stepsPerEpoch - 1) / stepsPerEpoch))
+            : ((long)_options.Epochs * stepsPerEpoch, _options.Epochs);
 
     private double Step(Tensor images, Tensor targets, double learningRate, string where)
     {
@@ -255,7 +310,7 @@ public sealed class Trainer
         return new TrainingDivergedException($"training diverged: {what} (weights are those before this step{kept}). Lower the learning rate or raise the clipping.");
     }
 
-    private void SaveCheckpoints(EvaluationResult? validation)
+    private void SaveCheckpoints(EvaluationResult? validation, long totalSteps)
     {
         var improved = validation is not null && validation.Top1 > _bestTop1;
         if (improved)
@@ -278,10 +333,17 @@ public sealed class Trainer
 
         var counters = new[]
         {
-            KeyValuePair.Create("trainer.epoch", tensor(new[] { (float)(_epoch + 1) })),
-            KeyValuePair.Create("trainer.best_top1", tensor(new[] { (float)_bestTop1 })),
-            KeyValuePair.Create("trainer.epochs", tensor(new[] { (float)_options.Epochs })),
-            KeyValuePair.Create("trainer.batch_size", tensor(new[] { (float)_options.BatchSize })),
+            // float32 counters are exact below 2^24 steps or rows per epoch.
+            Counter("trainer.epoch", _epoch),
+            Counter("trainer.step_in_epoch", _stepInEpoch),
+            Counter("trainer.rows_in_epoch", _rowsInEpoch),
+            Counter("trainer.global_step", _globalStep),
+            Counter("trainer.total_steps", totalSteps),
+            Counter("trainer.epoch_loss_sum", _lossSum),
+            Counter("trainer.best_top1", _bestTop1),
+            Counter("trainer.epochs", _options.MaxSteps is null ? _options.Epochs : 0),
+            Counter("trainer.max_steps", _options.MaxSteps ?? 0),
+            Counter("trainer.batch_size", _options.BatchSize),
             KeyValuePair.Create(OptimizerKey, tensor(optimizerState.ToArray())),
         };
         SafetensorsFile.Write(Path.Combine(dir, "last.ckpt.safetensors"), CheckpointParameters().Concat(counters));
@@ -293,17 +355,12 @@ public sealed class Trainer
         }
     }
 
+    private static KeyValuePair<string, Tensor> Counter(string key, double value) => KeyValuePair.Create(key, tensor(new[] { (float)value }));
+
     private IEnumerable<KeyValuePair<string, Parameter>> ModelParameters() => _model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter));
 
     private IEnumerable<KeyValuePair<string, Parameter>> PredictorParameters()
         => _predictor?.named_parameters().Select(p => KeyValuePair.Create(PredictorPrefix + p.name, p.parameter)) ?? Enumerable.Empty<KeyValuePair<string, Parameter>>();
-
-    private static int[] Permutation(int count, int seed)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        new Random(seed).Shuffle(order);
-        return order;
-    }
 
     /// <summary>Parameters a stage does not train take no gradients while it runs (life regression's two stages).</summary>
     private sealed class FrozenParameters : IDisposable

@@ -56,6 +56,15 @@ public sealed record TrainerOptions
     /// <summary>Stop when validation stops improving (needs a validation set); null: train every epoch.</summary>
     public EarlyStopping? EarlyStopping { get; set; }
 
+    /// <summary>
+    /// Stop after this many optimiser steps (the learning-rate schedule is laid over them, across as many epochs as
+    /// they take; <see cref="Epochs"/> is then not used); null: <see cref="Epochs"/> full epochs.
+    /// </summary>
+    public long? MaxSteps { get; set; }
+
+    /// <summary>How images are read: decode workers and batches read ahead.</summary>
+    public Data.DataPipelineOptions Data { get; set; } = new();
+
     /// <summary>Images per batch when validating.</summary>
     public int EvaluationBatchSize { get; set; } = 256;
 
@@ -74,12 +83,14 @@ public sealed record TrainerOptions
         Require(BatchSize >= 1, $"BatchSize must be at least 1, got {BatchSize}");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), $"LearningRate must be positive, got {LearningRate}");
         Require(MinLearningRate >= 0 && MinLearningRate <= LearningRate, $"MinLearningRate must be in [0, LearningRate], got {MinLearningRate}");
-        Require(WarmupEpochs >= 0 && WarmupEpochs <= Epochs, $"WarmupEpochs must be in [0, Epochs], got {WarmupEpochs}");
+        Require(WarmupEpochs >= 0 && (MaxSteps is not null || WarmupEpochs <= Epochs), $"WarmupEpochs must be in [0, Epochs], got {WarmupEpochs}");
         Require(WeightDecay >= 0, $"WeightDecay must not be negative, got {WeightDecay}");
         Require(ClipGradNorm >= 0, $"ClipGradNorm must not be negative, got {ClipGradNorm}");
         Require(LabelSmoothing is >= 0 and < 1, $"LabelSmoothing must be in [0, 1), got {LabelSmoothing}");
         Require(MinCropScale is > 0 and <= 1, $"MinCropScale must be in (0, 1], got {MinCropScale}");
         Require(MixupAlpha >= 0 && CutmixAlpha >= 0, "MixupAlpha and CutmixAlpha must not be negative");
+        Require(MaxSteps is null or >= 1, $"MaxSteps must be at least 1, got {MaxSteps}");
+        Data.Validate();
         Require(EvaluationBatchSize >= 1, $"EvaluationBatchSize must be at least 1, got {EvaluationBatchSize}");
         Require(EarlyStopping is null || (EarlyStopping.Patience >= 1 && EarlyStopping.MinDelta >= 0), "EarlyStopping needs Patience >= 1 and MinDelta >= 0");
     }

@@ -55,7 +55,7 @@ public sealed class TokenSelectionRenderer
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var input = ImageDataset.ForModel(new[] { fitted.ToPlanar() }, null, config).Images(new[] { 0 }, model.Device);
+            var input = ImageBatch.Of(new[] { fitted.ToPlanar() }, Array.Empty<float[]>(), null, config.InputFormat).ToTensor(model.Device);
             var logits = model.Forward(input, strategy, trace).cpu().data<float>().ToArray();
             return (Render(fitted, config, trace, 0), trace, logits);
         }

@@ -1,3 +1,4 @@
+using Microsoft.ML.TokenIdle.Imaging;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
@@ -31,7 +32,7 @@ public class TrainerTests
             }
         }
 
-        return new ImageDataset(pixels, labels, 1, 16, 16, 4, new[] { 0.3f }, new[] { 0.25f });
+        return new ImageDataset(pixels, labels, new ImageInputFormat(16, 1, new[] { 0.3f }, new[] { 0.25f }), 4);
     }
 
     public static TheoryData<string> Methods => new() { "full", "evit-fuse", "idle", "life" };

@@ -57,6 +57,6 @@ public static class FashionMnist
             }
         }
 
-        return new ImageDataset(padded, labelBytes.Select(b => (int)b).ToArray(), 1, size, size, 10, new[] { 0.2860f }, new[] { 0.3530f }, ClassNames);
+        return new ImageDataset(padded, labelBytes.Select(b => (int)b).ToArray(), new Imaging.ImageInputFormat(size, 1, new[] { 0.2860f }, new[] { 0.3530f }), 10, ClassNames);
     }
 }

@@ -17,6 +17,15 @@ public sealed class ImageFileOptions
     /// <summary>Skip corrupt, unsupported or missing files instead of failing (each is reported to <see cref="OnSkipped"/>).</summary>
     public bool SkipUnreadable { get; init; }
 
-    /// <summary>Called with the error of each skipped file, in file order.</summary>
+    /// <summary>Called with the error of each skipped file, once per file, as the passes meet it (from the consuming thread).</summary>
     public Action<string>? OnSkipped { get; init; }
+
+    /// <summary>
+    /// Decoded images are kept in memory after their first read when all of them fit in this many bytes
+    /// (count × C × S × S); larger sets are decoded again in every pass. Default 512 MiB; 0 turns the cache off.
+    /// </summary>
+    public long CacheBudgetBytes { get; init; } = DefaultCacheBudgetBytes;
+
+    /// <summary>The default <see cref="CacheBudgetBytes"/>: 512 MiB.</summary>
+    public const long DefaultCacheBudgetBytes = 512L << 20;
 }

@@ -1,13 +1,11 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.ML.TokenIdle.Imaging;
 
 namespace Microsoft.ML.TokenIdle.Training.Data;
 
 /// <summary>
-/// Labelled image files read into an <see cref="ImageDataset"/>, each decoded as ML.NET's <c>LoadImages</c>
-/// does (<see cref="ImageDecoder"/>) and brought to the model's input (<see cref="ImageInputFormat"/>): from a
-/// folder with one sub-folder per class,
+/// Labelled image files as an <see cref="ImageSource"/> (<see cref="ImageFileSource"/>: listed now, decoded as
+/// ML.NET's <c>LoadImages</c> does while training reads them): from a folder with one sub-folder per class,
 /// or from a CSV/TSV of <c>path,label</c> rows. Class names that are all integers are used as the label
 /// indices themselves (so folders <c>0</c>…<c>9</c> match a model's classes); other names are sorted
 /// ordinally.
@@ -16,10 +14,10 @@ public static class ImageFiles
 {
     private static readonly string[] Extensions = { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
-    /// <summary>Loads <c>folder/CLASS/*.png|jpg|jpeg|bmp|gif|webp</c>.</summary>
+    /// <summary>The images <c>folder/CLASS/*.png|jpg|jpeg|bmp|gif|webp</c>, listed (not yet decoded).</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="InvalidDataException">No images, or an unreadable one (unless skipped); the message names it.</exception>
-    public static ImageDataset LoadFolder(string folder, ImageFileOptions options) => Load(ListFolder(folder), options, folder);
+    /// <exception cref="InvalidDataException">No images, or labels that do not fit; the message names them.</exception>
+    public static ImageFileSource Folder(string folder, ImageFileOptions options) => Load(ListFolder(folder), options, folder);
 
     /// <summary>The image files of <c>folder/CLASS/</c> in path order, each with its sub-folder's name.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
@@ -39,11 +37,11 @@ public static class ImageFiles
     }
 
     /// <summary>
-    /// Loads the images listed in a CSV (comma) or TSV (tab, by the <c>.tsv</c> extension) file of
+    /// The images listed in a CSV (comma) or TSV (tab, by the <c>.tsv</c> extension) file of
     /// <c>path,label</c> rows; relative paths are relative to the file's folder; a first row whose label
     /// column reads <c>label</c> is a header.
     /// </summary>
-    public static ImageDataset LoadCsv(string path, ImageFileOptions options)
+    public static ImageFileSource Csv(string path, ImageFileOptions options)
     {
         if (!File.Exists(path))
         {
@@ -84,7 +82,7 @@ public static class ImageFiles
         return Load(rows, options, path);
     }
 
-    private static ImageDataset Load(List<(string File, string Label)> rows, ImageFileOptions options, string source)
+    private static ImageFileSource Load(List<(string File, string Label)> rows, ImageFileOptions options, string source)
     {
         var format = options.Format;
         format.Validate();
@@ -112,45 +110,7 @@ public static class ImageFiles
             throw new InvalidDataException($"'{source}': class '{largest.Key}' gets label {largest.Value}, but the model has {classes} classes");
         }
 
-        var images = new byte[rows.Count][];
-        var failures = new ConcurrentBag<(int Row, string Message)>();
-        Parallel.For(0, rows.Count, i =>
-        {
-            try
-            {
-                images[i] = format.ToPlanar(ImageDecoder.Load(rows[i].File, options.MaxPixels));
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // Whatever fails on one file is that file's failure: named, and skippable.
-                failures.Add((i, e.Message.Contains(rows[i].File, StringComparison.Ordinal) ? e.Message : $"'{rows[i].File}': {e.Message}"));
-            }
-        });
-        if (!failures.IsEmpty && !options.SkipUnreadable)
-        {
-            var first = failures.MinBy(f => f.Row);
-            throw new InvalidDataException($"{first.Message} ({failures.Count} of {rows.Count} images unreadable; skip them with the skip-unreadable option)");
-        }
-
-        foreach (var (row, message) in failures.OrderBy(f => f.Row))
-        {
-            options.OnSkipped?.Invoke(message);
-        }
-
-        var kept = Enumerable.Range(0, rows.Count).Where(i => images[i] is not null).ToArray();
-        if (kept.Length == 0)
-        {
-            throw new InvalidDataException($"'{source}': none of the {rows.Count} images could be read");
-        }
-
-        var pixels = new byte[(long)kept.Length * format.PlanarLength];
-        for (var k = 0; k < kept.Length; k++)
-        {
-            images[kept[k]].CopyTo(pixels, (long)k * format.PlanarLength);
-        }
-
-        var labels = kept.Select(i => index[rows[i].Label]).ToArray();
-        return new ImageDataset(pixels, labels, format.Channels, format.Size, format.Size, classes, format.Mean, format.Std, classNames);
+        return new ImageFileSource(rows.Select(r => r.File).ToArray(), rows.Select(r => index[r.Label]).ToArray(), classes, classNames, options);
     }
 
     /// <summary>

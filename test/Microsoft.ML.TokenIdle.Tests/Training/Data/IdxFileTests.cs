@@ -44,9 +44,10 @@ public class IdxFileTests
     {
         var test = FashionMnist.Load("test");
         Assert.Equal(10_000, test.Count);
-        Assert.Equal((1, 32, 32), (test.Channels, test.Height, test.Width));
+        Assert.Equal((1, 32), (test.Format.Channels, test.Format.Size));
         Assert.Equal(Enumerable.Repeat(1000, 10), test.Labels.GroupBy(l => l).OrderBy(g => g.Key).Select(g => g.Count()));
-        var image = test.Images(new[] { 0 });
+        using var reader = new BatchReader(test, test.Order(null), 0, 1, dropLast: false, new DataPipelineOptions());
+        var image = reader.Next()!.ToTensor(TorchSharp.torch.CPU);
         Assert.Equal(-0.2860f / 0.3530f, image[0, 0, 0, 0].item<float>(), 5);
         Assert.True(image.max().item<float>() > 1f);
     }

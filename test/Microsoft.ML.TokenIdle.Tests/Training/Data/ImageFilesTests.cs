@@ -13,7 +13,8 @@ public sealed class ImageFilesTests : IDisposable
     /// <summary>Writes the first <paramref name="count"/> Fashion-MNIST test images as PNGs in class sub-folders.</summary>
     internal static ImageDataset WriteFolder(string root, int count)
     {
-        var test = FashionMnist.Load("test", size: 28).Take(count);
+        var all = FashionMnist.Load("test", size: 28);
+        var test = new ImageDataset(all.Pixels[..(count * 784)], all.Labels[..count], all.Format, all.Classes, all.ClassNames);
         for (var i = 0; i < count; i++)
         {
             var dir = Directory.CreateDirectory(Path.Combine(root, test.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -32,15 +33,15 @@ public sealed class ImageFilesTests : IDisposable
     public void AFolderOfPngsGivesTheSameBatchesAsTheIdxFiles()
     {
         var expected = WriteFolder(_dir.FullName, 40);
-        var loaded = ImageFiles.LoadFolder(_dir.FullName, Grey());
+        var loaded = ImageFiles.Folder(_dir.FullName, Grey());
         Assert.Equal(40, loaded.Count);
         Assert.Equal(10, loaded.Classes);
 
         // Files are read in path order (class folder, then name); compare image by image through the labels and pixels.
-        var all = Enumerable.Range(0, 40).ToArray();
-        var order = all.OrderBy(i => expected.Labels[i]).ThenBy(i => i).ToArray();
-        Assert.Equal(order.Select(i => expected.Labels[i]), loaded.Labels);
-        Assert.Equal(expected.Images(order).data<float>().ToArray(), loaded.Images(all).data<float>().ToArray());
+        var order = Enumerable.Range(0, 40).OrderBy(i => expected.Labels[i]).ThenBy(i => i).ToArray();
+        var (pixels, labels) = SourceReading.ReadAll(loaded);
+        Assert.Equal(order.Select(i => expected.Labels[i]), labels);
+        Assert.Equal(order.SelectMany(i => expected.Pixels.Skip(i * 784).Take(784)), pixels);
     }
 
     [Fact]
@@ -55,26 +56,31 @@ public sealed class ImageFilesTests : IDisposable
 
         var csv = Path.Combine(_dir.FullName, "list.csv");
         File.WriteAllLines(csv, lines);
-        var loaded = ImageFiles.LoadCsv(csv, Grey());
+        var (pixels, labels) = SourceReading.ReadAll(ImageFiles.Csv(csv, Grey()));
         var reversed = Enumerable.Range(0, 12).Reverse().ToArray();
-        Assert.Equal(reversed.Select(i => expected.Labels[i]), loaded.Labels);
-        Assert.Equal(expected.Images(reversed).data<float>().ToArray(), loaded.Images(Enumerable.Range(0, 12).ToArray()).data<float>().ToArray());
+        Assert.Equal(reversed.Select(i => expected.Labels[i]), labels);
+        Assert.Equal(reversed.SelectMany(i => expected.Pixels.Skip(i * 784).Take(784)), pixels);
     }
 
     [Fact]
-    public void ACorruptFileStopsTheLoadWithItsNameOrIsSkippedAndReported()
+    public void ACorruptFileStopsThePassWithItsNameAndRowOrIsSkippedAndReportedOnce()
     {
         var written = WriteFolder(_dir.FullName, 10);
         var bad = Path.Combine(_dir.FullName, written.Labels[0].ToString(System.Globalization.CultureInfo.InvariantCulture), "broken.png");
         File.WriteAllText(bad, "not a png");
-        var e = Assert.Throws<InvalidDataException>(() => ImageFiles.LoadFolder(_dir.FullName, Grey()));
+        var source = ImageFiles.Folder(_dir.FullName, Grey());
+        Assert.Equal(11, source.Count);
+        var e = Assert.Throws<InvalidDataException>(() => SourceReading.ReadAll(source));
         Assert.Contains(bad, e.Message);
-        Assert.Contains("1 of 11 images unreadable", e.Message);
+        Assert.Contains("of 11)", e.Message);
+        Assert.Contains("skip-unreadable", e.Message);
 
         var skipped = new List<string>();
-        var loaded = ImageFiles.LoadFolder(_dir.FullName, Grey(skip: true, skipped));
-        Assert.Equal(10, loaded.Count);
+        var skipping = ImageFiles.Folder(_dir.FullName, Grey(skip: true, skipped));
+        Assert.Equal(10, SourceReading.ReadAll(skipping).Labels.Length);
+        Assert.Equal(10, SourceReading.ReadAll(skipping, seed: 3).Labels.Length);
         Assert.Single(skipped);
+        Assert.Equal(1, skipping.SkippedCount);
         Assert.Contains(bad, skipped[0]);
     }
 
@@ -96,10 +102,9 @@ public sealed class ImageFilesTests : IDisposable
         HostileFiles.MakeFifo(Path.Combine(folder, "fifo.png"));
         File.WriteAllText(Path.Combine(folder, "text.jpg"), "no image");
 
-        var e = Assert.Throws<InvalidDataException>(() => ImageFiles.LoadFolder(_dir.FullName, Grey()));
-        Assert.Contains("4 of 14 images unreadable", e.Message);
+        Assert.Throws<InvalidDataException>(() => SourceReading.ReadAll(ImageFiles.Folder(_dir.FullName, Grey())));
         var skipped = new List<string>();
-        Assert.Equal(10, ImageFiles.LoadFolder(_dir.FullName, Grey(skip: true, skipped)).Count);
+        Assert.Equal(10, SourceReading.ReadAll(ImageFiles.Folder(_dir.FullName, Grey(skip: true, skipped))).Labels.Length);
         Assert.Equal(4, skipped.Count);
         foreach (var (file, reason) in bad)
         {
@@ -114,7 +119,7 @@ public sealed class ImageFilesTests : IDisposable
         var lines = Enumerable.Range(0, 12).Select(i => $"{expected.Labels[i]}/{i:D4}.png,{(i == 7 ? "shirt" : expected.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture))}");
         var csv = Path.Combine(_dir.FullName, "list.csv");
         File.WriteAllLines(csv, lines);
-        var e = Assert.Throws<InvalidDataException>(() => ImageFiles.LoadCsv(csv, Grey()));
+        var e = Assert.Throws<InvalidDataException>(() => ImageFiles.Csv(csv, Grey()));
         Assert.Contains($"'{csv}': 11 labels are class indices and 1 are names; 1 row(s) differ from the rest: '", e.Message);
         Assert.Contains($"0007.png' → 'shirt'", e.Message);
     }
@@ -128,10 +133,11 @@ public sealed class ImageFilesTests : IDisposable
             PngEncoder.Save(new PixelImage(10, 6, 3, Enumerable.Repeat(value, 180).ToArray()), Path.Combine(dir.FullName, "a.png"));
         }
 
-        var loaded = ImageFiles.LoadFolder(_dir.FullName, new ImageFileOptions { Format = new ImageInputFormat(4, 3, new[] { 0.5f, 0.5f, 0.5f }, new[] { 0.5f, 0.5f, 0.5f }) });
+        var loaded = ImageFiles.Folder(_dir.FullName, new ImageFileOptions { Format = new ImageInputFormat(4, 3, new[] { 0.5f, 0.5f, 0.5f }, new[] { 0.5f, 0.5f, 0.5f }) });
         Assert.Equal(new[] { "cat", "dog" }, loaded.ClassNames);
-        Assert.Equal(new[] { 0, 1 }, loaded.Labels);
-        Assert.Equal((3, 4, 4), (loaded.Channels, loaded.Height, loaded.Width));
-        Assert.All(loaded.Pixels.Take(48), p => Assert.Equal(50, p));
+        var (pixels, labels) = SourceReading.ReadAll(loaded);
+        Assert.Equal(new[] { 0, 1 }, labels);
+        Assert.Equal(2 * 3 * 4 * 4, pixels.Length);
+        Assert.All(pixels.Take(48), p => Assert.Equal(50, p));
     }
 }
