@@ -53,12 +53,13 @@ internal static class TrainCommand
         var workers = new Option<int>("--workers") { DefaultValueFactory = _ => defaults.Data.Workers, Description = "threads that decode and resize images while the model trains (default: the cores available)" };
         var prefetch = new Option<int>("--prefetch") { DefaultValueFactory = _ => defaults.Data.PrefetchBatches, Description = "batches decoded ahead of the model step" };
         var cache = DataSource.CacheOption();
+        var checkpointSteps = new Option<long?>("--checkpoint-steps") { Description = "also write last.ckpt.safetensors every N steps within an epoch (resumable at that step)" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "seed of initialisation, data order and augmentation" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var command = new Command("train", "pretrain or finetune a ViT with or without token reduction; prints one JSON line when done");
         source.AddTo(command, scoring: false);
         method.AddTo(command);
-        foreach (var option in new Option[] { data, limit, validation, validationLimit, skipUnreadable, output, resume, epochs, batch, lr, minLr, warmup, weightDecay, clip, smoothing, cropScale, flip, mixup, cutmix, dropPath, alpha, beta, theta, cutLoss, temperature, stage, maxSteps, workers, prefetch, cache, seed, threads })
+        foreach (var option in new Option[] { data, limit, validation, validationLimit, skipUnreadable, output, resume, epochs, batch, lr, minLr, warmup, weightDecay, clip, smoothing, cropScale, flip, mixup, cutmix, dropPath, alpha, beta, theta, cutLoss, temperature, stage, maxSteps, checkpointSteps, workers, prefetch, cache, seed, threads })
         {
             command.Options.Add(option);
         }
@@ -116,6 +117,7 @@ internal static class TrainCommand
                 Seed = seedValue,
                 CheckpointDirectory = outputDir,
                 MaxSteps = result.GetValue(maxSteps),
+                CheckpointSteps = result.GetValue(checkpointSteps),
                 Data = new DataPipelineOptions { Workers = result.GetValue(workers), PrefetchBatches = result.GetValue(prefetch) },
             };
             var validationSpec = result.GetValue(validation);
@@ -129,7 +131,9 @@ internal static class TrainCommand
             if (result.GetValue(resume) is { } checkpoint)
             {
                 trainer.Resume(checkpoint);
-                Console.Error.WriteLine($"tokenidle: resuming after epoch {trainer.CompletedEpochs} of {options.Epochs} from '{checkpoint}'");
+                var within = trainer.StepsIntoEpoch > 0 ? $", {trainer.StepsIntoEpoch} steps into epoch {trainer.CompletedEpochs + 1}" : string.Empty;
+                var of = options.MaxSteps is null ? $" of {options.Epochs}" : string.Empty;
+                Console.Error.WriteLine($"tokenidle: resuming after epoch {trainer.CompletedEpochs}{of}{within} ({trainer.CompletedSteps} steps in all) from '{checkpoint}'");
             }
 
             var progress = new ConsoleProgressBar(Console.Error, !Console.IsErrorRedirected);
@@ -173,7 +177,7 @@ internal static class TrainCommand
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine($"tokenidle: cancelled; continue with --resume {Path.Combine(outputDir, "last.ckpt.safetensors")} (written after each epoch)");
+                Console.Error.WriteLine($"tokenidle: cancelled; continue with --resume {Path.Combine(outputDir, "last.ckpt.safetensors")} (written after each epoch{(options.CheckpointSteps is { } n ? $" and every {n} steps" : string.Empty)})");
                 return 130;
             }
             finally

@@ -7,34 +7,56 @@ using Microsoft.ML.TokenIdle.Training.Data;
 namespace Microsoft.ML.TokenIdle.Components;
 
 /// <summary>
-/// An ML.NET <see cref="IDataView"/>'s labelled images as an <see cref="ImageSource"/>, read through cursors pass by
-/// pass and never held whole. A pass reads the view's own order: its random cursor when the view can shuffle (lists,
-/// ML.NET's cache) seeded by the pass, else its sequential order through a bounded shuffle pool (as ML.NET's
-/// <c>ShuffleRows</c>); both depend only on the seed. A cheap first look at each pass reads only the label column
-/// (ML.NET computes a column only when asked, so no image is loaded): it numbers the labelled rows by their row ids
-/// (which views make from cursor positions, so they are compared within a pass only). The images are then read by
-/// <c>GetRowCursorSet</c>'s parallel cursors, one thread each (ML.NET decodes <c>LoadImages</c> images on the
-/// cursor's thread), and handed on in the pass's order.
+/// An ML.NET <see cref="IDataView"/>'s labelled images as an <see cref="ImageSource"/>, read through cursors and never
+/// held whole. A first pass reads only the label column (ML.NET computes a column only when asked, so no image is
+/// loaded) and numbers the labelled rows in the view's order by their row ids. A shuffled pass is a seeded permutation
+/// of all rows, as for image files, whatever the view: most views (enumerables, text files, splits) cannot shuffle,
+/// so the pass reads the view in order once per chunk of its permutation, decoding only that chunk's rows (at most a
+/// shuffle buffer of them; the first chunks are smaller, so training starts at once) and handing them on in the
+/// permutation's order. The images are read by
+/// <c>GetRowCursorSet</c>'s parallel cursors, one worker thread each (ML.NET decodes <c>LoadImages</c> images on the
+/// cursor's thread).
 /// </summary>
 internal sealed class DataViewImageSource : ImageSource
 {
     private readonly IDataView _data;
     private readonly DataViewSchema.Column _image;
-    private readonly DataViewSchema.Column _label;
     private readonly VisionTransformerConfig _config;
-    private readonly int _shufflePool;
+    private readonly long _shuffleBufferBytes;
     private readonly bool _skipUnreadable;
     private readonly Action<string> _onSkipped;
-    private Pass _pass;
+    private readonly Dictionary<DataViewRowId, int> _keyOf = new();
+    private readonly List<long> _positions = new();
+    private readonly List<int> _labels = new();
 
-    /// <summary>Looks at the label column of <paramref name="data"/> once; rows whose key is missing (0) are left out and counted in <see cref="MissingLabels"/>.</summary>
+    /// <summary>Reads the label column of <paramref name="data"/> once; rows whose key is missing (0) are left out and counted in <see cref="MissingLabels"/>.</summary>
     public DataViewImageSource(IDataView data, DataViewSchema.Column image, DataViewSchema.Column label, VisionTransformerConfig config, IReadOnlyList<string> classNames,
-        int shufflePool, bool skipUnreadable, Action<string> onSkipped)
+        long shuffleBufferBytes, bool skipUnreadable, Action<string> onSkipped)
         : base(config.InputFormat, config.NumClasses, classNames)
     {
-        (_data, _image, _label, _config, _shufflePool, _skipUnreadable, _onSkipped) = (data, image, label, config, shufflePool, skipUnreadable, onSkipped);
-        _pass = ReadLabels(null);
-        MissingLabels = _pass.Missing;
+        (_data, _image, _config, _shuffleBufferBytes, _skipUnreadable, _onSkipped) = (data, image, config, shuffleBufferBytes, skipUnreadable, onSkipped);
+        using var cursor = data.GetRowCursor(new[] { label });
+        var readLabel = cursor.GetGetter<uint>(label);
+        var readId = cursor.GetIdGetter();
+        var (value, id) = (0u, default(DataViewRowId));
+        while (cursor.MoveNext())
+        {
+            readLabel(ref value);
+            if (value == 0 || value > classNames.Count)
+            {
+                MissingLabels++;
+                continue;
+            }
+
+            readId(ref id);
+            if (!_keyOf.TryAdd(id, _labels.Count))
+            {
+                throw new InvalidDataException($"the data view gives row {cursor.Position} the id of an earlier row ({id}); its rows cannot be told apart");
+            }
+
+            _positions.Add(cursor.Position);
+            _labels.Add((int)value - 1);
+        }
     }
 
     /// <summary>Rows skipped for a missing label.</summary>
@@ -44,145 +66,114 @@ internal sealed class DataViewImageSource : ImageSource
     public long RowBytes => _image.Type is VectorDataViewType { ItemType: var item } && item == NumberDataViewType.Single ? 4L * Format.PlanarLength : Format.PlanarLength;
 
     /// <inheritdoc/>
-    public override int Count => _pass.Labels.Count;
+    public override int Count => _labels.Count;
 
     internal override bool SkipUnreadable => _skipUnreadable;
 
     internal override string SkipHint => "set SkipUnreadableImages on the trainer's options to skip rows whose image cannot be read";
 
-    internal override bool StableKeys => false;
-
     internal override void ReportSkipped(string error) => _onSkipped(error);
 
-    internal override RowOrder Order(int? seed)
-    {
-        var pass = _pass.Seed == seed ? _pass : ReadLabels(seed);
-        if (pass.Labels.Count != Count)
-        {
-            throw new InvalidDataException($"the data view gave {pass.Labels.Count} labelled rows in a pass and {Count} in its first one: it changed while being read");
-        }
-
-        _pass = pass;
-        var keys = seed is { } s && !_data.CanShuffle ? PoolShuffle(Count, _shufflePool, new Random(s)) : Enumerable.Range(0, Count).ToArray();
-        return new RowOrder(keys, keys.Select(k => pass.Labels[k]).ToArray()) { Seed = seed };
-    }
+    internal override RowOrder Order(int? seed) => RowOrder.Permutation(Count, seed, _labels);
 
     internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options)
     {
-        var pass = _pass.Seed == order.Seed ? _pass : ReadLabels(order.Seed);
-        var rankOf = new int[pass.Labels.Count];
+        var rankOf = new int[Count];
         Array.Fill(rankOf, -1);
         for (var rank = start; rank < order.Count; rank++)
         {
             rankOf[order.Keys[rank]] = rank;
         }
 
-        var columns = ImageColumn.DescribingColumns(_data.Schema).Append(_image).Distinct().ToArray();
-        var cursors = _data.GetRowCursorSet(columns, options.Workers, Shuffling(order.Seed));
-        return RowReader.Parallel(start, order.Count, window, cursors.Length, (rows, worker) =>
+        // Each chunk of ranks is one pass over the view in its own order; all of a chunk's rows fit the window. Chunks
+        // grow from the prefetch window to the shuffle buffer, so the first batches come after decoding a window only.
+        var buffer = (int)Math.Clamp(_shuffleBufferBytes / RowBytes, window, int.MaxValue / 4);
+        var bounds = new List<int> { start };
+        for (var size = window; bounds[^1] < order.Count; size = Math.Min(buffer, size * 2))
         {
-            using var cursor = cursors[worker];
-            using var reader = new ImageColumnReader(cursor, _image, _config);
-            var readId = cursor.GetIdGetter();
-            var id = default(DataViewRowId);
-            while (!rows.Closed && cursor.MoveNext())
-            {
-                readId(ref id);
-                if (!pass.KeyOf.TryGetValue(id, out var key) || rankOf[key] is var rank && rank < 0 || !rows.WaitForRoom(rank))
-                {
-                    continue;
-                }
-
-                var watch = Stopwatch.StartNew();
-                SourceRow row;
-                try
-                {
-                    var (pixels, values) = reader.Read(pass.Positions[key]);
-                    if (values is { Length: > 0 } && !float.IsFinite(values[TensorPrimitives.IndexOfMaxMagnitude(values)]))
-                    {
-                        throw new InvalidDataException($"image column '{_image.Name}', row {pass.Positions[key]}: holds NaN or infinite values; training on it would make every weight NaN");
-                    }
-
-                    row = new SourceRow(key, pass.Labels[key], pixels, values, null);
-                }
-                catch (InvalidDataException e)
-                {
-                    row = SourceRow.Failed(key, pass.Labels[key], e.Message);
-                }
-
-                rows.Put(rank, row, watch.Elapsed);
-            }
-        });
-    }
-
-    /// <summary>
-    /// The order a shuffle pool of <paramref name="pool"/> rows gives over rows read in order: the pool is filled,
-    /// then each step takes a random row out of it and puts the next row read in its place.
-    /// </summary>
-    internal static int[] PoolShuffle(int count, int pool, Random random)
-    {
-        var slots = new List<int>(Math.Min(count, pool));
-        var order = new int[count];
-        var (read, n) = (0, 0);
-        while (n < count)
-        {
-            while (slots.Count < pool && read < count)
-            {
-                slots.Add(read++);
-            }
-
-            var pick = random.Next(slots.Count);
-            order[n++] = slots[pick];
-            slots[pick] = slots[^1];
-            slots.RemoveAt(slots.Count - 1);
+            bounds.Add((int)Math.Min(order.Count, (long)bounds[^1] + size));
         }
 
-        return order;
+        var chunks = bounds.Count - 1;
+        var columns = ImageColumn.DescribingColumns(_data.Schema).Append(_image).Distinct().ToArray();
+        var sets = new DataViewRowCursor[]?[chunks];
+        DataViewRowCursor[]? Cursors(RowWindow rows, int c)
+        {
+            lock (sets)
+            {
+                return rows.Closed ? null : sets[c] ??= _data.GetRowCursorSet(columns, options.Workers);
+            }
+        }
+
+        void DisposeCursors()
+        {
+            foreach (var cursor in sets.Where(s => s is not null).SelectMany(s => s!))
+            {
+                cursor.Dispose();
+            }
+        }
+
+        return RowReader.Parallel(start, order.Count, buffer + window, options.Workers, (rows, worker) =>
+        {
+            for (var c = 0; c < chunks; c++)
+            {
+                if (Cursors(rows, c) is not { } set)
+                {
+                    return;
+                }
+
+                if (worker < set.Length && !Read(set[worker], rows, rankOf, bounds[c], bounds[c + 1]))
+                {
+                    return;
+                }
+            }
+        }, DisposeCursors);
     }
 
-    // The view's random cursor for a shuffled pass when it can shuffle; its own order otherwise.
-    private Random? Shuffling(int? seed) => seed is { } s && _data.CanShuffle ? new Random(s) : null;
-
-    /// <summary>One pass's labelled rows in the order the view gives them: their ids, positions (for errors) and labels.</summary>
-    private Pass ReadLabels(int? seed)
+    // Reads the rows of one cursor whose ranks are in [first, end); false when the consumer has gone.
+    private bool Read(DataViewRowCursor cursor, RowWindow rows, int[] rankOf, int first, int end)
     {
-        var pass = new Pass(seed);
-        using var cursor = _data.GetRowCursor(new[] { _label }, Shuffling(seed));
-        var readLabel = cursor.GetGetter<uint>(_label);
+        using var reader = new ImageColumnReader(cursor, _image, _config);
         var readId = cursor.GetIdGetter();
-        var (value, id) = (0u, default(DataViewRowId));
+        var id = default(DataViewRowId);
         while (cursor.MoveNext())
         {
-            readLabel(ref value);
-            if (value == 0 || value > ClassNames.Count)
+            if (rows.Closed)
             {
-                pass.Missing++;
-                continue;
+                return false;
             }
 
             readId(ref id);
-            if (!pass.KeyOf.TryAdd(id, pass.Labels.Count))
+            if (!_keyOf.TryGetValue(id, out var key) || rankOf[key] is var rank && (rank < first || rank >= end))
             {
-                throw new InvalidDataException($"the data view gives row {cursor.Position} the id of an earlier row ({id}); its rows cannot be told apart");
+                continue;
             }
 
-            pass.Positions.Add(cursor.Position);
-            pass.Labels.Add((int)value - 1);
+            if (!rows.WaitForRoom(rank))
+            {
+                return false;
+            }
+
+            var watch = Stopwatch.StartNew();
+            SourceRow row;
+            try
+            {
+                var (pixels, values) = reader.Read(_positions[key]);
+                if (values is { Length: > 0 } && !float.IsFinite(values[TensorPrimitives.IndexOfMaxMagnitude(values)]))
+                {
+                    throw new InvalidDataException($"image column '{_image.Name}', row {_positions[key]}: holds NaN or infinite values; training on it would make every weight NaN");
+                }
+
+                row = new SourceRow(key, _labels[key], pixels, values, null);
+            }
+            catch (InvalidDataException e)
+            {
+                row = SourceRow.Failed(key, _labels[key], e.Message);
+            }
+
+            rows.Put(rank, row, watch.Elapsed);
         }
 
-        return pass;
-    }
-
-    private sealed class Pass(int? seed)
-    {
-        public int? Seed { get; } = seed;
-
-        public Dictionary<DataViewRowId, int> KeyOf { get; } = new();
-
-        public List<long> Positions { get; } = new();
-
-        public List<int> Labels { get; } = new();
-
-        public int Missing { get; set; }
+        return true;
     }
 }

@@ -78,6 +78,9 @@ public sealed class Trainer
     /// <summary>Optimiser steps taken so far, over all epochs (after a resume, counting the checkpoint's).</summary>
     public long CompletedSteps => _globalStep;
 
+    /// <summary>Steps taken in the current, unfinished epoch (after a resume from a mid-epoch checkpoint: its own).</summary>
+    public int StepsIntoEpoch => _stepInEpoch;
+
     /// <summary>Whether the last <see cref="Fit"/> ended early because validation stopped improving.</summary>
     public bool StoppedEarly { get; private set; }
 
@@ -221,6 +224,11 @@ public sealed class Trainer
 
                     (_stepInEpoch, _globalStep, _rowsInEpoch) = (_stepInEpoch + 1, _globalStep + 1, batches.Consumed);
                     stepsThisSession++;
+                    if (o.CheckpointSteps is { } every && _globalStep % every == 0 && _stepInEpoch < stepsPerEpoch && _globalStep < totalSteps)
+                    {
+                        SaveCheckpoints(null, totalSteps, endOfEpoch: false);
+                    }
+
                     var seconds = epochWatch.Elapsed.TotalSeconds;
                     latest = new TrainingProgress(_epoch, epochs, _stepInEpoch - 1, stepsPerEpoch, _lossSum / _stepInEpoch, rate,
                         stepsThisSession * o.BatchSize / seconds, Remaining(), false, null)
@@ -240,7 +248,7 @@ public sealed class Trainer
                 (_epoch, _stepInEpoch, _rowsInEpoch, _lossSum) = (_epoch + 1, 0, 0, 0);
             }
 
-            SaveCheckpoints(last, totalSteps);
+            SaveCheckpoints(last, totalSteps, endOfEpoch: true);
             if (latest is not null)
             {
                 progress?.Report(latest with { Remaining = Remaining(), EpochCompleted = true, Validation = last });
@@ -310,7 +318,8 @@ public sealed class Trainer
         return new TrainingDivergedException($"training diverged: {what} (weights are those before this step{kept}). Lower the learning rate or raise the clipping.");
     }
 
-    private void SaveCheckpoints(EvaluationResult? validation, long totalSteps)
+    // Mid-epoch (endOfEpoch false) only the resumable last.ckpt is written; best.safetensors follows validations.
+    private void SaveCheckpoints(EvaluationResult? validation, long totalSteps, bool endOfEpoch)
     {
         var improved = validation is not null && validation.Top1 > _bestTop1;
         if (improved)
@@ -347,7 +356,7 @@ public sealed class Trainer
             KeyValuePair.Create(OptimizerKey, tensor(optimizerState.ToArray())),
         };
         SafetensorsFile.Write(Path.Combine(dir, "last.ckpt.safetensors"), CheckpointParameters().Concat(counters));
-        if (improved || validation is null)
+        if (endOfEpoch && (improved || validation is null))
         {
             _model.SaveWeights(Path.Combine(dir, "best.safetensors"));
             _predictor?.SaveWeights(Path.Combine(dir, "best.predictor.safetensors"));

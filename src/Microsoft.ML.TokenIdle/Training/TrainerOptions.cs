@@ -62,6 +62,12 @@ public sealed record TrainerOptions
     /// </summary>
     public long? MaxSteps { get; set; }
 
+    /// <summary>
+    /// Also write <c>last.ckpt.safetensors</c> every this many steps within an epoch (a resume continues from that step,
+    /// exactly as the uninterrupted run); null: at the end of each epoch only.
+    /// </summary>
+    public long? CheckpointSteps { get; set; }
+
     /// <summary>How images are read: decode workers and batches read ahead.</summary>
     public Data.DataPipelineOptions Data { get; set; } = new();
 
@@ -90,6 +96,7 @@ public sealed record TrainerOptions
         Require(MinCropScale is > 0 and <= 1, $"MinCropScale must be in (0, 1], got {MinCropScale}");
         Require(MixupAlpha >= 0 && CutmixAlpha >= 0, "MixupAlpha and CutmixAlpha must not be negative");
         Require(MaxSteps is null or >= 1, $"MaxSteps must be at least 1, got {MaxSteps}");
+        Require(CheckpointSteps is null or >= 1, $"CheckpointSteps must be at least 1, got {CheckpointSteps}");
         Data.Validate();
         Require(EvaluationBatchSize >= 1, $"EvaluationBatchSize must be at least 1, got {EvaluationBatchSize}");
         Require(EarlyStopping is null || (EarlyStopping.Patience >= 1 && EarlyStopping.MinDelta >= 0), "EarlyStopping needs Patience >= 1 and MinDelta >= 0");

@@ -213,10 +213,138 @@ public class TrainerTests
         Assert.True(result.Loss < 0.5);
     }
 
+    /// <summary>The synthetic images as PNG files in class folders, read back as a streamed source (or a cached one).</summary>
+    private static ImageFileSource SyntheticFolder(string root, int count, int seed, long cacheBytes = 0, int? brokenAt = null, bool skip = false)
+    {
+        var data = Synthetic(count, seed);
+        for (var i = 0; i < count; i++)
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(root, data.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName;
+            var file = Path.Combine(dir, $"{i:D4}.png");
+            if (i == brokenAt)
+            {
+                File.WriteAllText(file, "not a png");
+                continue;
+            }
+
+            PngEncoder.Save(new PixelImage(16, 16, 1, data.Pixels.AsSpan(i * 256, 256).ToArray()), file);
+        }
+
+        return ImageFiles.Folder(root, new ImageFileOptions { Format = data.Format, Classes = 4, CacheBudgetBytes = cacheBytes, SkipUnreadable = skip });
+    }
+
+    private static TrainerOptions Streaming(int epochs, string? dir = null) => new()
+    {
+        Epochs = epochs, BatchSize = 8, LearningRate = 1e-3, WarmupEpochs = 0.5, MinCropScale = 0.6, HorizontalFlip = true, MixupAlpha = 0.5, Seed = 11, CheckpointDirectory = dir,
+        Objective = new IdleVitObjective { LogitWeight = 1, FeatureWeight = 10, CutWeight = 5 }, Data = new DataPipelineOptions { Workers = 2, PrefetchBatches = 2 },
+    };
+
+    [Fact]
+    public void AStreamedFolderTrainsExactlyAsItsCachedCopyAndAsTheSameImagesInMemory()
+    {
+        using var temp = new TempFolder();
+        var streamed = SyntheticFolder(Path.Combine(temp.Path, "a"), 40, 3);
+        var cached = SyntheticFolder(Path.Combine(temp.Path, "b"), 40, 3, cacheBytes: 1 << 20);
+        Assert.False(streamed.Cached);
+        Assert.True(cached.Cached);
+        var (pixels, labels) = Data.SourceReading.ReadAll(streamed);
+        var inMemory = new ImageDataset(pixels, labels, streamed.Format, 4);
+
+        (List<double> Losses, Dictionary<string, float[]> Weights) Run(ImageSource data)
+        {
+            var model = new VisionTransformer(Tiny, seed: 4);
+            var losses = new List<double>();
+            new Trainer(model, Strategy("idle"), Streaming(3)).Fit(data, progress: new SynchronousProgress(p => losses.Add(p.Loss)));
+            return (losses, Values(model));
+        }
+
+        var reference = Run(streamed);
+        Assert.Equal((3 * 5) + 3, reference.Losses.Count);
+        foreach (var other in new ImageSource[] { cached, inMemory })
+        {
+            var run = Run(other);
+            Assert.Equal(reference.Losses, run.Losses);
+            foreach (var (name, values) in reference.Weights)
+            {
+                Assert.True(values.SequenceEqual(run.Weights[name]), $"{name} differs");
+            }
+        }
+    }
+
+    [Fact]
+    public void MaxStepsLaysTheScheduleOverThemAndAStepCheckpointResumesMidEpochExactly()
+    {
+        using var temp = new TempFolder();
+        var data = SyntheticFolder(Path.Combine(temp.Path, "data"), 32, 4);
+        TrainerOptions Options(string? dir) => Streaming(1, dir) with { MaxSteps = 7, CheckpointSteps = 3 };
+        var straight = new VisionTransformer(Tiny, seed: 4);
+        var rates = new List<double>();
+        var trainer = new Trainer(straight, Strategy("idle"), Options(null));
+        trainer.Fit(data, progress: new SynchronousProgress(p =>
+        {
+            if (!p.EpochCompleted)
+            {
+                rates.Add(p.LearningRate);
+            }
+        }));
+        Assert.Equal((7L, 1), (trainer.CompletedSteps, trainer.CompletedEpochs));
+        Assert.Equal(7, rates.Count);
+        Assert.True(rates[^1] < rates.Max() / 4, $"the cosine ends near its floor over 7 steps: {string.Join(", ", rates)}");
+
+        var dir = Path.Combine(temp.Path, "run");
+        var cancel = new CancellationTokenSource();
+        var first = new Trainer(new VisionTransformer(Tiny, seed: 4), Strategy("idle"), Options(dir));
+        Assert.Throws<OperationCanceledException>(() => first.Fit(data, progress: new SynchronousProgress(p =>
+        {
+            if (first.CompletedSteps == 6)
+            {
+                cancel.Cancel();
+            }
+        }), cancellation: cancel.Token));
+
+        // The step-6 checkpoint is 2 steps into the second epoch of 4 steps.
+        var resumed = new VisionTransformer(Tiny, seed: 4);
+        var again = new Trainer(resumed, Strategy("idle"), Options(dir));
+        again.Resume(Path.Combine(dir, "last.ckpt.safetensors"));
+        Assert.Equal((6L, 1, 2), (again.CompletedSteps, again.CompletedEpochs, again.StepsIntoEpoch));
+        again.Fit(data);
+        var resumedValues = Values(resumed);
+        foreach (var (name, p) in Values(straight))
+        {
+            Assert.True(p.SequenceEqual(resumedValues[name]), $"{name} differs after resuming mid-epoch");
+        }
+
+        var longer = new Trainer(new VisionTransformer(Tiny, seed: 4), Strategy("idle"), Options(dir) with { MaxSteps = 9 });
+        Assert.Contains("MaxSteps = 7, this one has 9", Assert.Throws<InvalidDataException>(() => longer.Resume(Path.Combine(dir, "last.ckpt.safetensors"))).Message);
+    }
+
+    [Fact]
+    public void AnUnreadableFileMidStreamStopsTheRunWithItsNameOrIsSkippedAndCounted()
+    {
+        using var temp = new TempFolder();
+        var broken = SyntheticFolder(Path.Combine(temp.Path, "a"), 33, 5, brokenAt: 20);
+        var e = Assert.Throws<InvalidDataException>(() => new Trainer(new VisionTransformer(Tiny, seed: 4), null, Streaming(1)).Fit(broken));
+        Assert.Contains(Path.Combine(temp.Path, "a", "0", "0020.png"), e.Message);
+        Assert.Contains("of 33)", e.Message);
+
+        var skipping = SyntheticFolder(Path.Combine(temp.Path, "b"), 33, 5, brokenAt: 20, skip: true);
+        var trainer = new Trainer(new VisionTransformer(Tiny, seed: 4), null, Streaming(2));
+        trainer.Fit(skipping);
+        Assert.Equal(1, skipping.SkippedCount);
+        Assert.Equal(8, trainer.CompletedSteps);
+    }
+
     /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
     private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => report(value);
+    }
+
+    private sealed class TempFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("trainer-data").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 
     private static Dictionary<string, float[]> Values(TorchSharp.torch.nn.Module module)

@@ -88,7 +88,7 @@ internal sealed class BatchReader : IDisposable
                 throw new InvalidDataException($"{error} ({_source.SkipHint})");
             }
 
-            if (_source.MarkSkipped(row.Key, error))
+            if (_source.MarkSkipped(row.Key))
             {
                 _source.ReportSkipped(error);
             }

@@ -11,7 +11,7 @@ namespace Microsoft.ML.TokenIdle.Training.Data;
 /// </summary>
 public abstract class ImageSource
 {
-    private readonly ConcurrentDictionary<string, bool> _skipped = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, bool> _skipped = new();
 
     private protected ImageSource(ImageInputFormat format, int classes, IReadOnlyList<string>? classNames)
     {
@@ -52,7 +52,6 @@ public abstract class ImageSource
     /// <summary>The first <paramref name="count"/> rows (in canonical order).</summary>
     public ImageSource Take(int count)
     {
-        RequireStableKeys();
         if (count < 1)
         {
             throw new ArgumentException($"image source: take at least 1 row, got {count}");
@@ -68,7 +67,6 @@ public abstract class ImageSource
     /// </summary>
     public (ImageSource Remaining, ImageSource HeldOut) Split(double fraction, int seed)
     {
-        RequireStableKeys();
         if (!(fraction > 0 && fraction < 1))
         {
             throw new ArgumentException($"image source: the held-out fraction must be in (0, 1), got {fraction}");
@@ -92,19 +90,8 @@ public abstract class ImageSource
     /// <summary>Starts reading <paramref name="order"/>'s rows from rank <paramref name="start"/>; <paramref name="window"/> rows may be read ahead.</summary>
     internal abstract RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options);
 
-    /// <summary>Whether a row's key names the same row in every pass (false: keys number the rows of each pass).</summary>
-    internal virtual bool StableKeys => true;
-
     /// <summary>Records a skipped row; true the first time it is met (when it is reported).</summary>
-    internal bool MarkSkipped(int key, string error) => Root._skipped.TryAdd(Root.StableKeys ? key.ToString(System.Globalization.CultureInfo.InvariantCulture) : error, true);
-
-    private void RequireStableKeys()
-    {
-        if (!StableKeys)
-        {
-            throw new NotSupportedException("this source numbers its rows anew in each pass; take subsets of the data it reads instead");
-        }
-    }
+    internal bool MarkSkipped(int key) => Root._skipped.TryAdd(key, true);
 
     /// <summary>Reports a skipped row's error (once per row).</summary>
     internal virtual void ReportSkipped(string error)

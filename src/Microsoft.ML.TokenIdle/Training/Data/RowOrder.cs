@@ -5,8 +5,6 @@ namespace Microsoft.ML.TokenIdle.Training.Data;
 /// <param name="Labels">The class index of each row, in the same order.</param>
 internal sealed record RowOrder(int[] Keys, int[] Labels)
 {
-    /// <summary>The seed a source shuffled this pass with (null: canonical order), for sources that read in the same order.</summary>
-    public int? Seed { get; init; }
 
     /// <summary>Rows 0 … <paramref name="count"/> − 1 in order, or in a permutation seeded by <paramref name="seed"/>.</summary>
     public static RowOrder Permutation(int count, int? seed, IReadOnlyList<int> labels)
@@ -17,7 +15,7 @@ internal sealed record RowOrder(int[] Keys, int[] Labels)
             new Random(s).Shuffle(keys);
         }
 
-        return new RowOrder(keys, keys.Select(k => labels[k]).ToArray()) { Seed = seed };
+        return new RowOrder(keys, keys.Select(k => labels[k]).ToArray());
     }
 
     /// <summary>Rows in the pass.</summary>
@@ -27,6 +25,6 @@ internal sealed record RowOrder(int[] Keys, int[] Labels)
     public RowOrder Where(Func<int, bool> keep)
     {
         var kept = Enumerable.Range(0, Keys.Length).Where(i => keep(Keys[i])).ToArray();
-        return new RowOrder(kept.Select(i => Keys[i]).ToArray(), kept.Select(i => Labels[i]).ToArray()) { Seed = Seed };
+        return new RowOrder(kept.Select(i => Keys[i]).ToArray(), kept.Select(i => Labels[i]).ToArray());
     }
 }

@@ -15,17 +15,19 @@ internal sealed class RowReader : IDisposable
     private readonly int _end;
     private int _next;
 
-    private RowReader(RowWindow? window, Thread[] threads, Func<int, SourceRow>? inline, int start, int end)
-        => (_window, _threads, _inline, _next, _end) = (window, threads, inline, start, end);
+    private readonly Action? _cleanup;
+
+    private RowReader(RowWindow? window, Thread[] threads, Func<int, SourceRow>? inline, int start, int end, Action? cleanup = null)
+        => (_window, _threads, _inline, _next, _end, _cleanup) = (window, threads, inline, start, end, cleanup);
 
     /// <summary>Reads rank by rank on the consumer's thread (<paramref name="read"/> takes the rank).</summary>
     public static RowReader Inline(Func<int, SourceRow> read, int start, int end) => new(null, Array.Empty<Thread>(), read, start, end);
 
     /// <summary>
     /// Workers that each run <paramref name="producer"/> (given the window and the worker's index) until it returns;
-    /// a producer puts each rank it reads into the window.
+    /// a producer puts each rank it reads into the window. <paramref name="cleanup"/> runs once the workers have stopped.
     /// </summary>
-    public static RowReader Parallel(int start, int end, int capacity, int workers, Action<RowWindow, int> producer)
+    public static RowReader Parallel(int start, int end, int capacity, int workers, Action<RowWindow, int> producer, Action? cleanup = null)
     {
         var window = new RowWindow(start, end, capacity, workers);
         var threads = Enumerable.Range(0, workers).Select(i => new Thread(() =>
@@ -46,7 +48,7 @@ internal sealed class RowReader : IDisposable
             thread.Start();
         }
 
-        return new RowReader(window, threads, null, start, end);
+        return new RowReader(window, threads, null, start, end, cleanup);
     }
 
     /// <summary>
@@ -55,10 +57,9 @@ internal sealed class RowReader : IDisposable
     /// </summary>
     public static RowReader Indexed(Func<int, SourceRow> read, int start, int end, int capacity, int workers)
     {
-        var next = start - 1;
         return Parallel(start, end, capacity, workers, (window, _) =>
         {
-            for (var rank = Interlocked.Increment(ref next); rank < end; rank = Interlocked.Increment(ref next))
+            for (var rank = window.Claim(); rank >= 0; rank = window.Claim())
             {
                 if (!window.WaitForRoom(rank))
                 {
@@ -104,5 +105,7 @@ internal sealed class RowReader : IDisposable
         {
             thread.Join();
         }
+
+        _cleanup?.Invoke();
     }
 }

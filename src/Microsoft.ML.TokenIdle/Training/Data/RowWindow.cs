@@ -2,28 +2,25 @@ namespace Microsoft.ML.TokenIdle.Training.Data;
 
 /// <summary>
 /// Hands rows from worker threads to one consumer in rank order while holding at most a window of them: a worker
-/// waits before reading a row more than <c>capacity</c> ranks ahead of the consumer, so resident memory is bounded
-/// by the window, not by the data. When a worker waits for room while the next row is neither ready nor being read
-/// (a source whose parallel cursors do not follow the pass's order, or whose shared upstream stalls behind the
-/// waiting worker), the window widens instead of deadlocking.
+/// waits before reading a row <c>capacity</c> or more ranks ahead of the consumer, so resident memory is bounded by
+/// the window, not by the data. Readers arrange that the row the consumer waits for is never behind a waiting worker.
 /// </summary>
 internal sealed class RowWindow
 {
     private readonly object _gate = new();
     private readonly Dictionary<int, SourceRow> _ready = new();
-    private readonly HashSet<int> _reading = new();
     private readonly int _end;
-    private int _capacity;
+    private readonly int _capacity;
     private int _next;
+    private int _claimed;
     private int _live;
-    private int _waiting;
     private bool _closed;
     private Exception? _fault;
     private long _decoded;
     private long _busyTicks;
 
     public RowWindow(int start, int end, int capacity, int producers)
-        => (_next, _end, _capacity, _live) = (start, end, Math.Max(1, capacity), producers);
+        => (_next, _claimed, _end, _capacity, _live) = (start, start, end, Math.Max(1, capacity), producers);
 
     /// <summary>Rows read by the workers so far, and the time they spent reading them (all workers together).</summary>
     public (long Rows, TimeSpan Busy) Work
@@ -40,6 +37,15 @@ internal sealed class RowWindow
     /// <summary>Whether the consumer has gone (workers stop).</summary>
     public bool Closed => Volatile.Read(ref _closed);
 
+    /// <summary>The next rank for a worker that reads ranks in increasing order, or -1 when all are taken.</summary>
+    public int Claim()
+    {
+        lock (_gate)
+        {
+            return _claimed < _end ? _claimed++ : -1;
+        }
+    }
+
     /// <summary>Waits until <paramref name="rank"/> is inside the window; false when the consumer has gone.</summary>
     public bool WaitForRoom(int rank)
     {
@@ -47,29 +53,24 @@ internal sealed class RowWindow
         {
             while (!_closed && rank >= _next + _capacity)
             {
-                _waiting++;
-                Monitor.PulseAll(_gate);
                 Monitor.Wait(_gate);
-                _waiting--;
             }
 
-            if (_closed)
-            {
-                return false;
-            }
-
-            _reading.Add(rank);
-            return true;
+            return !_closed;
         }
     }
 
     /// <summary>Hands over the row at <paramref name="rank"/>, read in <paramref name="busy"/>.</summary>
+    /// <exception cref="InvalidDataException">The rank was handed over before (a source gave two rows the same identity).</exception>
     public void Put(int rank, SourceRow row, TimeSpan busy)
     {
         lock (_gate)
         {
-            _ready[rank] = row;
-            _reading.Remove(rank);
+            if (rank < _next || !_ready.TryAdd(rank, row))
+            {
+                throw new InvalidDataException($"row {rank} of the pass was read twice: the data gives two rows the same row id");
+            }
+
             _decoded++;
             _busyTicks += busy.Ticks;
             Monitor.PulseAll(_gate);
@@ -110,13 +111,7 @@ internal sealed class RowWindow
                     throw new InvalidDataException($"the data ended at row {_next} of a pass of {_end}: it changed while being read");
                 }
 
-                // A worker waits for room while nobody reads the row needed next: give it a moment to arrive, then widen.
-                var stuck = _waiting > 0 && !_reading.Contains(_next);
-                if (!Monitor.Wait(_gate, stuck ? 20 : Timeout.Infinite) && stuck)
-                {
-                    _capacity *= 2;
-                    Monitor.PulseAll(_gate);
-                }
+                Monitor.Wait(_gate);
             }
 
             _next++;
