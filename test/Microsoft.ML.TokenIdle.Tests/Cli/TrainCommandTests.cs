@@ -84,6 +84,60 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void AStreamedFolderRunKilledMidEpochResumesFromItsStepCheckpointToTheStraightWeights()
+    {
+        // 96 PNGs: 6 steps of 16 per epoch; 9 steps span two epochs; a checkpoint every 2 steps.
+        var folder = Path.Combine(_dir.FullName, "images");
+        Training.Data.ImageFilesTests.WriteFolder(folder, 96);
+        string[] Run(string output, params string[] extra) => new[]
+        {
+            "train", "--config", Config(), "--data", folder, "--batch-size", "16", "--max-steps", "9", "--checkpoint-steps", "2", "--workers", "2",
+            "--cache-mb", "0", "--lr", "2e-3", "--seed", "3", "--threads", "1", "--flip", "--output", Path.Combine(_dir.FullName, output),
+        }.Concat(extra).ToArray();
+        var (code, stdout, stderr) = CliRunner.Run(Run("straight"));
+        Assert.True(code == 0, stderr);
+        Assert.Equal((9, 1), (Json(stdout).GetProperty("steps").GetInt32(), Json(stdout).GetProperty("epochs").GetInt32()));
+        Assert.Contains("img/s decoded", stderr);
+        Assert.Contains("waiting for data", stderr);
+
+        // Killed once step 5 is reported: the step-4 checkpoint is 4 steps into the first epoch (a busy machine may let
+        // the process reach a later checkpoint before the kill lands; any of them resumes exactly).
+        CliRunner.RunUntil(" 5/6 ", Run("split"));
+        var checkpoint = Path.Combine(_dir.FullName, "split", "last.ckpt.safetensors");
+        (code, _, stderr) = CliRunner.Run(Run("split", "--resume", checkpoint));
+        Assert.True(code == 0, stderr);
+        Assert.Matches("resuming after epoch (0, 4 steps into epoch 1 \\(4|1 \\(6|1, 2 steps into epoch 2 \\(8) steps in all\\)", stderr);
+        var straight = SafetensorsFile.Read(Path.Combine(_dir.FullName, "straight", "best.safetensors"));
+        var resumed = SafetensorsFile.Read(Path.Combine(_dir.FullName, "split", "best.safetensors"));
+        foreach (var (name, entry) in straight)
+        {
+            Assert.True(entry.ToTensor().data<float>().ToArray().SequenceEqual(resumed[name].ToTensor().data<float>().ToArray()), name);
+        }
+    }
+
+    [Fact]
+    public void AnUnreadableFileMidStreamStopsWithOneLineOrIsSkippedAndCounted()
+    {
+        var folder = Path.Combine(_dir.FullName, "images");
+        Training.Data.ImageFilesTests.WriteFolder(folder, 40);
+        var bad = Path.Combine(Directory.CreateDirectory(Path.Combine(folder, "3")).FullName, "broken.png");
+        File.WriteAllText(bad, "not a png");
+        string[] Run(params string[] extra) => new[] { "train", "--config", Config(), "--data", folder, "--batch-size", "8", "--threads", "1", "--output", Path.Combine(_dir.FullName, "run") }.Concat(extra).ToArray();
+        var (code, _, stderr) = CliRunner.Run(Run());
+        Assert.Equal(1, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("tokenidle: error:", StringComparison.Ordinal));
+        Assert.Contains($"'{bad}'", line);
+        Assert.Contains("of 41)", line);
+        Assert.Contains("skip-unreadable", line);
+
+        (code, var stdout, stderr) = CliRunner.Run(Run("--skip-unreadable", "--epochs", "2"));
+        Assert.True(code == 0, stderr);
+        Assert.Single(stderr.Split('\n'), l => l.StartsWith("tokenidle: skipped ", StringComparison.Ordinal) && l.Contains(bad, StringComparison.Ordinal));
+        Assert.Contains("tokenidle: skipped 1 unreadable image(s) in all", stderr);
+        Assert.Equal((1, 40), (Json(stdout).GetProperty("skipped_images").GetInt32(), Json(stdout).GetProperty("train_images").GetInt32()));
+    }
+
+    [Fact]
     public void IdleVitFinetuningFromTrainedWeightsUsesThePaperObjective()
     {
         var (code, _, stderr) = CliRunner.Run(Train("backbone", "--epochs", "1"));
