@@ -6,13 +6,15 @@
 #:property PublishAot=false
 // An ML.NET pipeline as a user writes it (MapValueToKey → LoadImages → VisionTransformer trainer) on ROWS image paths
 // of a class-folder tree, trained MAX_STEPS steps: the trainer streams the view. Prints one JSON line.
-// usage: dotnet run eng/data/mlnet-train.cs -- FOLDER ROWS CONFIG.json MAX_STEPS BATCH [WORKERS]
+// usage: dotnet run eng/data/mlnet-train.cs -- FOLDER ROWS CONFIG.json MAX_STEPS BATCH [WORKERS] [SHUFFLE_BUFFER_MB]
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML;
+using Microsoft.ML.TokenIdle;
 
 var (folder, count, config, steps, batch) = (args[0], int.Parse(args[1]), args[2], int.Parse(args[3]), int.Parse(args[4]));
 var workers = args.Length > 5 ? int.Parse(args[5]) : Environment.ProcessorCount;
+var shuffleBuffer = args.Length > 6 ? long.Parse(args[6]) : new VisionTransformerTrainer.Options().ShuffleBufferMegabytes;
 var rows = Directory.EnumerateFiles(folder, "*.*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Take(count)
     .Select(f => new Row { ImagePath = f, Label = Path.GetFileName(Path.GetDirectoryName(f)!) }).ToList();
 var ml = new MLContext(seed: 1);
@@ -23,7 +25,7 @@ ml.Log += (_, e) =>
         Console.Error.WriteLine(e.Message);
     }
 };
-var options = new VisionTransformerTrainer.Options { ConfigPath = config, MaxSteps = steps, BatchSize = batch, DataWorkers = workers, LearningRate = 1e-4 };
+var options = new VisionTransformerTrainer.Options { ConfigPath = config, MaxSteps = steps, BatchSize = batch, DataWorkers = workers, LearningRate = 1e-4, ShuffleBufferMegabytes = shuffleBuffer };
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))
     .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options));

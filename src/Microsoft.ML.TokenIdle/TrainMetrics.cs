@@ -30,7 +30,13 @@ public sealed class TrainMetrics
     /// <summary>Estimated time to the end of training.</summary>
     public TimeSpan Remaining { get; init; }
 
+    /// <summary>Images per second the data pipeline's workers decode (their capacity); null when the images are in memory.</summary>
+    public double? DataImagesPerSecond { get; init; }
+
+    /// <summary>Fraction of the epoch the model step waited for data (near 0: compute bounds the run; near 1: data does).</summary>
+    public double DataWaitFraction { get; init; }
+
     /// <inheritdoc/>
     public override string ToString()
-        => $"Phase: Training, Dataset used: {DatasetUsed,10}, Batch Processed Count: {BatchProcessedCount,3}, Epoch: {Epoch,3}, Accuracy: {Accuracy,10:F4}, Cross-Entropy: {CrossEntropy,10:F4}, Learning Rate: {LearningRate:E2}, Images/s: {ImagesPerSecond:F0}, GMACs: {GMacs:F3}, ETA: {Remaining:hh\\:mm\\:ss}";
+        => $"Phase: Training, Dataset used: {DatasetUsed,10}, Batch Processed Count: {BatchProcessedCount,3}, Epoch: {Epoch,3}, Accuracy: {Accuracy,10:F4}, Cross-Entropy: {CrossEntropy,10:F4}, Learning Rate: {LearningRate:E2}, Images/s: {ImagesPerSecond:F0}, Decoded/s: {(DataImagesPerSecond is { } d ? d.ToString("F0", System.Globalization.CultureInfo.InvariantCulture) : "in memory")}, Waiting for data: {DataWaitFraction:P0}, GMACs: {GMacs:F3}, ETA: {Remaining:hh\\:mm\\:ss}";
 }

@@ -375,11 +375,17 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         Assert.All(half.Model.parameters(), p => Assert.Equal(torch.ScalarType.Float16, p.dtype));
         var halfScores = Score(context, half, data);
 
-        // float16 keeps 11 significant bits: on these fixtures probabilities move by under 1e-4, and the ranking holds.
+        // float16 keeps 11 significant bits: on these fixtures probabilities move by under 1e-3. The ranking is checked
+        // only where float32's top-two margin exceeds twice that: random weights give near-ties, which float16 may swap
+        // one way on AVX2 and the other on AVX512-FP16/AMX kernels.
         for (var b = 0; b < single.Count; b++)
         {
             Assert.InRange(single[b].Score.Zip(halfScores[b].Score, (x, y) => Math.Abs(x - y)).Max(), 0, 1e-3);
-            Assert.Equal(TensorPrimitives.IndexOfMax(single[b].Score), TensorPrimitives.IndexOfMax(halfScores[b].Score));
+            var top = single[b].Score.OrderDescending().Take(2).ToArray();
+            if (top[0] - top[1] > 2e-3)
+            {
+                Assert.Equal(TensorPrimitives.IndexOfMax(single[b].Score), TensorPrimitives.IndexOfMax(halfScores[b].Score));
+            }
         }
 
         var path = Path.Combine(_data.Root, $"half-{fixture}-{name}.zip");

@@ -81,6 +81,7 @@ public sealed class DataViewImageSourceTests : IClassFixture<ImagePipelineData>
             HeadAfterTraining(rows, workers: 2, maxSteps: null, change: o => o.SkipUnreadableImages = true, log: log);
             Assert.Single(log, m => m.StartsWith("skipped an unreadable training image: image column 'Image', row ", StringComparison.Ordinal) && m.Contains("1/unreadable.png", StringComparison.Ordinal));
             Assert.Contains("1 unreadable images were skipped", log);
+            Assert.Contains(log, m => m.StartsWith("Epoch 1: training loss", StringComparison.Ordinal) && m.Contains(" img/s decoded, ", StringComparison.Ordinal) && m.Contains("waiting for data", StringComparison.Ordinal));
         }
         finally
         {
