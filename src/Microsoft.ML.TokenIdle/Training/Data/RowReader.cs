@@ -34,6 +34,7 @@ internal sealed class RowReader : IDisposable
         {
             try
             {
+                WorkerPriority.Lower();
                 producer(window, i);
                 window.Done(null);
             }
