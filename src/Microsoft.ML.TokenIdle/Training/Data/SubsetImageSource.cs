@@ -1,21 +1,20 @@
 namespace Microsoft.ML.TokenIdle.Training.Data;
 
 /// <summary>
-/// Some rows of another source (a limit, or one side of a held-out split): its shuffled passes are the other source's
-/// passes restricted to these rows, so no row is read twice to make them.
+/// Some rows of another source (a limit, or one side of a held-out split), read through it: a shuffled pass is a seeded
+/// permutation of these rows, exactly as if they were a source of their own.
 /// </summary>
 internal sealed class SubsetImageSource : ImageSource
 {
     private readonly ImageSource _inner;
-    private readonly HashSet<int> _keys;
     private readonly RowOrder _canonical;
 
     public SubsetImageSource(ImageSource inner, int[] keys)
         : base(inner.Format, inner.Classes, inner.ClassNames)
     {
         _inner = inner;
-        _keys = keys.ToHashSet();
-        _canonical = inner.Order(null).Where(_keys.Contains);
+        var kept = keys.ToHashSet();
+        _canonical = inner.Order(null).Where(kept.Contains);
     }
 
     public override int Count => _canonical.Count;
@@ -26,7 +25,11 @@ internal sealed class SubsetImageSource : ImageSource
 
     internal override string SkipHint => _inner.SkipHint;
 
-    internal override RowOrder Order(int? seed) => seed is null ? _canonical : _inner.Order(seed).Where(_keys.Contains);
+    internal override RowOrder Order(int? seed)
+    {
+        var order = RowOrder.Permutation(Count, seed, _canonical.Labels);
+        return new RowOrder(order.Keys.Select(i => _canonical.Keys[i]).ToArray(), order.Labels);
+    }
 
     internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options) => _inner.Open(order, start, window, options);
 
