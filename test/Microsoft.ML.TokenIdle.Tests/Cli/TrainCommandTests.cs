@@ -207,6 +207,11 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--validation fashion-mnist:test --validation-limit 0", "--validation limit must be at least 1")]
     [InlineData("--validation-limit 5", "--validation-limit needs --validation")]
     [InlineData("--weights missing.safetensors", "missing.safetensors")]
+    [InlineData("--max-steps 0", "MaxSteps must be at least 1, got 0")]
+    [InlineData("--checkpoint-steps 0", "CheckpointSteps must be at least 1, got 0")]
+    [InlineData("--workers 0", "Workers must be in [1, 256], got 0")]
+    [InlineData("--prefetch 0", "PrefetchBatches must be in [1, 1024], got 0")]
+    [InlineData("--cache-mb -1", "--cache-mb must not be negative, got -1")]
     public void BadArgumentsGiveOneLineThatNamesThem(string arguments, string message)
     {
         var (code, _, stderr) = CliRunner.Run(Train("bad", arguments.Split(' ')));
