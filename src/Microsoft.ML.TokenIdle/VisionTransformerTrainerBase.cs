@@ -149,7 +149,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         public int PrefetchBatches { get; set; } = 4;
 
         /// <summary>
-        /// Decoded images are kept in memory after the first epoch when the whole set fits this many megabytes (as
+        /// Decoded images are kept in memory after their first read when the whole set fits this many megabytes (as
         /// <c>AppendCacheCheckpoint</c> would, but at the model's size); larger sets stream every epoch. 0: no cache.
         /// </summary>
         public long CacheBudgetMegabytes { get; set; } = ImageFileOptions.DefaultCacheBudgetBytes >> 20;
@@ -245,9 +245,8 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             return Classifier(model, strategy, labels);
         }
 
-        var pipeline = new DataPipelineOptions { Workers = o.DataWorkers ?? Environment.ProcessorCount, PrefetchBatches = o.PrefetchBatches };
-        var train = Source(input, config, labels, "training", pipeline, channel);
-        var validation = o.ValidationSet is { } v ? Source(v, config, labels, "validation", pipeline, channel) : null;
+        ImageSource train = Source(input, config, labels, "training", channel);
+        ImageSource? validation = o.ValidationSet is { } v ? Source(v, config, labels, "validation", channel) : null;
         if (validation is null && o.ValidationSetFraction is { } fraction)
         {
             if (!(fraction > 0 && fraction < 1))
@@ -265,7 +264,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             Epochs = o.MaxEpoch, BatchSize = Math.Min(o.BatchSize, train.Count), LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, WarmupEpochs = o.WarmupEpochs,
             LabelSmoothing = o.LabelSmoothing, MinCropScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip, Seed = seed, CheckpointDirectory = o.WorkspacePath,
             EvaluationBatchSize = o.BatchSize, Objective = o.Objective, EarlyStopping = o.EarlyStoppingCriteria, MaxSteps = o.MaxSteps, CheckpointSteps = o.CheckpointSteps,
-            Data = pipeline,
+            Data = new DataPipelineOptions { Workers = o.DataWorkers ?? Environment.ProcessorCount, PrefetchBatches = o.PrefetchBatches },
         };
         recipe = BeforeTraining(model, strategy, recipe, train, progress, channel);
         var trainer = new Trainer(model, strategy, recipe);
@@ -366,10 +365,10 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
     }
 
     /// <summary>
-    /// The rows of <paramref name="data"/> with a label: streamed, or decoded once and kept when all of them fit the cache
-    /// budget; rows with a missing label (key 0) are skipped and counted in the log.
+    /// The rows of <paramref name="data"/> with a label, streamed (and kept after their first read when all of them fit the
+    /// cache budget); rows with a missing label (key 0) are skipped and counted in the log.
     /// </summary>
-    private ImageSource Source(IDataView data, VisionTransformerConfig config, LabelKeyValues labels, string what, DataPipelineOptions pipeline, IChannel channel)
+    private DataViewImageSource Source(IDataView data, VisionTransformerConfig config, LabelKeyValues labels, string what, IChannel channel)
     {
         var o = _options;
         var image = ImageColumn.Check(Host, data.Schema, o.ImageColumnName, config);
@@ -379,7 +378,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             throw Host.ExceptSchemaMismatch(nameof(data), "label", o.LabelColumnName, $"Key<UInt32, 0-{labels.Names.Count - 1}> (the training label's)", label.Type.ToString());
         }
 
-        var source = new DataViewImageSource(data, image, label, config, labels.Names, o.ShuffleBufferMegabytes << 20, o.SkipUnreadableImages,
+        var source = new DataViewImageSource(data, image, label, config, labels.Names, o.ShuffleBufferMegabytes << 20, o.CacheBudgetMegabytes << 20, o.SkipUnreadableImages,
             error => channel.Warning($"skipped an unreadable {what} image: {error}"));
         if (source.MissingLabels > 0)
         {
@@ -391,14 +390,10 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             throw Host.Except($"the {what} data has no rows with a label");
         }
 
-        if (source.Count * source.RowBytes > o.CacheBudgetMegabytes << 20)
-        {
-            channel.Info($"{what}: {source.Count} rows, streamed every epoch");
-            return source;
-        }
-
-        channel.Info($"{what}: {source.Count} rows, decoded once and kept in memory ({source.Count * source.RowBytes >> 20} MB)");
-        return new CachedImageSource(source, pipeline);
+        channel.Info(source.Cached
+            ? $"{what}: {source.Count} rows, kept in memory after their first read ({source.Count * source.RowBytes >> 20} MB)"
+            : $"{what}: {source.Count} rows, streamed every epoch");
+        return source;
     }
 
     /// <summary>Turns the trainer's progress into <see cref="TrainMetrics"/> for the callback and the log, and honours cancellation.</summary>

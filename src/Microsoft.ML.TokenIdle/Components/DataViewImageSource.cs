@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using Microsoft.ML.Data;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Training.Data;
@@ -15,7 +14,8 @@ namespace Microsoft.ML.TokenIdle.Components;
 /// shuffle buffer of them; the first chunks are smaller, so training starts at once) and handing them on in the
 /// permutation's order. The images are read by
 /// <c>GetRowCursorSet</c>'s parallel cursors, one worker thread each (ML.NET decodes <c>LoadImages</c> images on the
-/// cursor's thread).
+/// cursor's thread). When all decoded rows fit the cache budget they are kept from their first read on, and a pass
+/// whose rows are all kept reads no cursor.
 /// </summary>
 internal sealed class DataViewImageSource : ImageSource
 {
@@ -28,10 +28,11 @@ internal sealed class DataViewImageSource : ImageSource
     private readonly Dictionary<DataViewRowId, int> _keyOf = new();
     private readonly List<long> _positions = new();
     private readonly List<int> _labels = new();
+    private readonly RowCache _cache;
 
     /// <summary>Reads the label column of <paramref name="data"/> once; rows whose key is missing (0) are left out and counted in <see cref="MissingLabels"/>.</summary>
     public DataViewImageSource(IDataView data, DataViewSchema.Column image, DataViewSchema.Column label, VisionTransformerConfig config, IReadOnlyList<string> classNames,
-        long shuffleBufferBytes, bool skipUnreadable, Action<string> onSkipped)
+        long shuffleBufferBytes, long cacheBudgetBytes, bool skipUnreadable, Action<string> onSkipped)
         : base(config.InputFormat, config.NumClasses, classNames)
     {
         (_data, _image, _config, _shuffleBufferBytes, _skipUnreadable, _onSkipped) = (data, image, config, shuffleBufferBytes, skipUnreadable, onSkipped);
@@ -57,6 +58,8 @@ internal sealed class DataViewImageSource : ImageSource
             _positions.Add(cursor.Position);
             _labels.Add((int)value - 1);
         }
+
+        _cache = new RowCache(_labels.Count, RowBytes, cacheBudgetBytes);
     }
 
     /// <summary>Rows skipped for a missing label.</summary>
@@ -64,6 +67,9 @@ internal sealed class DataViewImageSource : ImageSource
 
     /// <summary>Bytes one row takes decoded at the model's size.</summary>
     public long RowBytes => _image.Type is VectorDataViewType { ItemType: var item } && item == NumberDataViewType.Single ? 4L * Format.PlanarLength : Format.PlanarLength;
+
+    /// <summary>Whether decoded images are kept in memory after their first read (they fit the cache budget).</summary>
+    public bool Cached => _cache.Enabled;
 
     /// <inheritdoc/>
     public override int Count => _labels.Count;
@@ -78,6 +84,11 @@ internal sealed class DataViewImageSource : ImageSource
 
     internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options)
     {
+        if (_cache.Complete)
+        {
+            return RowReader.Inline(rank => _cache.TryGet(order.Keys[rank], order.Labels[rank], out var row) ? row : throw new InvalidOperationException("a complete cache lacks a row"), start, order.Count);
+        }
+
         var rankOf = new int[Count];
         Array.Fill(rankOf, -1);
         for (var rank = start; rank < order.Count; rank++)
@@ -149,6 +160,13 @@ internal sealed class DataViewImageSource : ImageSource
                 continue;
             }
 
+            // A cached row costs no decoding and no memory of the window's.
+            if (_cache.TryGet(key, _labels[key], out var cached))
+            {
+                rows.Put(rank, cached, TimeSpan.Zero);
+                continue;
+            }
+
             if (!rows.WaitForRoom(rank))
             {
                 return false;
@@ -159,12 +177,13 @@ internal sealed class DataViewImageSource : ImageSource
             try
             {
                 var (pixels, values) = reader.Read(_positions[key]);
-                if (values is { Length: > 0 } && !float.IsFinite(values[TensorPrimitives.IndexOfMaxMagnitude(values)]))
+                if (values is not null && ModelInputList.HoldsNonFinite(values))
                 {
                     throw new InvalidDataException($"image column '{_image.Name}', row {_positions[key]}: holds NaN or infinite values; training on it would make every weight NaN");
                 }
 
                 row = new SourceRow(key, _labels[key], pixels, values, null);
+                _cache.Add(row);
             }
             catch (InvalidDataException e)
             {

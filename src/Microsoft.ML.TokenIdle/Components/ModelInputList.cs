@@ -23,10 +23,13 @@ internal sealed class ModelInputList
     public void Add(float[] normalized) => _normalized.Add(normalized);
 
     /// <summary>The index of the first input holding NaN or an infinity (only normalised inputs can), or -1.</summary>
-    public int FirstNonFinite()
+    public int FirstNonFinite() => _normalized.FindIndex(HoldsNonFinite);
+
+    /// <summary>Whether <paramref name="values"/> hold a NaN or an infinity.</summary>
+    public static bool HoldsNonFinite(float[] values)
     {
         // IndexOfMaxMagnitude returns a NaN's index when there is one, else the largest magnitude's (an infinity when there is one).
-        return _normalized.FindIndex(v => v.Length > 0 && !float.IsFinite(v[TensorPrimitives.IndexOfMaxMagnitude(v)]));
+        return values.Length > 0 && !float.IsFinite(values[TensorPrimitives.IndexOfMaxMagnitude(values)]);
     }
 
     /// <summary>The inputs as a batch for a model of <paramref name="config"/>'s input.</summary>

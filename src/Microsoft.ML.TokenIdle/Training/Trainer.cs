@@ -226,7 +226,7 @@ public sealed class Trainer
                     stepsThisSession++;
                     if (o.CheckpointSteps is { } every && _globalStep % every == 0 && _stepInEpoch < stepsPerEpoch && _globalStep < totalSteps)
                     {
-                        SaveCheckpoints(null, totalSteps, endOfEpoch: false);
+                        SaveCheckpoints(null, endOfEpoch: false);
                     }
 
                     var seconds = epochWatch.Elapsed.TotalSeconds;
@@ -248,7 +248,7 @@ public sealed class Trainer
                 (_epoch, _stepInEpoch, _rowsInEpoch, _lossSum) = (_epoch + 1, 0, 0, 0);
             }
 
-            SaveCheckpoints(last, totalSteps, endOfEpoch: true);
+            SaveCheckpoints(last, endOfEpoch: true);
             if (latest is not null)
             {
                 progress?.Report(latest with { Remaining = Remaining(), EpochCompleted = true, Validation = last });
@@ -319,7 +319,7 @@ public sealed class Trainer
     }
 
     // Mid-epoch (endOfEpoch false) only the resumable last.ckpt is written; best.safetensors follows validations.
-    private void SaveCheckpoints(EvaluationResult? validation, long totalSteps, bool endOfEpoch)
+    private void SaveCheckpoints(EvaluationResult? validation, bool endOfEpoch)
     {
         var improved = validation is not null && validation.Top1 > _bestTop1;
         if (improved)
@@ -347,7 +347,6 @@ public sealed class Trainer
             Counter("trainer.step_in_epoch", _stepInEpoch),
             Counter("trainer.rows_in_epoch", _rowsInEpoch),
             Counter("trainer.global_step", _globalStep),
-            Counter("trainer.total_steps", totalSteps),
             Counter("trainer.epoch_loss_sum", _lossSum),
             Counter("trainer.best_top1", _bestTop1),
             Counter("trainer.epochs", _options.MaxSteps is null ? _options.Epochs : 0),

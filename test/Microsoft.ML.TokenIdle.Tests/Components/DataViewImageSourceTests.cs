@@ -39,12 +39,18 @@ public sealed class DataViewImageSourceTests : IClassFixture<ImagePipelineData>
         var names = Enumerable.Range(0, 10).Select(i => "class" + i).ToArray();
 
         // A buffer of 24 rows: each pass of 160 rows reads the view 7 times, decoding each row once.
-        var streamed = new DataViewImageSource(view, view.Schema["Image"], view.Schema["Label"], config, names, 24 * config.InputFormat.PlanarLength, false, _ => { });
+        DataViewImageSource Source(long cacheBytes) => new(view, view.Schema["Image"], view.Schema["Label"], config, names, 24 * config.InputFormat.PlanarLength, cacheBytes, false, _ => { });
+        var streamed = Source(0);
         Assert.Equal(160, streamed.Count);
-        var cached = new CachedImageSource(streamed, new DataPipelineOptions { Workers = 2 });
+        Assert.False(streamed.Cached);
         var permuted = Data(streamed, seed: 7, workers: 3);
         Assert.Equal(permuted.Labels, streamed.Order(7).Labels);
         Assert.NotEqual(Data(streamed, seed: null, workers: 1).Labels, permuted.Labels);
+
+        // Kept in memory, the first pass fills the cache and the second reads no cursor: the same permutation either way.
+        var cached = Source(1L << 20);
+        Assert.True(cached.Cached);
+        Assert.Equal(streamed.Order(3).Labels, Data(cached, seed: 3, workers: 2).Labels);
         foreach (var other in new[] { Data(streamed, seed: 7, workers: 1), Data(cached, seed: 7, workers: 1) })
         {
             Assert.Equal(permuted.Labels, other.Labels);
@@ -61,7 +67,7 @@ public sealed class DataViewImageSourceTests : IClassFixture<ImagePipelineData>
         Assert.Equal(streamed, HeadAfterTraining(list, workers: 3));
         var log = new List<string>();
         Assert.Equal(streamed, HeadAfterTraining(list, workers: 2, change: o => o.CacheBudgetMegabytes = 64, log: log));
-        Assert.Contains(log, m => m.StartsWith("training: 160 rows, decoded once and kept in memory", StringComparison.Ordinal));
+        Assert.Contains(log, m => m.StartsWith("training: 160 rows, kept in memory after their first read", StringComparison.Ordinal));
     }
 
     [Fact]

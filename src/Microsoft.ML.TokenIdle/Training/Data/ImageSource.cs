@@ -38,7 +38,7 @@ public abstract class ImageSource
     public abstract int Count { get; }
 
     /// <summary>Unreadable rows reported and skipped so far (each counted once).</summary>
-    public virtual int SkippedCount => Root._skipped.Count;
+    public int SkippedCount => Root._skipped.Count;
 
     /// <summary>Whether a row that cannot be read is reported and skipped instead of ending the pass.</summary>
     internal virtual bool SkipUnreadable => false;
