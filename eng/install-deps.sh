@@ -3,7 +3,7 @@
 # figures' labels (fonts-dejavu-core; SkiaSharp reads /usr/share/fonts), Fashion-MNIST (its IDX files, for
 # training tests and experiments) and, with --bench, CPU PyTorch for side-by-side benchmarks. Image decoding
 # needs no package: ML.NET's ImageAnalytics uses SkiaSharp's self-contained native library; libtorch comes
-# from NuGet (libtorch-cpu-linux-x64), made loadable here by eng/LibTorchSharpCompat.targets at build time.
+# from NuGet (libtorch-cpu-linux-x64), made loadable here by the library's build targets (src/Microsoft.ML.TokenIdle/buildTransitive).
 # Does nothing when they are present.
 set -euo pipefail
 packages=()

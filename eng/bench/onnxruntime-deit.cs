@@ -1,5 +1,5 @@
 #!/usr/bin/env dotnet
-#:package Microsoft.ML.OnnxRuntime@1.31.1
+#:package Microsoft.ML.OnnxRuntime@1.32.0
 #:property PublishAot=false
 // ONNX Runtime's CPU throughput on an ONNX model with one image input [B,3,224,224] (the DeiT-S eng/bench/
 // torch_deit_bench.py exports with torch.onnx): random images, all graph optimisations, THREADS intra-op threads,

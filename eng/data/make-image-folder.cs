@@ -1,6 +1,6 @@
 #!/usr/bin/env dotnet
-#:package SkiaSharp@2.88.9
-#:package SkiaSharp.NativeAssets.Linux.NoDependencies@2.88.9
+#:package SkiaSharp@3.119.4
+#:package SkiaSharp.NativeAssets.Linux.NoDependencies@3.119.2
 #:property PublishAot=false
 // Writes a labelled image folder for the data-pipeline measurements: COUNT images in CLASSES sub-folders (0, 1, …).
 //   png: small random-noise PNGs (WIDTH×HEIGHT, e.g. 32×32) — cheap files that decode to the model's size;

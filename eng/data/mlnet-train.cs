@@ -1,6 +1,6 @@
 #!/usr/bin/env dotnet
-#:package Microsoft.ML@5.0.1
-#:package Microsoft.ML.ImageAnalytics@5.0.1
+#:package Microsoft.ML@6.0.0
+#:package Microsoft.ML.ImageAnalytics@6.0.0
 #:package libtorch-cpu-linux-x64@2.10.0
 #:project ../../src/Microsoft.ML.TokenIdle/Microsoft.ML.TokenIdle.csproj
 #:property PublishAot=false

@@ -215,6 +215,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private static VisionTransformerClassifier Load(IHostEnvironment env, ModelLoadContext ctx)
     {
         Contracts.CheckValue(env, nameof(env));
+        MLNetVersionCheck.Ensure();
         var host = env.Register(nameof(VisionTransformerClassifier));
         CheckVersion(host, ctx);
         ctx.CheckAtModel(GetVersionInfo());

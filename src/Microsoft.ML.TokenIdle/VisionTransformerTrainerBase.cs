@@ -31,6 +31,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
     {
         _env = env ?? throw new ArgumentNullException(nameof(env));
         _options = options ?? throw new ArgumentNullException(nameof(options));
+        MLNetVersionCheck.Ensure();
         Host = env.Register(name);
     }
 

@@ -12,9 +12,10 @@ namespace Microsoft.ML.TokenIdle.CodeGeneration;
 /// <c>PredictEngine</c> over the zip loaded by a fresh MLContext, <c>Predict(ModelInput)</c>), <c>NAME.training.cs</c>
 /// (<c>BuildPipeline(MLContext)</c> rebuilding the model's estimator chain with its trainer's saved options,
 /// <c>RetrainModel</c>, <c>Train</c>), a <c>Program.cs</c> that prints one JSON line per image given on its command line,
-/// the zip as <c>NAME.mlnet</c>, and <c>NAMEApp.csproj</c> (with the native libtorch package and
-/// <c>LibTorchSharpCompat.targets</c>, which lets TorchSharp load on systems with an older libstdc++); the classes are in namespace <c>NAMEApp</c> (as Model Builder
-/// puts a model's class in its app's namespace).
+/// the zip as <c>NAME.mlnet</c>, and <c>NAMEApp.csproj</c> (with the native libtorch package); the classes are in
+/// namespace <c>NAMEApp</c> (as Model Builder puts a model's class in its app's namespace). A project that references
+/// the library's package gets its build targets (TorchSharp made loadable on systems with an older libstdc++) from the
+/// package; one that references the library's project or assembly gets a copy, <c>LibTorchSharpCompat.targets</c>.
 /// </summary>
 public static class ConsumptionProjectGenerator
 {
@@ -54,9 +55,13 @@ public static class ConsumptionProjectGenerator
             ($"{name}.consumption.cs", Consumption(name, inputSchema, added, classifier.ScoreColumnName)),
             ($"{name}.training.cs", Training(name, steps, inputSchema)),
             ("Program.cs", Program(name, image)),
-            ($"{name}App.csproj", Project(name, reference)),
-            (CompatTargets, CompatTargetsText()),
+            ($"{name}App.csproj", Project(name, reference, importCompatTargets: library is not null)),
         };
+        if (library is not null)
+        {
+            files.Add((CompatTargets, CompatTargetsText()));
+        }
+
         var written = new List<string>();
         foreach (var (file, text) in files)
         {
@@ -183,7 +188,7 @@ public static class ConsumptionProjectGenerator
 
         """;
 
-    private static string Project(string name, string reference) => $$"""
+    private static string Project(string name, string reference, bool importCompatTargets) => $$"""
         <Project Sdk="Microsoft.NET.Sdk">
 
           <PropertyGroup>
@@ -192,8 +197,6 @@ public static class ConsumptionProjectGenerator
             <ImplicitUsings>enable</ImplicitUsings>
             <Nullable>enable</Nullable>
             <RootNamespace>{{name}}App</RootNamespace>
-            <!-- ImageAnalytics asks for SkiaSharp 2.88.8; 2.88.9 is the one served. -->
-            <NoWarn>$(NoWarn);NU1603</NoWarn>
           </PropertyGroup>
 
           <ItemGroup>
@@ -203,13 +206,12 @@ public static class ConsumptionProjectGenerator
             <None Include="{{name}}.mlnet" CopyToOutputDirectory="PreserveNewest" />
           </ItemGroup>
 
-          <Import Project="{{CompatTargets}}" />
-
+        {{(importCompatTargets ? $"\n  <Import Project=\"{CompatTargets}\" />\n" : "")}}
         </Project>
 
         """;
 
-    /// <summary>The targets file the library carries (eng/LibTorchSharpCompat.targets of its repository).</summary>
+    /// <summary>The build targets the library's package carries (buildTransitive/Microsoft.ML.TokenIdle.targets).</summary>
     private static string CompatTargetsText()
     {
         using var stream = typeof(ConsumptionProjectGenerator).Assembly.GetManifestResourceStream($"Microsoft.ML.TokenIdle.CodeGeneration.{CompatTargets}")
@@ -217,6 +219,9 @@ public static class ConsumptionProjectGenerator
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
+
+    /// <summary>A NuGet version or range's lowest version (<c>[6.0.0, 7.0.0)</c> → <c>6.0.0</c>): what restore picks, written as an application would.</summary>
+    private static string LowerBound(string range) => range.TrimStart('[', '(').Split(',')[0].TrimEnd(']', ')').Trim();
 
     /// <summary>
     /// The project's references: this library (package, project or assembly), for an assembly the packages it
@@ -228,7 +233,7 @@ public static class ConsumptionProjectGenerator
         var metadata = assembly.GetCustomAttributes<AssemblyMetadataAttribute>().ToList();
         var packages = metadata
             .Where(a => a.Key.StartsWith("PackageReference:", StringComparison.Ordinal))
-            .ToDictionary(a => a.Key["PackageReference:".Length..], a => a.Value!.Trim('[', ']'));
+            .ToDictionary(a => a.Key["PackageReference:".Length..], a => LowerBound(a.Value!));
         string Package(string id) => $"    <PackageReference Include=\"{id}\" Version=\"{packages[id]}\" />\n";
         var native = metadata.Single(a => a.Key.StartsWith("NativeLibTorch:", StringComparison.Ordinal));
         var libtorch = $"    <PackageReference Include=\"{native.Key["NativeLibTorch:".Length..]}\" Version=\"{native.Value}\" />\n";

@@ -16,9 +16,11 @@ internal static class DeviceSelection
 {
     /// <summary>The device to use: the CPU, or a CUDA device when libtorch has one.</summary>
     /// <exception cref="ArgumentException">The device text is not cpu, cuda or cuda:N.</exception>
-    /// <exception cref="InvalidOperationException">A GPU was asked for, libtorch has none, and falling back to the CPU is not allowed.</exception>
+    /// <exception cref="InvalidOperationException">libtorch cannot load, or a GPU was asked for, libtorch has none, and falling back to the CPU is not allowed.</exception>
     public static Device Select(IHostEnvironment env, IChannel channel, string? device)
     {
+        // Before the first use of torch: a libtorch that cannot load becomes one line, not a type initializer's stack.
+        TorchEngine.EnsureLoaded();
         var settings = env as IHostEnvironmentInternal;
         var requested = device is null ? (settings?.GpuDeviceId is { } id ? $"cuda:{id}" : "cpu") : TorchEngine.ParseDevice(device);
         if (requested == "cpu")

@@ -71,21 +71,41 @@ public static class TorchEngine
         }
     }
 
+    // TorchSharp writes its multi-page load report to standard output before it throws, so the library is first
+    // loaded here the way TorchSharp's regular load finds it; TorchSharp runs only once that works, or, when the file
+    // is nowhere beside the application, with its output silenced (its NuGet-cache fallback may still succeed).
     private static Exception? Load()
     {
+        var found = NativeLibrary.TryLoad("LibTorchSharp", typeof(torch).Assembly, null, out _);
+        if (!found && Diagnose() is { Final: true } located)
+        {
+            return new InvalidOperationException(located.Message);
+        }
+
+        var output = Console.Out;
         try
         {
+            if (!found)
+            {
+                Console.SetOut(TextWriter.Null);
+            }
+
             torch.InitializeDeviceType(DeviceType.CPU);
             return null;
         }
         catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException or InvalidOperationException)
         {
-            return new InvalidOperationException(Diagnose(e), e);
+            return new InvalidOperationException(Diagnose()?.Message ?? $"TorchSharp cannot start: {e.InnerException?.Message ?? e.Message}", e);
+        }
+        finally
+        {
+            Console.SetOut(output);
         }
     }
 
     // TorchSharp reports only "Failed to load native component"; loading the file ourselves gets the loader's reason.
-    private static string Diagnose(Exception error)
+    // Null when the file loads (the failure is elsewhere); Final when it is there but cannot load (TorchSharp cannot do better).
+    private static (string Message, bool Final)? Diagnose()
     {
         var file = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "LibTorchSharp.dll" : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so";
         var native = new[] { Path.Combine(AppContext.BaseDirectory, file), Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", file) }
@@ -93,22 +113,23 @@ public static class TorchEngine
             .FirstOrDefault(File.Exists);
         if (native is null)
         {
-            return $"TorchSharp cannot run: no native libtorch beside the application ({file} not found in '{AppContext.BaseDirectory}'). Reference libtorch-cpu-linux-x64 2.10.0 (TorchSharp-cpu on other systems, TorchSharp-cuda-linux or -windows for GPUs)";
+            return ($"TorchSharp cannot run: no native libtorch beside the application ({file} not found in '{AppContext.BaseDirectory}'). Reference libtorch-cpu-linux-x64 2.10.0 (TorchSharp-cpu 0.107.0 on other systems, TorchSharp-cuda-linux or -windows 0.107.0 for GPUs)", false);
         }
 
         try
         {
             NativeLibrary.Free(NativeLibrary.Load(native));
+            return null;
         }
         catch (DllNotFoundException e) when (e.Message.Contains("GLIBCXX_3.4.32", StringComparison.Ordinal))
         {
-            return $"TorchSharp cannot load '{native}': it needs GLIBCXX_3.4.32 (libstdc++ of GCC 13), which this system's libstdc++ lacks (Debian 12, Ubuntu 22.04). Build the application with eng/LibTorchSharpCompat.targets imported (it marks that version need weak in the copied library) or install a newer libstdc++";
+            return ($"TorchSharp cannot load '{native}': it needs GLIBCXX_3.4.32 (libstdc++ of GCC 13), which this system's libstdc++ lacks (Debian 12, Ubuntu 22.04). The Microsoft.ML.TokenIdle package's build targets mark that need weak in the application's copy when they build on such a system: build the application with the package referenced (LibTorchSharpGlibcxxCompat not 'never'; 'always' when building on a newer system) or install a newer libstdc++", true);
         }
         catch (DllNotFoundException e)
         {
-            return $"TorchSharp cannot load '{native}': {e.Message}";
+            return ($"TorchSharp cannot load '{native}': {OneLine(e.Message)}", true);
         }
-
-        return $"TorchSharp cannot start: {error.InnerException?.Message ?? error.Message}";
     }
+
+    private static string OneLine(string text) => string.Join(' ', text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

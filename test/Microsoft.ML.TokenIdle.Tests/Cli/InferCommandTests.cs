@@ -30,12 +30,35 @@ public class InferCommandTests
     public void InferInHalfPrecisionPrintsTheSameClassesAndBenchSaysFloat16()
     {
         var set = FixtureSet.Get("deit-tiny");
+        var (singlePath, halfPath) = (Path.Combine(Path.GetTempPath(), $"single-{Guid.NewGuid():N}.safetensors"), Path.Combine(Path.GetTempPath(), $"half-{Guid.NewGuid():N}.safetensors"));
         var arguments = new[] { "infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath, "--method", "idle", "--keep-rate", "0.7" };
-        var (code, single, stderr) = CliRunner.Run(arguments);
+        var (code, single, stderr) = CliRunner.Run(arguments.Concat(new[] { "--output", singlePath }).ToArray());
         Assert.True(code == 0, stderr);
-        (code, var half, stderr) = CliRunner.Run(arguments.Append("--half").ToArray());
+        (code, var half, stderr) = CliRunner.Run(arguments.Concat(new[] { "--half", "--output", halfPath }).ToArray());
         Assert.True(code == 0, stderr);
-        Assert.Equal(single, half);
+        using (var singleLogits = SafetensorsFile.Read(singlePath)["logits"].ToTensor())
+        using (var halfLogits = SafetensorsFile.Read(halfPath)["logits"].ToTensor())
+        {
+            // float16 (11 significant bits) through twelve blocks moves these logits by a few percent of their spread
+            // (3 % measured on an Intel Xeon, AVX-512); bounded at 10 %. A printed class must agree only where float32's
+            // top-two margin exceeds twice the largest move: random weights give near-ties, which float16 kernels
+            // (AVX2, AVX512-FP16) may break either way.
+            var error = (singleLogits - halfLogits).abs().max().item<float>();
+            Assert.InRange(error, 0, 0.1 * singleLogits.std().item<float>());
+            var (singleLines, halfLines) = (single.Split('\n', StringSplitOptions.RemoveEmptyEntries), half.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(singleLines.Length, halfLines.Length);
+            for (var b = 0; b < singleLogits.shape[0]; b++)
+            {
+                var top = singleLogits[b].topk(2).values.data<float>().ToArray();
+                if (top[0] - top[1] > 2 * error)
+                {
+                    Assert.Equal(singleLines[b], halfLines[b]);
+                }
+            }
+        }
+
+        File.Delete(singlePath);
+        File.Delete(halfPath);
 
         (code, var stdout, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--batch", "2", "--steps", "1", "--threads", "1", "--half");
         Assert.True(code == 0, stderr);

@@ -104,7 +104,12 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
         ConsumptionProjectGenerator.Write(zip, "Bytes", folder);
         Assert.Contains("new Bytes.ModelInput { Photo = File.ReadAllBytes(path) };", File.ReadAllText(Path.Combine(folder, "Program.cs")));
         Assert.Contains("public byte[] Photo { get; set; }", File.ReadAllText(Path.Combine(folder, "Bytes.consumption.cs")));
-        Assert.Contains("<PackageReference Include=\"Microsoft.ML.TokenIdle\" Version=\"1.0.0\" />", File.ReadAllText(Path.Combine(folder, "BytesApp.csproj")));
+        var project = File.ReadAllText(Path.Combine(folder, "BytesApp.csproj"));
+        Assert.Contains("<PackageReference Include=\"Microsoft.ML.TokenIdle\" Version=\"1.0.0\" />", project);
+        // The package brings its build targets (buildTransitive): no copy, no import.
+        Assert.Contains("<PackageReference Include=\"Microsoft.ML\" Version=\"6.0.0\" />", project);
+        Assert.DoesNotContain("LibTorchSharpCompat", project);
+        Assert.False(File.Exists(Path.Combine(folder, "LibTorchSharpCompat.targets")));
     }
 
     [Fact]

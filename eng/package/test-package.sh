@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The package as users get it (CI runs this from eng/test.sh): packs the library into a local feed, checks what the
+# package carries, then, outside the repository (no Directory.Build.*, no project reference), builds and publishes
+# eng/package/consumer — an application on Microsoft.ML 6.0.0 with warnings as errors — which trains in an ML.NET
+# pipeline and saves the zip; a second process, the published application (framework-dependent and self-contained
+# linux-x64), loads it and must score identically. The same again with Microsoft.ML.TorchSharp 0.24.0 referenced,
+# the script sample as a file-based app on the package, and, where this system's libstdc++ lacks GLIBCXX_3.4.32, the
+# one-line error an application built without the package's libstdc++ step gets.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+data=$repo/samples/data/fashion-mnist
+version=1.0.0-local
+work=$(mktemp -d "${TMPDIR:-/tmp}/tokenidle-package.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+step() { echo "== package: $*" >&2; }
+
+step "pack $version"
+dotnet pack src/Microsoft.ML.TokenIdle -c Release --nologo -v quiet -o "$work/feed" -p:Version=$version >/dev/null
+package=$work/feed/Microsoft.ML.TokenIdle.$version.nupkg
+listing=$(unzip -l "$package")
+for entry in README.md LICENSE buildTransitive/Microsoft.ML.TokenIdle.targets lib/net10.0/Microsoft.ML.TokenIdle.dll lib/net10.0/Microsoft.ML.TokenIdle.xml; do
+  grep -q " $entry\$" <<<"$listing" || { echo "package: $entry missing from $(basename "$package")" >&2; exit 1; }
+done
+unzip -l "$work/feed/Microsoft.ML.TokenIdle.$version.snupkg" | grep -q ' lib/net10.0/Microsoft.ML.TokenIdle.pdb$' \
+  || { echo "package: the symbols package lacks lib/net10.0/Microsoft.ML.TokenIdle.pdb" >&2; exit 1; }
+
+# A version rebuilt under the same number must not be served from the global packages folder.
+rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/microsoft.ml.tokenidle/$version"
+cat > "$work/NuGet.config" <<CONFIG
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="local" value="$work/feed" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
+  </packageSources>
+</configuration>
+CONFIG
+
+consumer() { # NAME [MSBUILD PROPERTIES...]: copy the app, build it, train, publish framework-dependent, score there
+  local name=$1; shift
+  local app=$work/$name
+  cp -r eng/package/consumer "$app"
+  step "$name: build ($*)"
+  dotnet build "$app" -c Release --nologo -v quiet -o "$app/out" -p:TokenIdleVersion=$version "$@" >"$app/build.log" || { cat "$app/build.log"; exit 1; }
+  step "$name: train"
+  dotnet "$app/out/Consumer.dll" train "$data" "$app/model.zip" "$app/scores.json"
+  step "$name: publish (framework-dependent) and score in a second process"
+  dotnet publish "$app" -c Release --nologo -v quiet -o "$app/publish" -p:TokenIdleVersion=$version "$@" >"$app/publish.log" || { cat "$app/publish.log"; exit 1; }
+  "$app/publish/Consumer" score "$app/model.zip" "$data" "$app/scores.json"
+}
+
+consumer plain
+step "plain: publish self-contained linux-x64 and score"
+dotnet publish "$work/plain" -c Release --nologo -v quiet -r linux-x64 --self-contained -o "$work/plain/self-contained" -p:TokenIdleVersion=$version >"$work/plain/sc.log" || { cat "$work/plain/sc.log"; exit 1; }
+"$work/plain/self-contained/Consumer" score "$work/plain/model.zip" "$data" "$work/plain/scores.json"
+
+consumer with-mlnet-torchsharp -p:WithMLNetTorchSharp=true
+
+step "file-based app (samples/Script/finetune.cs) on the package"
+mkdir "$work/script"
+sed "s|^#:project .*|#:package Microsoft.ML.TokenIdle@$version|" samples/Script/finetune.cs >"$work/script/finetune.cs"
+grep -q "^#:package Microsoft.ML.TokenIdle@$version" "$work/script/finetune.cs"
+(cd "$work/script" && dotnet run finetune.cs -- "$data" "$work/script/model.zip")
+
+if ! grep -q 'GLIBCXX_3\.4\.32' "$(ldconfig -p | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')"; then
+  step "without the libstdc++ step (LibTorchSharpGlibcxxCompat=never) on a system that needs it: one line"
+  cp -r eng/package/consumer "$work/unpatched"
+  dotnet build "$work/unpatched" -c Release --nologo -v quiet -o "$work/unpatched/out" -p:TokenIdleVersion=$version -p:LibTorchSharpGlibcxxCompat=never >/dev/null
+  if dotnet "$work/unpatched/out/Consumer.dll" train "$data" "$work/unpatched/model.zip" "$work/unpatched/scores.json" >"$work/output.txt" 2>"$work/error.txt"; then
+    echo "package: the unpatched application trained, so this system needs no libstdc++ step" >&2; exit 1
+  fi
+  cat "$work/output.txt" "$work/error.txt"
+  # Nothing else printed (TorchSharp writes its load report to standard output when its own loader fails).
+  [[ ! -s "$work/output.txt" && $(wc -l <"$work/error.txt") -eq 1 ]] && grep -q 'GLIBCXX_3.4.32' "$work/error.txt" && grep -q LibTorchSharpGlibcxxCompat "$work/error.txt" \
+    || { echo "package: expected one line naming GLIBCXX_3.4.32 and the fix, and nothing else" >&2; exit 1; }
+fi
+step "passed"
