@@ -16,7 +16,8 @@ trap 'rm -rf "$work"' EXIT
 step() { echo "== package: $*" >&2; }
 
 step "pack $version"
-dotnet pack src/Microsoft.ML.TokenIdle -c Release --nologo -v quiet -o "$work/feed" -p:Version=$version >/dev/null
+# As a release is packed: deterministic paths (ContinuousIntegrationBuild), Source Link from git.
+dotnet pack src/Microsoft.ML.TokenIdle -c Release --nologo -v quiet -o "$work/feed" -p:Version=$version -p:ContinuousIntegrationBuild=true >/dev/null
 package=$work/feed/Microsoft.ML.TokenIdle.$version.nupkg
 listing=$(unzip -l "$package")
 for entry in README.md LICENSE buildTransitive/Microsoft.ML.TokenIdle.targets lib/net10.0/Microsoft.ML.TokenIdle.dll lib/net10.0/Microsoft.ML.TokenIdle.xml; do
