@@ -2,13 +2,13 @@
 # CPU throughput of DeiT-S (random weights, 224 px), everything measured side by side in one run, the contestants
 # alternating inside each round (their order reversed every other round), ROUNDS rounds:
 #  scoring:  ours (tokenidle bench) | a bare TorchSharp DeiT-S loop (eng/bench/bare-torchsharp-deit.cs) |
-#            PyTorch 1.13 (eng/bench/torch_deit_bench.py, timm's structure) | ONNX Runtime 1.31 on that model
+#            PyTorch 1.13 (eng/bench/torch_deit_bench.py, timm's structure) | ONNX Runtime 1.32 on that model
 #            exported with torch.onnx (eng/bench/onnxruntime-deit.cs);
 #  training: one step (forward, cross-entropy, backward, AdamW) for ours | bare TorchSharp | PyTorch;
 #  methods:  each method at k = 0.7 and 0.5 against our full model of the same round (scoring).
-# With SUITE=onnx instead: ONNX Runtime 1.31 scoring our exported models (tokenidle bench --runtime onnxruntime:
-#  full, and each method at k = 0.7 and 0.5) against timm's DeiT-S exported by torch.onnx on ONNX Runtime and
-#  our TorchSharp full model.
+# With SUITE=onnx instead: ONNX Runtime 1.32 scoring our exported models (tokenidle bench --runtime onnxruntime:
+#  full, and each method at k = 0.7 and 0.5; int8 (--quantize int8): full and each method at k = 0.7) against
+#  timm's DeiT-S exported by torch.onnx on ONNX Runtime and our TorchSharp full model.
 # Raw lines go to artifacts/bench/results.jsonl; the tables (min/median/max over rounds, ratios taken within
 # each round) are printed by eng/bench/summarise.py.
 # usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|onnx]
@@ -37,7 +37,11 @@ if [[ "$suite" == onnx ]]; then
     "onnx:timm|ort"
     "onnx:full|ours --runtime onnxruntime"
     "onnx:torchsharp|ours"
+    "int8:full|ours --runtime onnxruntime --quantize int8"
   )
+  for method in evit evit-fuse idle life; do
+    contestants+=("int8:$method:0.7|ours --runtime onnxruntime --quantize int8 --method $method --keep-rate 0.7")
+  done
   methods_on=(onnx --runtime onnxruntime)
 else
   contestants=(

@@ -61,6 +61,6 @@ if (options.EnableProfiling)
 
 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
 {
-    ["mode"] = "inference", ["framework"] = "ONNX Runtime 1.31.1", ["batch"] = batch, ["threads"] = threads,
+    ["mode"] = "inference", ["framework"] = "ONNX Runtime 1.32.0", ["batch"] = batch, ["threads"] = threads,
     ["passes"] = passes, ["seconds"] = Math.Round(elapsed, 3), ["images_per_second"] = Math.Round(passes * batch / elapsed, 2),
 }));

@@ -29,17 +29,27 @@ if "onnx:full" in by:
     print("| contestant | k | GMACs (paper) | img/s | ÷ our full model on ORT | ÷ timm's export on ORT |")
     print("|---|---|---|---|---|---|")
     labels = {"onnx:timm": "timm DeiT-S (torch.onnx) on ORT", "onnx:torchsharp": "our full model on TorchSharp", "onnx:full": "our full model on ORT"}
-    order = ["onnx:timm", "onnx:torchsharp", "onnx:full"] + sorted((n for n in by if n.count(":") == 2), key=lambda n: (-float(n.split(":")[2]), n.split(":")[1]))
-    for name in order:
+    def methods(prefix):
+        return sorted((n for n in by if n.startswith(prefix + ":") and n.count(":") == 2), key=lambda n: (-float(n.split(":")[2]), n.split(":")[1]))
+
+    for name in ["onnx:timm", "onnx:torchsharp", "onnx:full"] + methods("onnx"):
         first = by[name][min(by[name])]
         label = labels.get(name) or f"{name.split(':')[1]} on ORT"
         k = name.split(":")[2] if name.count(":") == 2 else "1"
         gmacs = first.get("paper_gmacs", "4.6")
         print(f"| {label} | {k} | {gmacs} | {spread(ips(name))} | {ratio(name, 'onnx:full')} | {ratio(name, 'onnx:timm')} |")
+    if "int8:full" in by:
+        # --quantize int8: each against the int8 full model and against the float32 full model, ratios within each round.
+        print("\n| int8 on ORT | k | img/s | ÷ int8 full | ÷ float32 full | ÷ the same method in float32 |")
+        print("|---|---|---|---|---|---|")
+        for name in ["int8:full"] + methods("int8"):
+            k = name.split(":")[2] if name.count(":") == 2 else "1"
+            same = "onnx:full" if name == "int8:full" else "onnx:" + name.split(":", 1)[1]
+            print(f"| {name.split(':')[1]} | {k} | {spread(ips(name))} | {ratio(name, 'int8:full')} | {ratio(name, 'onnx:full')} | {ratio(name, same) if same in by else '–'} |")
     sys.exit(0)
 print("| what | contestant | img/s | ours ÷ contestant |")
 print("|---|---|---|---|")
-names = {"ours": "ours (tokenidle bench)", "bare": "bare TorchSharp loop", "torch": "PyTorch 1.13", "ort": "ONNX Runtime 1.31"}
+names = {"ours": "ours (tokenidle bench)", "bare": "bare TorchSharp loop", "torch": "PyTorch 1.13", "ort": "ONNX Runtime 1.32"}
 for mode in ("score", "train"):
     for who in ("ours", "bare", "torch", "ort"):
         name = f"{mode}:{who}"

@@ -98,6 +98,7 @@ internal static class BenchCommand
                 ["device"] = scorer.ExecutionDevice,
                 ["runtime"] = scorer.Name,
                 ["dtype"] = model.ClsToken.dtype.ToString().ToLowerInvariant(),
+                ["quantize"] = QuantizationOption.Name(scorer.Quantization),
                 ["passes"] = passes,
                 ["seconds"] = Math.Round(elapsed, 3),
                 ["images_per_second"] = Math.Round(passes * b / elapsed, 2),

@@ -47,6 +47,7 @@ internal static class EvaluateCommand
                 ["count"] = evaluation.Count,
                 ["threads"] = TorchSharp.torch.get_num_threads(),
                 ["runtime"] = scorer.Name,
+                ["quantize"] = QuantizationOption.Name(scorer.Quantization),
             };
             foreach (var (key, value) in description)
             {

@@ -22,12 +22,14 @@ internal static class ExportOnnxCommand
             Description = "what the input holds: normalized (mean/std applied), bytes (RGB planes 0-255, as ML.NET's ExtractPixels gives) or unit (0-1); resizing stays outside the graph",
             DefaultValueFactory = _ => "normalized",
         };
+        var quantize = QuantizationOption.Create();
         var command = new Command("export-onnx", "write the model and its method as an ONNX graph (--model takes a preset or a saved model.zip, whose method is used); prints one JSON line");
         source.AddTo(command, scoring: false);
         method.AddTo(command);
         command.Options.Add(output);
         command.Options.Add(opset);
         command.Options.Add(pixels);
+        command.Options.Add(quantize);
         command.SetAction(result => CommandRunner.Run(() =>
         {
             var options = new OnnxExportOptions
@@ -40,6 +42,7 @@ internal static class ExportOnnxCommand
                     "unit" => OnnxInputPixels.UnitRange,
                     var other => throw new ArgumentException($"--input-pixels '{other}' is not one of normalized, bytes, unit"),
                 },
+                Quantization = QuantizationOption.Parse(result.GetValue(quantize)!),
             };
             var path = result.GetValue(output)!;
             string methodName;
@@ -69,6 +72,7 @@ internal static class ExportOnnxCommand
                 ["method"] = methodName,
                 ["opset"] = options.Opset,
                 ["input_pixels"] = options.InputPixels.ToString(),
+                ["quantize"] = QuantizationOption.Name(options.Quantization),
             }));
             return 0;
         }));

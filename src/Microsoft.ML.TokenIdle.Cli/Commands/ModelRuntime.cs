@@ -24,6 +24,7 @@ internal sealed class ModelRuntime : IDisposable
     private ModelRuntime(VisionTransformer model, TokenReductionStrategy? strategy, InferenceSession? session, string executionDevice, OnnxExportOptions? export = null)
     {
         (Model, Strategy, _session, ExecutionDevice) = (model, strategy, session, executionDevice);
+        Quantization = export?.Quantization ?? OnnxQuantization.None;
         (_inputNames, _outputNames) = export is null ? (Array.Empty<string>(), Array.Empty<string>()) : (new[] { export.InputName }, new[] { export.LogitsName });
         _run = session is null ? null : new RunOptions();
         model.eval();
@@ -34,6 +35,9 @@ internal sealed class ModelRuntime : IDisposable
 
     /// <summary>The token-reduction method (null: the full model).</summary>
     public TokenReductionStrategy? Strategy { get; }
+
+    /// <summary>How the ONNX graph's weight products run (None for TorchSharp).</summary>
+    public OnnxQuantization Quantization { get; }
 
     /// <summary><see cref="TorchSharpName"/> or <see cref="OnnxRuntimeName"/>.</summary>
     public string Name => _session is null ? TorchSharpName : OnnxRuntimeName;
@@ -50,13 +54,14 @@ internal sealed class ModelRuntime : IDisposable
     /// <summary>
     /// Exports <paramref name="model"/> with <paramref name="strategy"/> and opens it in ONNX Runtime on
     /// <paramref name="device"/> (cpu, or cuda:N through ONNX Runtime's CUDA execution provider), with
-    /// <paramref name="threads"/> intra-op threads (null: ONNX Runtime's default, one per core).
+    /// <paramref name="threads"/> intra-op threads (null: ONNX Runtime's default, one per core), its weight products as
+    /// <paramref name="quantization"/> says.
     /// </summary>
     /// <exception cref="ArgumentException">CUDA was asked for and ONNX Runtime's CUDA provider cannot be loaded.</exception>
-    public static ModelRuntime OnnxRuntime(VisionTransformer model, TokenReductionStrategy? strategy, string method, string device, int? threads)
+    public static ModelRuntime OnnxRuntime(VisionTransformer model, TokenReductionStrategy? strategy, string method, string device, int? threads, OnnxQuantization quantization = OnnxQuantization.None)
     {
         using var onnx = new MemoryStream();
-        var export = new OnnxExportOptions { ProbabilitiesName = null };
+        var export = new OnnxExportOptions { ProbabilitiesName = null, Quantization = quantization };
         VisionTransformerOnnxExporter.Export(model, strategy, method, null, onnx, export);
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL, InterOpNumThreads = 1 };
         try

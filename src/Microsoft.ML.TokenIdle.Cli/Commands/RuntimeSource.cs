@@ -12,7 +12,13 @@ internal sealed class RuntimeSource
         DefaultValueFactory = _ => ModelRuntime.TorchSharpName,
     };
 
-    public void AddTo(Command command) => command.Options.Add(Runtime);
+    public Option<string> Quantize { get; } = QuantizationOption.Create();
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Runtime);
+        command.Options.Add(Quantize);
+    }
 
     /// <summary>The chosen runtime's name (<see cref="ModelRuntime.TorchSharpName"/> or <see cref="ModelRuntime.OnnxRuntimeName"/>).</summary>
     /// <exception cref="ArgumentException">An unknown runtime.</exception>
@@ -25,11 +31,17 @@ internal sealed class RuntimeSource
     }
 
     /// <summary>The model and method of <paramref name="source"/> and <paramref name="method"/> on the chosen engine.</summary>
-    /// <exception cref="ArgumentException">An unknown runtime, or <c>--half</c> with ONNX Runtime.</exception>
+    /// <exception cref="ArgumentException">An unknown runtime, <c>--half</c> with ONNX Runtime, or <c>--quantize</c> with TorchSharp.</exception>
     public ModelRuntime Build(ParseResult result, ModelSource source, MethodSource method, bool weightsOptional, bool warnUntrained, int? threads)
     {
+        var quantization = QuantizationOption.Parse(result.GetValue(Quantize)!);
         if (Name(result) == ModelRuntime.TorchSharpName)
         {
+            if (quantization != Microsoft.ML.TokenIdle.Onnx.OnnxQuantization.None)
+            {
+                throw new ArgumentException($"--quantize {result.GetValue(Quantize)} applies to --runtime {ModelRuntime.OnnxRuntimeName} (the ONNX export); TorchSharp scores in float32 or --half");
+            }
+
             var model = source.Build(result, weightsOptional);
             return ModelRuntime.TorchSharp(model, method.Build(result, model.Config, warnUntrained, model));
         }
@@ -42,6 +54,6 @@ internal sealed class RuntimeSource
         // The exported model is built on the CPU; --device chooses ONNX Runtime's execution provider.
         var device = TorchEngine.ParseDevice(result.GetValue(source.Device)!);
         var cpuModel = source.Build(result, weightsOptional, onCpu: true);
-        return ModelRuntime.OnnxRuntime(cpuModel, method.Build(result, cpuModel.Config, warnUntrained, cpuModel), method.Name(result), device, threads);
+        return ModelRuntime.OnnxRuntime(cpuModel, method.Build(result, cpuModel.Config, warnUntrained, cpuModel), method.Name(result), device, threads, quantization);
     }
 }

@@ -18,6 +18,9 @@ public sealed class OnnxExportOptions
     /// <summary>The logits output's name: float32 <c>[batch, classes]</c>.</summary>
     public string LogitsName { get; set; } = "logits";
 
+    /// <summary>How weight products are computed; <see cref="OnnxQuantization.None"/> (float32) by default.</summary>
+    public OnnxQuantization Quantization { get; set; } = OnnxQuantization.None;
+
     /// <summary>When set, a second output of this name holds the softmax probabilities (what ML.NET's Score column holds).</summary>
     public string? ProbabilitiesName { get; set; } = "probabilities";
 }

@@ -45,6 +45,35 @@ internal sealed class OnnxGraph
         return name;
     }
 
+    /// <summary>An int8 initializer holding a tensor of int8 values (quantised weights), added once per name.</summary>
+    public string Int8Weight(string name, Tensor value)
+    {
+        if (!_weights.Add(name))
+        {
+            return name;
+        }
+
+        using var scope = NewDisposeScope();
+        var data = value.detach().cpu().contiguous();
+        if (data.dtype != ScalarType.Int8)
+        {
+            throw new ArgumentException($"ONNX export: '{name}' must be int8, got {data.dtype}");
+        }
+
+        var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int8, RawData = ByteString.CopyFrom(data.bytes) };
+        proto.Dims.AddRange(data.shape);
+        _graph.Initializer.Add(proto);
+        return name;
+    }
+
+    /// <summary>An int8 constant of zeros of length <paramref name="count"/> (symmetric quantisation's zero points).</summary>
+    public string Int8Zeros(long count) => Constant($"i8zeros[{count}]", () => new TensorProto
+    {
+        DataType = (int)TensorProto.Types.DataType.Int8,
+        Dims = { count },
+        RawData = ByteString.CopyFrom(new byte[count]),
+    });
+
     /// <summary>An int64 constant (shapes, indices, axes), shared between uses.</summary>
     public string Int64s(params long[] values) => Constant($"i64[{string.Join(',', values)}]", () =>
     {

@@ -21,6 +21,9 @@ public sealed class VisionTransformerOnnxExporter
     /// <summary>The highest opset this exporter has been checked against (ONNX Runtime 1.31 reads it).</summary>
     public const int MaximumOpset = 21;
 
+    /// <summary>The largest int8 weight magnitude of <see cref="OnnxQuantization.DynamicInt8"/> (7 bits).</summary>
+    public const int QuantizedWeightLimit = 63;
+
     private readonly OnnxGraph _g = new();
     private readonly VisionTransformer _model;
     private readonly TokenReductionStrategy? _strategy;
@@ -70,6 +73,12 @@ public sealed class VisionTransformerOnnxExporter
             ["keep_ratio_per_layer"] = string.Join(',', (strategy?.Schedule.Ratios ?? Enumerable.Repeat(1.0, model.Config.Depth)).Select(r => r.ToString("R", CultureInfo.InvariantCulture))),
             ["image_size"] = model.Config.ImageSize.ToString(CultureInfo.InvariantCulture),
             ["input_pixels"] = options.InputPixels.ToString(),
+            ["quantization"] = options.Quantization switch
+            {
+                OnnxQuantization.None => "none",
+                OnnxQuantization.DynamicInt8 => $"dynamic_int8: qkv, proj, fc1, fc2, head as int8 weights (symmetric per output channel, |q| <= {QuantizedWeightLimit}) x uint8 activations (per tensor, at run time); the rest float32",
+                var other => throw new ArgumentException($"ONNX export: unknown quantization {other}", nameof(options)),
+            },
             ["mean"] = JsonSerializer.Serialize(mean),
             ["std"] = JsonSerializer.Serialize(std),
         };
@@ -249,7 +258,7 @@ public sealed class VisionTransformerOnnxExporter
     /// </summary>
     private string ClassQueryKeyScores(string normed, Attention attention, string prefix, long tokens)
     {
-        var weight = _g.Weight(prefix + "qkv.weight.T", attention.Qkv.weight!.t());
+        var weight = TransposedWeight(attention.Qkv, prefix + "qkv.");
         string Columns(string t, long from, long to, long axis) => _g.Op("Slice", new[] { t, _g.Int64s(from), _g.Int64s(to), _g.Int64s(axis) });
         var classRow = _g.Op("Gather", new[] { normed, _g.Int64(0) }, Int("axis", 1));
         var query = _g.Op("MatMul", new[] { classRow, Columns(weight, 0, _width, 1) });
@@ -275,7 +284,8 @@ public sealed class VisionTransformerOnnxExporter
     {
         var predictor = life.Predictor;
         var normed = LayerNorm(x, predictor.Norm, "life_predictor.norm.");
-        var classVector = Linear(_g.Op("Gather", new[] { normed, _g.Int64(0) }, Int("axis", 1)), predictor.Bilinear, "life_predictor.bilinear.");
+        // One [E, E] product per image: quantising it would save nothing measurable.
+        var classVector = Linear(_g.Op("Gather", new[] { normed, _g.Int64(0) }, Int("axis", 1)), predictor.Bilinear, "life_predictor.bilinear.", quantizable: false);
         var patches = _g.Op("Slice", new[] { normed, _g.Int64s(1), _g.Int64s(tokens), _g.Int64s(1) });
         var scores = _g.Op("Squeeze", new[] { _g.Op("MatMul", new[] { patches, _g.Op("Unsqueeze", new[] { classVector, _g.Int64s(-1) }) }), _g.Int64s(-1) });
         var centred = _g.Op("Sub", new[] { scores, ReduceMean(scores, -1, keep: true) });
@@ -314,10 +324,56 @@ public sealed class VisionTransformerOnnxExporter
         ? _g.Op("ReduceMean", new[] { x, _g.Int64s(axis) }, Int("keepdims", keep ? 1 : 0))
         : _g.Op("ReduceMean", new[] { x }, Ints("axes", axis), Int("keepdims", keep ? 1 : 0));
 
-    private string Linear(string x, Linear linear, string prefix)
+    /// <summary>
+    /// x·Wᵀ + b. With <see cref="OnnxQuantization.DynamicInt8"/> and a network layer (<paramref name="quantizable"/>), the
+    /// product is DynamicQuantizeLinear → MatMulInteger → Cast → Mul by (activation scale × weight scales), the pattern
+    /// ONNX Runtime's CPU provider fuses into one quantised product; the bias stays a float32 Add.
+    /// </summary>
+    private string Linear(string x, Linear linear, string prefix, bool quantizable = true)
     {
-        var product = _g.Op("MatMul", new[] { x, _g.Weight(prefix + "weight.T", linear.weight!.t()) });
+        string product;
+        if (quantizable && _options.Quantization == OnnxQuantization.DynamicInt8)
+        {
+            var (weight, scales, zeros) = QuantizedWeight(linear, prefix);
+            var activations = _g.Ops("DynamicQuantizeLinear", 3, new[] { x });
+            var integers = _g.Op("MatMulInteger", new[] { activations[0], weight, activations[2], zeros });
+            var scale = _g.Op("Mul", new[] { activations[1], scales });
+            product = _g.Op("Mul", new[] { _g.Op("Cast", new[] { integers }, Int("to", (long)global::Onnx.TensorProto.Types.DataType.Float)), scale });
+        }
+        else
+        {
+            product = _g.Op("MatMul", new[] { x, _g.Weight(prefix + "weight.T", linear.weight!.t()) });
+        }
+
         return linear.bias is { } bias ? _g.Op("Add", new[] { product, _g.Weight(prefix + "bias", bias) }) : product;
+    }
+
+    /// <summary>A linear layer's Wᵀ as a float32 [in, out] value of the graph: the weight itself, or its int8 form dequantised.</summary>
+    private string TransposedWeight(Linear linear, string prefix)
+    {
+        if (_options.Quantization != OnnxQuantization.DynamicInt8)
+        {
+            return _g.Weight(prefix + "weight.T", linear.weight!.t());
+        }
+
+        var (weight, scales, zeros) = QuantizedWeight(linear, prefix);
+        return _g.Op("DequantizeLinear", new[] { weight, scales, zeros }, Int("axis", 1));
+    }
+
+    /// <summary>
+    /// Wᵀ [in, out] as int8 with one float32 scale per output column, symmetric (zero points 0): q = round(w / s),
+    /// s = max|w| / 63 over the column. Seven bits, not eight: x86 kernels without VNNI multiply uint8 by int8 in pairs
+    /// summed into saturating int16 (255·127·2 overflows it, 255·63·2 does not), so the integer products are exact on
+    /// every CPU and the int8 graph scores alike on AVX2, AVX-512 and AMX.
+    /// </summary>
+    private (string Weight, string Scales, string Zeros) QuantizedWeight(Linear linear, string prefix)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var w = linear.weight!.detach().to_type(TorchSharp.torch.ScalarType.Float32).cpu().t();
+        var scales = w.abs().amax(0) / QuantizedWeightLimit;
+        scales = TorchSharp.torch.where(scales > 0, scales, TorchSharp.torch.ones_like(scales));
+        var q = (w / scales).round().clamp(-QuantizedWeightLimit, QuantizedWeightLimit).to_type(TorchSharp.torch.ScalarType.Int8);
+        return (_g.Int8Weight(prefix + "weight.T.int8", q), _g.Weight(prefix + "weight.scale", scales), _g.Int8Zeros(w.shape[1]));
     }
 
     private string LayerNorm(string x, LayerNorm norm, string prefix)
