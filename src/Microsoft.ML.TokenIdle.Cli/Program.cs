@@ -12,4 +12,5 @@ root.Subcommands.Add(VisualizeCommand.Create());
 root.Subcommands.Add(PlotCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MacsCommand.Create());
+root.Subcommands.Add(DownloadCommand.Create());
 return root.Parse(args).Invoke();

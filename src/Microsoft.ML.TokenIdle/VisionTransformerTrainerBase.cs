@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.Hub;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
@@ -86,6 +87,18 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         /// starts from timm's random initialisation. A head for another number of classes is replaced.
         /// </summary>
         public string? PretrainedWeightsPath { get; set; }
+
+        /// <summary>
+        /// A timm checkpoint on the Hugging Face Hub by its id, e.g. <c>timm/deit_small_patch16_224.fb_in1k</c>: its
+        /// <c>config.json</c> gives the architecture and input convention, its <c>model.safetensors</c> the weights,
+        /// both fetched once into the Hub cache huggingface_hub shares (<c>HF_HOME</c>, <c>HF_HUB_CACHE</c>,
+        /// <c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>, <c>HF_HUB_OFFLINE</c>; docs/hub.md). Instead of
+        /// <see cref="Architecture"/>, <see cref="ConfigPath"/> and <see cref="PretrainedWeightsPath"/>.
+        /// </summary>
+        public string? PretrainedModel { get; set; }
+
+        /// <summary>The Hub revision of <see cref="PretrainedModel"/>: a branch, tag or commit hash; null: <c>main</c>.</summary>
+        public string? PretrainedModelRevision { get; set; }
 
         /// <summary>Input size in pixels; null keeps the config's (other sizes resample the position embedding, as timm).</summary>
         public int? ImageSize { get; set; }
@@ -222,7 +235,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         using var channel = Host.Start("Training");
         var device = DeviceSelection.Select(_env, channel, o.Device);
         var labels = LabelKeyValues.FromColumn(input.Schema[o.LabelColumnName]);
-        var (config, weights) = Backbone(labels.Names.Count);
+        var (config, weights) = Backbone(labels.Names.Count, channel);
         ImageColumn.Check(Host, input.Schema, o.ImageColumnName, config);
         var seed = o.Seed ?? (_env as IHostEnvironmentInternal)?.Seed ?? 1;
         var headReplaced = false;
@@ -298,7 +311,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
     }
 
     /// <summary>The architecture for <paramref name="classes"/> classes and the weights to start from (null: random initialisation).</summary>
-    private (VisionTransformerConfig Config, string? Weights) Backbone(int classes)
+    private (VisionTransformerConfig Config, string? Weights) Backbone(int classes, IChannel channel)
     {
         var o = _options;
         if (o.ConfigPath is not null && o.Architecture is not null)
@@ -306,9 +319,30 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             throw Host.Except($"give ConfigPath or Architecture, not both (got '{o.ConfigPath}' and '{o.Architecture}')");
         }
 
+        if (o.PretrainedModel is not null && (o.ConfigPath ?? o.Architecture ?? o.PretrainedWeightsPath) is { } other)
+        {
+            throw Host.Except($"PretrainedModel '{o.PretrainedModel}' brings its architecture and weights: give it without ConfigPath, Architecture or PretrainedWeightsPath (got '{other}')");
+        }
+
         VisionTransformerConfig config;
         var weights = o.PretrainedWeightsPath;
-        if (o.ConfigPath is { } path)
+        if (o.PretrainedModel is { } id)
+        {
+            var reported = new Dictionary<string, int>(StringComparer.Ordinal);
+            var checkpoint = HubCheckpoint.Fetch(id, o.PretrainedModelRevision, progress: (file, done, total) =>
+            {
+                // One message per tenth of a file, as ML.NET's trainers report progress on their channel.
+                var tenth = total > 0 ? (int)(done * 10 / total) : 10;
+                if (!reported.TryGetValue(file, out var last) || tenth > last)
+                {
+                    reported[file] = tenth;
+                    channel.Info($"{id}: {file} {done >> 20} of {total >> 20} MB");
+                }
+            });
+            channel.Info($"{id} at {checkpoint.Revision}: '{checkpoint.WeightsPath}'");
+            (config, weights) = (checkpoint.Config, checkpoint.WeightsPath!);
+        }
+        else if (o.ConfigPath is { } path)
         {
             config = VisionTransformerConfig.Load(path);
         }

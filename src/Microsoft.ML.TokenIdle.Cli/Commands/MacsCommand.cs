@@ -15,6 +15,7 @@ internal static class MacsCommand
         var command = new Command("macs", "print the MACs per image (paper convention and executed) of a model under a token-reduction method as one JSON line");
         command.Options.Add(source.Config);
         command.Options.Add(source.Model);
+        command.Options.Add(source.Revision);
         method.AddTo(command);
         command.SetAction(result => CommandRunner.Run(() =>
         {

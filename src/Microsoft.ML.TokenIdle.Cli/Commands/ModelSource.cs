@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Engine;
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.Hub;
 using Microsoft.ML.TokenIdle.Nn;
 using TorchSharp;
 
@@ -11,7 +12,11 @@ internal sealed class ModelSource
 {
     public Option<string?> Config { get; } = new("--config") { Description = "model config.json (timm field names)" };
 
-    public Option<string?> Model { get; } = new("--model") { Description = $"named preset: {string.Join(", ", VisionTransformerConfig.PresetNames)}" };
+    public Option<string?> Model { get; } = new("--model") { Description = $"named preset ({string.Join(", ", VisionTransformerConfig.PresetNames)}) or a timm checkpoint on the Hugging Face Hub, ORG/NAME (e.g. timm/deit_small_patch16_224.fb_in1k: config and weights fetched into the Hub cache)" };
+
+    public Option<string?> Revision { get; } = new("--revision") { Description = "the Hub revision of --model ORG/NAME: branch, tag or commit hash (default main)" };
+
+    private HubCheckpoint? _checkpoint;
 
     public Option<string?> Weights { get; } = new("--weights") { Description = "weights as safetensors with timm names (F32/F16/BF16)" };
 
@@ -24,6 +29,7 @@ internal sealed class ModelSource
     {
         command.Options.Add(Config);
         command.Options.Add(Model);
+        command.Options.Add(Revision);
         command.Options.Add(Weights);
         command.Options.Add(Device);
         if (scoring)
@@ -59,7 +65,55 @@ internal sealed class ModelSource
             throw new ArgumentException("give exactly one of --config FILE or --model PRESET");
         }
 
-        return configPath is not null ? VisionTransformerConfig.Load(configPath) : VisionTransformerConfig.FromPreset(preset!);
+        if (configPath is not null)
+        {
+            return VisionTransformerConfig.Load(configPath);
+        }
+
+        return Checkpoint(result, weights: false)?.Config ?? VisionTransformerConfig.FromPreset(preset!);
+    }
+
+    /// <summary>The weights file: <c>--weights</c>, or the Hub checkpoint's; null when neither.</summary>
+    /// <exception cref="ArgumentException">Both.</exception>
+    public string? WeightsPath(ParseResult result)
+    {
+        var weights = result.GetValue(Weights);
+        if (Checkpoint(result) is not { } checkpoint)
+        {
+            return weights;
+        }
+
+        return weights is null ? checkpoint.WeightsPath : throw new ArgumentException($"--weights does not apply to --model {checkpoint.ModelId}: the Hub checkpoint brings its weights");
+    }
+
+    /// <summary>
+    /// The Hub checkpoint <c>--model ORG/NAME</c> names, fetched once (progress on stderr), with its weights unless
+    /// <paramref name="weights"/> is false; null for a preset, zip or config.
+    /// </summary>
+    /// <exception cref="HubException">It cannot be had (one line).</exception>
+    public HubCheckpoint? Checkpoint(ParseResult result, bool weights = true)
+    {
+        if (result.GetValue(Model) is not { } id || !HubCheckpoint.IsModelId(id))
+        {
+            return result.GetValue(Revision) is { } revision ? throw new ArgumentException($"--revision {revision} applies to a Hub model (--model ORG/NAME)") : null;
+        }
+
+        if (_checkpoint is not null && (_checkpoint.WeightsPath is not null || !weights))
+        {
+            return _checkpoint;
+        }
+
+        var reported = new Dictionary<string, long>(StringComparer.Ordinal);
+        _checkpoint = HubCheckpoint.Fetch(id, result.GetValue(Revision), progress: (file, done, total) =>
+        {
+            var tenth = total > 0 ? done * 10 / total : 10;
+            if (!reported.TryGetValue(file, out var last) || tenth > last)
+            {
+                reported[file] = tenth;
+                Console.Error.WriteLine($"tokenidle: {id}: {file} {done >> 20}/{total >> 20} MB ({tenth * 10} %)");
+            }
+        }, weights: weights);
+        return _checkpoint;
     }
 
     /// <summary>
@@ -70,7 +124,8 @@ internal sealed class ModelSource
     {
         var device = onCpu ? TorchSharp.torch.CPU : SelectDevice(result);
         var config = LoadConfig(result);
-        var weights = result.GetValue(Weights);
+        var weights = WeightsPath(result);
+
         if (weights is null && !weightsOptional)
         {
             throw new ArgumentException("--weights FILE is required");

@@ -79,7 +79,7 @@ internal static class TrainCommand
             config = config with { Mean = train.Format.Mean.Select(m => (double)m).ToArray(), Std = train.Format.Std.Select(v => (double)v).ToArray() };
             var seedValue = result.GetValue(seed);
             var device = source.SelectDevice(result);
-            var weights = result.GetValue(source.Weights);
+            var weights = source.WeightsPath(result);
             var model = weights is null ? new VisionTransformer(config, seedValue) : VisionTransformer.Load(config, weights);
             if (weights is not null)
             {

@@ -69,6 +69,12 @@ public sealed record VisionTransformerConfig
     [JsonPropertyName("std")] public double[]? Std { get; init; }
 
     /// <summary>
+    /// The resize kernel the model's inputs were prepared with, as timm's pretrained config names it: <c>bilinear</c>
+    /// or <c>bicubic</c>; null: bilinear.
+    /// </summary>
+    [JsonPropertyName("interpolation")] public string? Interpolation { get; init; }
+
+    /// <summary>
     /// The input normalisation: <see cref="Mean"/>/<see cref="Std"/> when recorded, else timm's ImageNet
     /// defaults for RGB models and 0.5/0.5 for others.
     /// </summary>
@@ -91,7 +97,10 @@ public sealed record VisionTransformerConfig
         get
         {
             var (mean, std) = InputNormalization();
-            return new Imaging.ImageInputFormat(ImageSize, InChannels, mean, std);
+            return new Imaging.ImageInputFormat(ImageSize, InChannels, mean, std)
+            {
+                Filter = Interpolation == "bicubic" ? Imaging.ResamplingFilter.Bicubic : Imaging.ResamplingFilter.Bilinear,
+            };
         }
     }
 
@@ -269,6 +278,11 @@ public sealed record VisionTransformerConfig
         if ((Mean is null) != (Std is null) || (Mean is not null && (Mean.Length != InChannels || Std!.Length != InChannels || Std.Any(s => !(s > 0) || !double.IsFinite(s)) || Mean.Any(m => !double.IsFinite(m)))))
         {
             throw new ArgumentException($"mean and std must be given together, one finite value per channel ({InChannels}), std positive");
+        }
+
+        if (Interpolation is not (null or "bilinear" or "bicubic"))
+        {
+            throw new ArgumentException($"interpolation '{Interpolation}' is not one of bilinear, bicubic");
         }
     }
 

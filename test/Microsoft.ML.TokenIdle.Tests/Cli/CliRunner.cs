@@ -35,7 +35,21 @@ internal static class CliRunner
         throw new InvalidOperationException($"'{marker}' never appeared (exit code {process.ExitCode}):\n{seen}");
     }
 
-    private static Process Start(string[] args)
+    /// <summary>Starts the executable with extra environment variables; the caller reads its output and waits.</summary>
+    public static Process Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var start = StartInfo(args);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static Process Start(string[] args) => Process.Start(StartInfo(args))!;
+
+    private static ProcessStartInfo StartInfo(string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tokenidle.dll"));
@@ -44,6 +58,6 @@ internal static class CliRunner
             start.ArgumentList.Add(a);
         }
 
-        return Process.Start(start)!;
+        return start;
     }
 }
