@@ -95,6 +95,8 @@ internal static class BenchCommand
                 ["depth"] = c.Depth,
                 ["batch"] = b,
                 ["threads"] = get_num_threads(),
+                ["cpu"] = Microsoft.ML.TokenIdle.Engine.CpuFeatures.Model,
+                ["cpu_features"] = string.Join(' ', Microsoft.ML.TokenIdle.Engine.CpuFeatures.Features),
                 ["device"] = scorer.ExecutionDevice,
                 ["runtime"] = scorer.Name,
                 ["dtype"] = model.ClsToken.dtype.ToString().ToLowerInvariant(),

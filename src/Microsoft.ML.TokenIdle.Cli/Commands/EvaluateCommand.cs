@@ -46,7 +46,10 @@ internal static class EvaluateCommand
                 ["images_per_second"] = Math.Round(evaluation.ImagesPerSecond, 2),
                 ["count"] = evaluation.Count,
                 ["threads"] = TorchSharp.torch.get_num_threads(),
+                ["cpu"] = Microsoft.ML.TokenIdle.Engine.CpuFeatures.Model,
+                ["cpu_features"] = string.Join(' ', Microsoft.ML.TokenIdle.Engine.CpuFeatures.Features),
                 ["runtime"] = scorer.Name,
+                ["dtype"] = scorer.Model.ClsToken.dtype.ToString().ToLowerInvariant(),
                 ["quantize"] = QuantizationOption.Name(scorer.Quantization),
             };
             foreach (var (key, value) in description)

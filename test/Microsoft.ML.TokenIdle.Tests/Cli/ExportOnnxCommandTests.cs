@@ -56,6 +56,11 @@ public sealed class ExportOnnxCommandTests : IClassFixture<ImagePipelineData>
         using var json = JsonDocument.Parse(bench);
         Assert.Equal("onnxruntime", json.RootElement.GetProperty("runtime").GetString());
         Assert.Equal(2, json.RootElement.GetProperty("passes").GetInt32());
+        // Every figure says what it was measured on.
+        Assert.Equal(Microsoft.ML.TokenIdle.Engine.CpuFeatures.Model, json.RootElement.GetProperty("cpu").GetString());
+        Assert.Equal(string.Join(' ', Microsoft.ML.TokenIdle.Engine.CpuFeatures.Features), json.RootElement.GetProperty("cpu_features").GetString());
+        Assert.Equal("float32", reports["onnxruntime"].GetProperty("dtype").GetString());
+        Assert.True(reports["onnxruntime"].TryGetProperty("cpu_features", out _));
     }
 
     [Fact]
