@@ -35,7 +35,10 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private const string ModelSignature = "TIDLEVIT";
     // 0x00010002 added the half-precision flag; 0x00010003 stores the class values in a length-checked layout of
     // our own instead of ML.NET's codec. Older zips predate any release and are refused as older.
-    private const uint FormatVersion = 0x00010003;
+    private const uint FormatVersion = 0x00010004;
+
+    // The format before the precision byte (a half-precision flag in its place); still read.
+    private const uint HalfPrecisionFlagFormatVersion = 0x00010003;
     private const string ConfigStream = "config.json";
     private const string WeightsStream = "TSModel.safetensors";
     private const string RecipeStream = "trainer.json";
@@ -45,18 +48,22 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private const int MaxJsonEntryBytes = 1 << 20;
 
     private readonly LabelKeyValues _labels;
+
+    // The float32 weights (safetensors bytes) of a model that runs in another precision: what the zip stores.
+    private readonly byte[]? _float32Weights;
     private bool _disposed;
 
     internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRate, LabelKeyValues labels,
-        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe, bool halfPrecision)
+        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe, Precision precision)
         : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(VisionTransformerClassifier)))
     {
         Recipe = recipe;
-        HalfPrecision = halfPrecision;
-        if (halfPrecision)
+        Precision = precision;
+        if (precision != Precision.Float32)
         {
-            model.half();
-            (strategy?.Selector as LifeRegressionSelector)?.Predictor.half();
+            _float32Weights = WeightsBytes(model, strategy);
+            model.to(precision.ScalarType());
+            (strategy?.Selector as LifeRegressionSelector)?.Predictor.to(precision.ScalarType());
         }
 
         (Model, Strategy, Method, KeepRate, _labels) = (model, strategy, method, keepRate, labels);
@@ -99,10 +106,13 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     public string? TokenMaskColumnName { get; }
 
     /// <summary>
-    /// Whether the network computes in float16 (inputs and probabilities stay float32). Meant for CUDA, where it
-    /// halves the weights' memory and runs on tensor cores; the CPU libtorch runs float16 slower than float32.
+    /// The number format the network computes in (inputs and probabilities stay float32); the zip keeps float32
+    /// weights whatever it is.
     /// </summary>
-    public bool HalfPrecision { get; }
+    public Precision Precision { get; }
+
+    /// <summary>Whether the network computes in float16 (<see cref="Precision.Float16"/>).</summary>
+    public bool HalfPrecision => Precision == Precision.Float16;
 
     /// <summary>
     /// Writes the network and its token reduction as an ONNX model (opset 17 or later): float32 pixels
@@ -155,7 +165,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         // string: method (full, evit, evit-fuse, idle, life); double: base keep rate
         // int: schedule length L (0: full model), then L doubles (keep ratio per layer)
         // int: life predictor layer (-1: not life regression); double: steepness
-        // byte: half precision (1) or float32 (0) scoring
+        // byte: scoring precision: 0 float32, 1 float16, 2 bfloat16 (format 0x00010003: 1 half precision, 0 float32)
         // string: SHA-256 of the weights stream, hex
         // the label's values: byte item kind (1 text, 2 bool, 3-12 sbyte … double, 13 DateTime, 14 DateTimeOffset, 15 TimeSpan;
         //   16 key, then its raw type's kind byte and ulong key count), int count (= num_classes), then the values:
@@ -180,23 +190,33 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         var life = Strategy?.Selector as LifeRegressionSelector;
         ctx.Writer.Write(life?.PredictorLayer ?? -1);
         ctx.Writer.Write(life?.Steepness ?? 0);
-        ctx.Writer.WriteBoolByte(HalfPrecision);
+        ctx.Writer.Write((byte)(Precision switch { Precision.Float16 => 1, Precision.BFloat16 => 2, _ => 0 }));
 
-        var tensors = Model.NamedParameters().Concat(life?.Predictor.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>());
-        using var weights = new MemoryStream();
-        SafetensorsFile.Write(weights, tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        ctx.SaveNonEmptyString(Convert.ToHexString(SHA256.HashData(weights.GetBuffer().AsSpan(0, (int)weights.Length))));
+        var weights = _float32Weights ?? WeightsBytes(Model, Strategy);
+        ctx.SaveNonEmptyString(Convert.ToHexString(SHA256.HashData(weights)));
         _labels.Save(ctx);
         ctx.SaveBinaryStream(ConfigStream, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(Model.Config)));
-        ctx.SaveBinaryStream(WeightsStream, writer => writer.Write(weights.GetBuffer(), 0, (int)weights.Length));
+        ctx.SaveBinaryStream(WeightsStream, writer => writer.Write(weights));
         if (Recipe is not null)
         {
             ctx.SaveBinaryStream(RecipeStream, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(Recipe)));
         }
     }
 
+    /// <summary>The network's and the life predictor's weights as safetensors bytes, in float32 whatever they run in.</summary>
+    private static byte[] WeightsBytes(VisionTransformer model, TokenReductionStrategy? strategy)
+    {
+        using var scope = NewDisposeScope();
+        var life = strategy?.Selector as LifeRegressionSelector;
+        var tensors = model.NamedParameters().Concat(life?.Predictor.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>())
+            .Select(kv => kv.Value.dtype == ScalarType.Float32 ? kv : new KeyValuePair<string, Tensor>(kv.Key, kv.Value.to_type(ScalarType.Float32)));
+        using var weights = new MemoryStream();
+        SafetensorsFile.Write(weights, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        return weights.ToArray();
+    }
+
     private static VersionInfo GetVersionInfo()
-        => new(ModelSignature, verWrittenCur: FormatVersion, verReadableCur: FormatVersion, verWeCanReadBack: FormatVersion,
+        => new(ModelSignature, verWrittenCur: FormatVersion, verReadableCur: FormatVersion, verWeCanReadBack: HalfPrecisionFlagFormatVersion,
             loaderAssemblyName: typeof(VisionTransformerClassifier).Assembly.FullName, loaderSignature: LoaderSignature);
 
     // Factory for SignatureLoadModel: ML.NET calls it by reflection when a zip holding this transformer is loaded.
@@ -231,7 +251,15 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         var ratios = Enumerable.Range(0, count).Select(_ => ctx.Reader.ReadDouble()).ToArray();
         var predictorLayer = ctx.Reader.ReadInt32();
         var steepness = ctx.Reader.ReadDouble();
-        var halfPrecision = ctx.Reader.ReadBoolByte();
+        var precision = ctx.Header.ModelVerWritten <= HalfPrecisionFlagFormatVersion
+            ? (ctx.Reader.ReadBoolByte() ? Precision.Float16 : Precision.Float32)
+            : ctx.Reader.ReadByte() switch
+            {
+                0 => Precision.Float32,
+                1 => Precision.Float16,
+                2 => Precision.BFloat16,
+                var other => throw host.ExceptDecode($"'{ctx.Directory}': the stored precision {other} is not 0 (float32), 1 (float16) or 2 (bfloat16)"),
+            };
         var checksum = ctx.LoadNonEmptyString();
         var config = ParseConfig(host, ctx, Stream(host, ctx, ConfigStream, MaxJsonEntryBytes));
         var labels = LabelKeyValues.Load(host, ctx, config.NumClasses, ConfigStream);
@@ -287,7 +315,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
             predictor?.to(device);
         }
 
-        return new VisionTransformerClassifier(env, model, strategy, methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe, halfPrecision);
+        return new VisionTransformerClassifier(env, model, strategy, methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe, precision);
     }
 
     // Factory for SignatureLoadRowMapper.

@@ -148,8 +148,15 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         public string? Device { get; set; }
 
         /// <summary>
-        /// Whether the trained model scores in float16 (training stays float32): for CUDA, where it halves the weights'
-        /// memory and uses tensor cores; on the reference fixtures probabilities agree with float32 scoring within 1e-3.
+        /// The number format the trained model scores in (training stays float32; the zip keeps float32 weights):
+        /// <see cref="TokenIdle.Precision.BFloat16"/> on CPUs with AMX or AVX512-BF16 and on CUDA,
+        /// <see cref="TokenIdle.Precision.Float16"/> on CUDA; float32 by default.
+        /// </summary>
+        public Precision Precision { get; set; }
+
+        /// <summary>
+        /// The older spelling of <see cref="Precision"/> = <see cref="TokenIdle.Precision.Float16"/> (still read from
+        /// saved trainer recipes): true scores in float16.
         /// </summary>
         public bool HalfPrecision { get; set; }
 
@@ -235,6 +242,8 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         using var channel = Host.Start("Training");
         var device = DeviceSelection.Select(_env, channel, o.Device);
         var labels = LabelKeyValues.FromColumn(input.Schema[o.LabelColumnName]);
+        // Checked before anything is loaded or trained: a contradiction found after training would waste it.
+        ScoringPrecision(o);
         var (config, weights) = Backbone(labels.Names.Count, channel);
         ImageColumn.Check(Host, input.Schema, o.ImageColumnName, config);
         var seed = o.Seed ?? (_env as IHostEnvironmentInternal)?.Seed ?? 1;
@@ -307,7 +316,20 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         model.eval();
         var o = _options;
         var recipe = new TrainerRecipe(GetType().Name, JsonSerializer.SerializeToElement(o, o.GetType()));
-        return new VisionTransformerClassifier(_env, model, strategy, o.MethodName, o.Method?.KeepRate ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName, recipe, o.HalfPrecision);
+        return new VisionTransformerClassifier(_env, model, strategy, o.MethodName, o.Method?.KeepRate ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName, recipe, ScoringPrecision(o));
+    }
+
+    /// <summary>The precision the options ask for: <c>HalfPrecision</c> is float16's older spelling.</summary>
+    private Precision ScoringPrecision(OptionsBase o)
+    {
+        if (!o.HalfPrecision)
+        {
+            return o.Precision;
+        }
+
+        return o.Precision is Precision.Float32 or Precision.Float16
+            ? Precision.Float16
+            : throw Host.Except($"HalfPrecision = true asks for float16, Precision = {o.Precision} for another: give one");
     }
 
     /// <summary>The architecture for <paramref name="classes"/> classes and the weights to start from (null: random initialisation).</summary>

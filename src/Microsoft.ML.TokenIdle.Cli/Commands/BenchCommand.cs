@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using static TorchSharp.torch;
@@ -59,9 +60,9 @@ internal static class BenchCommand
             using var generator = new Generator(1);
             using var images = randn(new long[] { b, c.InChannels, c.ImageSize, c.ImageSize }, generator: generator).to(device);
             using var labels = tensor(Enumerable.Range(0, b).Select(i => (long)(i % c.NumClasses)).ToArray(), device: device);
-            if (isTrain && result.GetValue(source.Half))
+            if (isTrain && source.Precision(result) is var precision and not Microsoft.ML.TokenIdle.Precision.Float32)
             {
-                throw new ArgumentException("--half applies to scoring; training steps run in float32");
+                throw new ArgumentException($"--precision {precision.Name()} (or --half) applies to scoring; training steps run in float32");
             }
 
             model.train(isTrain);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Engine;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.Hub;
@@ -22,7 +23,9 @@ internal sealed class ModelSource
 
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)", DefaultValueFactory = _ => "cpu" };
 
-    public Option<bool> Half { get; } = new("--half") { Description = "score in float16 (for CUDA; slower than float32 on the CPU)" };
+    public Option<string?> PrecisionOption { get; } = new("--precision") { Description = "number format of the scoring: float32 (default), bfloat16 (fast on CPUs with AMX or AVX512-BF16, and on CUDA) or float16 (CUDA)" };
+
+    public Option<bool> Half { get; } = new("--half") { Description = "score in float16: --precision float16" };
 
     /// <summary>Adds the options; <c>--half</c> only to commands that score (<paramref name="scoring"/>).</summary>
     public void AddTo(Command command, bool scoring = true)
@@ -34,6 +37,7 @@ internal sealed class ModelSource
         command.Options.Add(Device);
         if (scoring)
         {
+            command.Options.Add(PrecisionOption);
             command.Options.Add(Half);
         }
     }
@@ -138,11 +142,26 @@ internal sealed class ModelSource
         }
 
         model.to(device);
-        if (result.GetValue(Half))
+        if (Precision(result) is var precision and not Microsoft.ML.TokenIdle.Precision.Float32)
         {
-            model.half();
+            model.to(precision.ScalarType());
         }
 
         return model;
+    }
+
+    /// <summary>The scoring precision: <c>--precision</c>, or float16 for <c>--half</c>.</summary>
+    /// <exception cref="ArgumentException">An unknown name, or <c>--half</c> beside another precision.</exception>
+    public Microsoft.ML.TokenIdle.Precision Precision(ParseResult result)
+    {
+        var named = result.GetValue(PrecisionOption) is { } name ? Precisions.Parse(name) : (Microsoft.ML.TokenIdle.Precision?)null;
+        if (!result.GetValue(Half))
+        {
+            return named ?? Microsoft.ML.TokenIdle.Precision.Float32;
+        }
+
+        return named is null or Microsoft.ML.TokenIdle.Precision.Float16
+            ? Microsoft.ML.TokenIdle.Precision.Float16
+            : throw new ArgumentException($"--half means --precision float16, not {named.Value.Name()}: give one");
     }
 }

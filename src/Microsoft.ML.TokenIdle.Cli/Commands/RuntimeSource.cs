@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Engine;
 
 namespace TokenIdle.Cli.Commands;
@@ -46,9 +47,9 @@ internal sealed class RuntimeSource
             return ModelRuntime.TorchSharp(model, method.Build(result, model.Config, warnUntrained, model));
         }
 
-        if (result.GetValue(source.Half))
+        if (source.Precision(result) is var precision and not Microsoft.ML.TokenIdle.Precision.Float32)
         {
-            throw new ArgumentException("--half applies to --runtime torchsharp; the ONNX export is float32");
+            throw new ArgumentException($"--precision {precision.Name()} (or --half) applies to --runtime torchsharp; the ONNX export is float32 (--quantize int8 makes it faster)");
         }
 
         // The exported model is built on the CPU; --device chooses ONNX Runtime's execution provider.

@@ -64,9 +64,16 @@ public class InferCommandTests
         Assert.True(code == 0, stderr);
         using var json = System.Text.Json.JsonDocument.Parse(stdout);
         Assert.Equal("float16", json.RootElement.GetProperty("dtype").GetString());
+        (code, stdout, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--batch", "2", "--steps", "1", "--threads", "1", "--precision", "bfloat16");
+        Assert.True(code == 0, stderr);
+        using var bfloat16 = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Equal("bfloat16", bfloat16.RootElement.GetProperty("dtype").GetString());
         (code, _, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--train", "--half");
         Assert.Equal(1, code);
-        Assert.Equal("tokenidle: error: --half applies to scoring; training steps run in float32", stderr.Trim());
+        Assert.Equal("tokenidle: error: --precision float16 (or --half) applies to scoring; training steps run in float32", stderr.Trim());
+        (code, _, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--half", "--precision", "bfloat16");
+        Assert.Equal(1, code);
+        Assert.Equal("tokenidle: error: --half means --precision float16, not bfloat16: give one", stderr.Trim());
     }
 
     [Theory]

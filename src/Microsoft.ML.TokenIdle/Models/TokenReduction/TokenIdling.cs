@@ -8,12 +8,14 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// highest-scoring patches (N = all patches; the sequence never shrinks) and passes the others
 /// through unchanged; they stay eligible for later layers. Scoring gathers the selected tokens,
 /// runs the block on them and writes them back. Training runs full attention with the idle keys
-/// masked (−100000 added to their logits) and the idle rows' residual updates masked, and records
+/// masked (−30000 added to their logits) and the idle rows' residual updates masked, and records
 /// the layer's queries and keys for the token cut loss.
 /// </summary>
 public sealed class TokenIdling : ITokenReduction
 {
-    private const float HiddenKeyLogit = -100000f;
+    // Gives hidden keys exactly zero attention weight in every precision, and stays within float16's range (±65504):
+    // (1 − mask)·(−100000) overflowed there, and 0·(−∞) is NaN.
+    private const float HiddenKeyLogit = -30000f;
 
     /// <inheritdoc/>
     public string Name => "idle";
