@@ -44,7 +44,11 @@ public sealed class LifeRegressionSlimmingTrainer : VisionTransformerTrainerBase
             Stage = TrainingStage.PredictorOnly, Objective = IdleVitObjective.CrossEntropyOnly,
         };
         channel.Info($"life regression stage 1: training the predictor for {_options.PredictorEpochs} epoch(s)");
-        new Trainer(model, strategy, stage1).Fit(train, null, progress);
+        using (var predictorStage = new Trainer(model, strategy, stage1))
+        {
+            predictorStage.Fit(train, null, progress);
+        }
+
         channel.Info($"life regression stage 2: training the backbone for {recipe.Epochs} epoch(s)");
         return recipe with { Stage = TrainingStage.BackboneOnly };
     }

@@ -145,8 +145,22 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         return new BatchScoringDataView(Host, input, new Mapper(this, input.Schema));
     }
 
-    /// <inheritdoc/>
-    public void Dispose() => _disposed = true;
+    /// <summary>
+    /// Frees the network's and the life predictor's native memory now (device memory on CUDA) instead of at
+    /// finalisation; the classifier cannot score or save afterwards. A service that loads and unloads models calls it
+    /// (or disposes the <c>TransformerChain</c> that holds it).
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        (Strategy?.Selector as LifeRegressionSelector)?.Predictor.Dispose();
+        Model.Dispose();
+    }
 
     /// <inheritdoc/>
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);

@@ -290,7 +290,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             Data = new DataPipelineOptions { Workers = o.DataWorkers ?? Environment.ProcessorCount, PrefetchBatches = o.PrefetchBatches },
         };
         recipe = BeforeTraining(model, strategy, recipe, train, progress, channel);
-        var trainer = new Trainer(model, strategy, recipe);
+        using var trainer = new Trainer(model, strategy, recipe);
         trainer.Fit(train, validation, progress);
         if (train.SkippedCount + (validation?.SkippedCount ?? 0) is var skipped and > 0)
         {

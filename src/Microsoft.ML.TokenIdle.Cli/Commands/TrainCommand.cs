@@ -127,7 +127,7 @@ internal static class TrainCommand
             }
 
             var validationSet = validationSpec is null ? null : DataSource.Load(validationSpec, config, result.GetValue(validationLimit), "--validation", result.GetValue(skipUnreadable), result.GetValue(cache));
-            var trainer = new Trainer(model, strategy, options);
+            using var trainer = new Trainer(model, strategy, options);
             if (result.GetValue(resume) is { } checkpoint)
             {
                 trainer.Resume(checkpoint);

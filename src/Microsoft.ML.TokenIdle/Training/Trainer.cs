@@ -21,7 +21,7 @@ namespace Microsoft.ML.TokenIdle.Training;
 /// memory does not grow with the steps. Equal seeds give equal runs, and a resumed run continues exactly as an
 /// uninterrupted one.
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer : IDisposable
 {
     private const string PredictorPrefix = "life_predictor.";
     private const string OptimizerKey = "trainer.optimizer_state";
@@ -382,5 +382,18 @@ public sealed class Trainer
         }
 
         public void Dispose() => _parameters.ForEach(p => p.requires_grad = true);
+    }
+
+    /// <summary>The frozen copy of the starting weights that distillation reads (null without distillation).</summary>
+    internal VisionTransformer? Teacher => _teacher;
+
+    /// <summary>
+    /// Frees what the trainer made — the optimiser's state (two moments per parameter) and the teacher copy — now
+    /// rather than at finalisation: on CUDA that is device memory. The model it trained stays the caller's.
+    /// </summary>
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _teacher?.Dispose();
     }
 }

@@ -59,6 +59,27 @@ public class TrainerTests
     }
 
     [Fact]
+    public void DisposeFreesTheTeacherAndLeavesTheTrainedModelUsable()
+    {
+        var model = new VisionTransformer(Tiny, seed: 3);
+        var options = new TrainerOptions { Epochs = 1, BatchSize = 8, Objective = new IdleVitObjective { LogitWeight = 1, FeatureWeight = 10, CutWeight = 5 } };
+        List<TorchSharp.Modules.Parameter> teacher;
+        using (var trainer = new Trainer(model, Strategy("idle"), options))
+        {
+            trainer.Fit(Synthetic(8, 1));
+            teacher = trainer.Teacher!.parameters().ToList();
+            Assert.All(teacher, p => Assert.False(p.IsInvalid));
+        }
+
+        Assert.All(teacher, p => Assert.True(p.IsInvalid));
+        Assert.All(model.parameters(), p => Assert.False(p.IsInvalid));
+        using var noGrad = TorchSharp.torch.no_grad();
+        using var images = TorchSharp.torch.randn(2, Tiny.InChannels, Tiny.ImageSize, Tiny.ImageSize);
+        using var logits = model.forward(images);
+        Assert.Equal(new long[] { 2, Tiny.NumClasses }, logits.shape);
+    }
+
+    [Fact]
     public void AResumedRunEqualsAnUninterruptedOne()
     {
         var data = Synthetic(32, 2);
