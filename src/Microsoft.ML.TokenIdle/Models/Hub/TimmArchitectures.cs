@@ -48,6 +48,22 @@ public static partial class TimmArchitectures
         }
 
         var (family, size, patch, resolution) = (match.Groups[1].Value, match.Groups[2].Value, int.Parse(match.Groups[3].Value), int.Parse(match.Groups[4].Value));
+        // timm's create_model(**model_args) overrides: only the input size is understood; anything else would build
+        // another network than the name says.
+        if (root.TryGetProperty("model_args", out var modelArgs) && modelArgs.ValueKind == JsonValueKind.Object)
+        {
+            var others = modelArgs.EnumerateObject().Select(a => a.Name).Where(n => n != "img_size").ToList();
+            if (others.Count > 0)
+            {
+                throw new InvalidDataException($"'{source}': model_args {string.Join(", ", others)} change timm's {architecture}, which this library does not build");
+            }
+
+            if (modelArgs.TryGetProperty("img_size", out var imgSize) && imgSize.ValueKind == JsonValueKind.Number)
+            {
+                resolution = imgSize.GetInt32();
+            }
+        }
+
         var (width, depth, heads) = Sizes[size];
         var pretrained = root.TryGetProperty("pretrained_cfg", out var cfg) && cfg.ValueKind == JsonValueKind.Object ? cfg : default;
         var inputSize = pretrained.ValueKind == JsonValueKind.Object && pretrained.TryGetProperty("input_size", out var input) && input.ValueKind == JsonValueKind.Array && input.GetArrayLength() == 3

@@ -42,6 +42,15 @@ public sealed class TimmArchitecturesTests
         Assert.Contains("Supported: vit_{tiny,small,base,large}_patch{16,32}_{224,384} and deit_{tiny,small,base}_patch16_{224,384}", e.Message);
     }
 
+    [Fact]
+    public void ModelArgsBeyondTheInputSizeAreRefused()
+    {
+        var sized = TimmArchitectures.FromHubConfig(Json("vit_small_patch16_224", """, "model_args": {"img_size": 256}"""), "config.json");
+        Assert.Equal(256, sized.ImageSize);
+        var e = Assert.Throws<InvalidDataException>(() => TimmArchitectures.FromHubConfig(Json("vit_small_patch16_224", """, "model_args": {"img_size": 256, "class_token": false, "global_pool": "avg"}"""), "config.json"));
+        Assert.Equal("'config.json': model_args class_token, global_pool change timm's vit_small_patch16_224, which this library does not build", e.Message);
+    }
+
     [Theory]
     [InlineData("not json", "is not JSON")]
     [InlineData("""{"num_classes": 10}""", "has no \"architecture\": not a timm model config")]
