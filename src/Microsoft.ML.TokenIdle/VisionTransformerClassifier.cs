@@ -63,7 +63,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         {
             _float32Weights = WeightsBytes(model, strategy);
             model.to(precision.ScalarType());
-            (strategy?.Selector as LifeRegressionSelector)?.Predictor.to(precision.ScalarType());
+            strategy?.PlaceWith(model);
         }
 
         (Model, Strategy, Method, KeepRate, _labels) = (model, strategy, method, keepRate, labels);
@@ -326,7 +326,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
 
             var device = DeviceSelection.Select(env, channel, null);
             model.to(device);
-            predictor?.to(device);
+            strategy?.PlaceWith(model);
         }
 
         return new VisionTransformerClassifier(env, model, strategy, methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe, precision);

@@ -252,7 +252,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         var method = o.Method;
         var strategy = method?.CreateStrategy(config);
         model.to(device);
-        (strategy?.Selector as LifeRegressionSelector)?.Predictor.to(device);
+        strategy?.PlaceWith(model);
         if (o.MaxEpoch < 0 || o.BatchSize < 1 || o.MaxSteps < 1 || o.CheckpointSteps < 1 || o.DataWorkers < 1 || o.PrefetchBatches < 1 || o.CacheBudgetMegabytes < 0 || o.ShuffleBufferMegabytes < 1)
         {
             throw Host.Except($"MaxEpoch must not be negative, CacheBudgetMegabytes neither, and BatchSize, MaxSteps, CheckpointSteps, DataWorkers, PrefetchBatches and ShuffleBufferMegabytes must be at least 1; got {o.MaxEpoch}, {o.CacheBudgetMegabytes}, {o.BatchSize}, {o.MaxSteps}, {o.CheckpointSteps}, {o.DataWorkers}, {o.PrefetchBatches} and {o.ShuffleBufferMegabytes}");

@@ -60,11 +60,12 @@ internal sealed class MethodSource
             }
         }
 
+        var strategy = TokenReductionMethods.Create(method, config, result.GetValue(KeepRate), schedule, predictor);
         if (model is not null)
         {
-            predictor?.to(model.Device).to(model.ClsToken.dtype);
+            strategy?.PlaceWith(model);
         }
 
-        return TokenReductionMethods.Create(method, config, result.GetValue(KeepRate), schedule, predictor);
+        return strategy;
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
@@ -29,6 +30,12 @@ public sealed class TokenReductionStrategy
 
     /// <summary>"selector+reduction".</summary>
     public string Name => $"{Selector.Name}+{Reduction.Name}";
+
+    /// <summary>
+    /// Puts the strategy's own weights (life regression's predictor) on <paramref name="model"/>'s device and in its
+    /// number format: the one place that keeps them together whenever the model moves or changes precision.
+    /// </summary>
+    public void PlaceWith(VisionTransformer model) => (Selector as LifeRegressionSelector)?.Predictor.to(model.Device).to(model.ClsToken.dtype);
 
     /// <summary>
     /// The token counts of every block when scoring a model of <paramref name="config"/>'s shape;

@@ -1,6 +1,7 @@
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Tests.Models.TokenReduction;
@@ -12,6 +13,19 @@ public class LifeRegressionTests
         var set = FixtureSet.Get("micro");
         var strategy = new LifeRegressionOptions { KeepRate = keepRate }.CreateStrategy(set.Config);
         return (set, set.LoadModel(), strategy, (LifeRegressionSelector)strategy.Selector);
+    }
+
+    [Fact]
+    public void ThePredictorFollowsTheModelsPrecisionAndScoresInIt()
+    {
+        var (set, model, strategy, selector) = Micro();
+        model.to(ScalarType.BFloat16);
+        strategy.PlaceWith(model);
+        Assert.All(selector.Predictor.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        using var noGrad = no_grad();
+        using var logits = strategy.Forward(model, set.Input);
+        Assert.Equal(new long[] { set.Labels.Length, set.Config.NumClasses }, logits.shape);
+        Assert.True(logits.isfinite().all().item<bool>());
     }
 
     [Fact]
