@@ -242,8 +242,8 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         using var channel = Host.Start("Training");
         var device = DeviceSelection.Select(_env, channel, o.Device);
         var labels = LabelKeyValues.FromColumn(input.Schema[o.LabelColumnName]);
-        // Checked before anything is loaded or trained: a contradiction found after training would waste it.
-        ScoringPrecision(o);
+        // Settled before anything is loaded or trained: a contradiction found after training would waste it.
+        var precision = ScoringPrecision(o);
         var (config, weights) = Backbone(labels.Names.Count, channel);
         ImageColumn.Check(Host, input.Schema, o.ImageColumnName, config);
         var seed = o.Seed ?? (_env as IHostEnvironmentInternal)?.Seed ?? 1;
@@ -265,7 +265,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
                 throw Host.Except("MaxEpoch = 0 scores pretrained weights as they are: give PretrainedWeightsPath with a head for the label's classes");
             }
 
-            return Classifier(model, strategy, labels);
+            return Classifier(model, strategy, labels, precision);
         }
 
         ImageSource train = Source(input, config, labels, "training", channel);
@@ -302,7 +302,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             channel.Info($"stopped early after {trainer.CompletedEpochs} of {o.MaxEpoch} epochs: validation did not improve");
         }
 
-        return Classifier(model, strategy, labels);
+        return Classifier(model, strategy, labels, precision);
     }
 
     /// <summary>
@@ -311,12 +311,12 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
     /// </summary>
     private protected virtual TrainerOptions BeforeTraining(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions recipe, ImageSource train, IProgress<TrainingProgress> progress, IChannel channel) => recipe;
 
-    private VisionTransformerClassifier Classifier(VisionTransformer model, TokenReductionStrategy? strategy, LabelKeyValues labels)
+    private VisionTransformerClassifier Classifier(VisionTransformer model, TokenReductionStrategy? strategy, LabelKeyValues labels, Precision precision)
     {
         model.eval();
         var o = _options;
         var recipe = new TrainerRecipe(GetType().Name, JsonSerializer.SerializeToElement(o, o.GetType()));
-        return new VisionTransformerClassifier(_env, model, strategy, o.MethodName, o.Method?.KeepRate ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName, recipe, ScoringPrecision(o));
+        return new VisionTransformerClassifier(_env, model, strategy, o.MethodName, o.Method?.KeepRate ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName, recipe, precision);
     }
 
     /// <summary>The precision the options ask for: <c>HalfPrecision</c> is float16's older spelling.</summary>
@@ -350,17 +350,8 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         var weights = o.PretrainedWeightsPath;
         if (o.PretrainedModel is { } id)
         {
-            var reported = new Dictionary<string, int>(StringComparer.Ordinal);
-            var checkpoint = HubCheckpoint.Fetch(id, o.PretrainedModelRevision, progress: (file, done, total) =>
-            {
-                // One message per tenth of a file, as ML.NET's trainers report progress on their channel.
-                var tenth = total > 0 ? (int)(done * 10 / total) : 10;
-                if (!reported.TryGetValue(file, out var last) || tenth > last)
-                {
-                    reported[file] = tenth;
-                    channel.Info($"{id}: {file} {done >> 20} of {total >> 20} MB");
-                }
-            });
+            // As ML.NET's trainers report progress: messages on their channel, one per tenth of a file.
+            var checkpoint = HubCheckpoint.Fetch(id, o.PretrainedModelRevision, progress: (file, done, total) => channel.Info($"{id}: {file} {done >> 20} of {total >> 20} MB"));
             channel.Info($"{id} at {checkpoint.Revision}: '{checkpoint.WeightsPath}'");
             (config, weights) = (checkpoint.Config, checkpoint.WeightsPath!);
         }

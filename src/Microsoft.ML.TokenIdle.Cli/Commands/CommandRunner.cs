@@ -21,13 +21,10 @@ internal static class CommandRunner
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"tokenidle: error: {OneLine(TorchEngine.WithoutNativeTrace(TransformerSteps.Reason(e).Message))}");
+            Console.Error.WriteLine($"tokenidle: error: {ErrorMessages.OneLine(TorchEngine.WithoutNativeTrace(TransformerSteps.Reason(e).Message))}");
             return 1;
         }
     }
-
-    // A message can carry line breaks (a JSON excerpt, a nested exception's text); the error stays one line.
-    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 
     public static void SetThreads(int? threads)
     {

@@ -107,16 +107,11 @@ internal sealed class ModelSource
             return _checkpoint;
         }
 
-        var reported = new Dictionary<string, long>(StringComparer.Ordinal);
-        _checkpoint = HubCheckpoint.Fetch(id, result.GetValue(Revision), progress: (file, done, total) =>
-        {
-            var tenth = total > 0 ? done * 10 / total : 10;
-            if (!reported.TryGetValue(file, out var last) || tenth > last)
-            {
-                reported[file] = tenth;
-                Console.Error.WriteLine($"tokenidle: {id}: {file} {done >> 20}/{total >> 20} MB ({tenth * 10} %)");
-            }
-        }, weights: weights);
+        _checkpoint = HubCheckpoint.Fetch(
+            id,
+            result.GetValue(Revision),
+            progress: (file, done, total) => Console.Error.WriteLine($"tokenidle: {id}: {file} {done >> 20}/{total >> 20} MB ({(total > 0 ? done * 10 / total * 10 : 100)} %)"),
+            weights: weights);
         return _checkpoint;
     }
 

@@ -127,9 +127,7 @@ public static class TorchEngine
         }
         catch (DllNotFoundException e)
         {
-            return ($"TorchSharp cannot load '{native}': {OneLine(e.Message)}", true);
+            return ($"TorchSharp cannot load '{native}': {ErrorMessages.OneLine(e.Message)}", true);
         }
     }
-
-    private static string OneLine(string text) => string.Join(' ', text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

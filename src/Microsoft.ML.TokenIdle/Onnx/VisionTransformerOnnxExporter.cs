@@ -25,6 +25,7 @@ public sealed class VisionTransformerOnnxExporter
     public const int QuantizedWeightLimit = 63;
 
     private readonly OnnxGraph _g = new();
+    private readonly Dictionary<string, (string Weight, string Scales, string Zeros)> _quantized = new(StringComparer.Ordinal);
     private readonly VisionTransformer _model;
     private readonly TokenReductionStrategy? _strategy;
     private readonly OnnxExportOptions _options;
@@ -368,12 +369,18 @@ public sealed class VisionTransformerOnnxExporter
     /// </summary>
     private (string Weight, string Scales, string Zeros) QuantizedWeight(Linear linear, string prefix)
     {
+        // qkv is read twice (IdleViT's ranking and the product): quantised once.
+        if (_quantized.TryGetValue(prefix, out var done))
+        {
+            return done;
+        }
+
         using var scope = TorchSharp.torch.NewDisposeScope();
         var w = linear.weight!.detach().to_type(TorchSharp.torch.ScalarType.Float32).cpu().t();
         var scales = w.abs().amax(0) / QuantizedWeightLimit;
         scales = TorchSharp.torch.where(scales > 0, scales, TorchSharp.torch.ones_like(scales));
         var q = (w / scales).round().clamp(-QuantizedWeightLimit, QuantizedWeightLimit).to_type(TorchSharp.torch.ScalarType.Int8);
-        return (_g.Int8Weight(prefix + "weight.T.int8", q), _g.Weight(prefix + "weight.scale", scales), _g.Int8Zeros(w.shape[1]));
+        return _quantized[prefix] = (_g.Int8Weight(prefix + "weight.T.int8", q), _g.Weight(prefix + "weight.scale", scales), _g.Int8Zeros(w.shape[1]));
     }
 
     private string LayerNorm(string x, LayerNorm norm, string prefix)

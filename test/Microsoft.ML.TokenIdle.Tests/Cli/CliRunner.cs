@@ -5,9 +5,14 @@ namespace Microsoft.ML.TokenIdle.Tests.Cli;
 /// <summary>Runs the built <c>tokenidle</c> executable in a child process.</summary>
 internal static class CliRunner
 {
-    public static (int Code, string Out, string Err) Run(params string[] args)
+    private static readonly IReadOnlyDictionary<string, string> NoEnvironment = new Dictionary<string, string>();
+
+    public static (int Code, string Out, string Err) Run(params string[] args) => Run(NoEnvironment, args);
+
+    /// <summary>Runs the executable to its end with extra environment variables.</summary>
+    public static (int Code, string Out, string Err) Run(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        using var process = Start(args);
+        using var process = Start(environment, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEnd();
         process.WaitForExit();
@@ -17,7 +22,7 @@ internal static class CliRunner
     /// <summary>Kills the process as soon as it writes a standard-error line containing <paramref name="marker"/> (as a crash would); returns what it wrote until then.</summary>
     public static string RunUntil(string marker, params string[] args)
     {
-        using var process = Start(args);
+        using var process = Start(NoEnvironment, args);
         _ = process.StandardOutput.ReadToEndAsync();
         var seen = new System.Text.StringBuilder();
         while (process.StandardError.ReadLine() is { } line)
@@ -38,19 +43,6 @@ internal static class CliRunner
     /// <summary>Starts the executable with extra environment variables; the caller reads its output and waits.</summary>
     public static Process Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = StartInfo(args);
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        return Process.Start(start)!;
-    }
-
-    private static Process Start(string[] args) => Process.Start(StartInfo(args))!;
-
-    private static ProcessStartInfo StartInfo(string[] args)
-    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tokenidle.dll"));
         foreach (var a in args)
@@ -58,6 +50,11 @@ internal static class CliRunner
             start.ArgumentList.Add(a);
         }
 
-        return start;
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        return Process.Start(start)!;
     }
 }

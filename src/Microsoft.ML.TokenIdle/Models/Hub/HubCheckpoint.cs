@@ -22,7 +22,7 @@ public sealed record HubCheckpoint(string ModelId, string Revision, VisionTransf
     /// <param name="modelId">ORG/NAME, e.g. <c>timm/deit_small_patch16_224.fb_in1k</c>.</param>
     /// <param name="revision">A branch, tag or commit hash; null: <c>main</c>.</param>
     /// <param name="settings">Endpoint, cache, token, offline; null: from the environment (<see cref="HubSettings.FromEnvironment"/>).</param>
-    /// <param name="progress">Called with the file's name, bytes so far and its size while a file downloads.</param>
+    /// <param name="progress">Called with the file's name, bytes so far and its size as a download starts and at each further tenth of it.</param>
     /// <param name="weights">False: fetch <c>config.json</c> only (enough for the architecture, e.g. to count MACs).</param>
     /// <exception cref="HubException">It cannot be had (the message names the repository, file and reason).</exception>
     /// <exception cref="InvalidDataException">Its config describes an architecture this library does not build.</exception>

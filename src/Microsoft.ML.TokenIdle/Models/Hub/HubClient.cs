@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.ML.TokenIdle.Engine;
 
 namespace Microsoft.ML.TokenIdle.Models.Hub;
 
@@ -36,7 +37,7 @@ internal sealed class HubClient : IDisposable
     /// <param name="repository">The repository.</param>
     /// <param name="revision">A branch, tag or commit hash.</param>
     /// <param name="file">The file's path in the repository.</param>
-    /// <param name="progress">Called with bytes fetched so far and the file's size while bytes arrive.</param>
+    /// <param name="progress">Called with bytes fetched so far and the file's size as a download starts and each time it passes another tenth of the file.</param>
     /// <exception cref="HubException">Offline without it in the cache, the Hub refuses or lacks it, no network and no cache, or the bytes do not match.</exception>
     public string Fetch(HubRepository repository, string revision, string file, Action<long, long>? progress = null)
     {
@@ -60,7 +61,7 @@ internal sealed class HubClient : IDisposable
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
             return cache.Cached(revision, file)
-                ?? throw new HubException($"cannot reach {_settings.Endpoint} ({OneLine(e.Message)}) and {where} is not in the cache '{cache.Root}'", e);
+                ?? throw new HubException($"cannot reach {_settings.Endpoint} ({ErrorMessages.OneLine(e.Message)}) and {where} is not in the cache '{cache.Root}'", e);
         }
 
         if (!File.Exists(cache.Blob(metadata.Etag)))
@@ -120,11 +121,22 @@ internal sealed class HubClient : IDisposable
         }
 
         var incomplete = cache.Incomplete(metadata.Etag);
+        // One report per tenth of the file (across resumed attempts): enough for a bar or a log line.
+        var reportedTenth = -1L;
+        Action<long, long>? tenths = progress is null ? null : (done, total) =>
+        {
+            var tenth = total > 0 ? done * 10 / total : 10;
+            if (tenth > reportedTenth)
+            {
+                reportedTenth = tenth;
+                progress(done, total);
+            }
+        };
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                Receive(metadata, incomplete, where, progress);
+                Receive(metadata, incomplete, where, tenths);
                 break;
             }
             catch (Exception e) when (e is IOException or HttpRequestException or TaskCanceledException && attempt < MaxAttempts)
@@ -133,7 +145,7 @@ internal sealed class HubClient : IDisposable
             }
             catch (Exception e) when (e is IOException or HttpRequestException or TaskCanceledException)
             {
-                throw new HubException($"{where}: the download failed {MaxAttempts} times ({OneLine(e.Message)}); the {new FileInfo(incomplete).Length} bytes received stay in '{incomplete}' and the next try resumes from there", e);
+                throw new HubException($"{where}: the download failed {MaxAttempts} times ({ErrorMessages.OneLine(e.Message)}); the {new FileInfo(incomplete).Length} bytes received stay in '{incomplete}' and the next try resumes from there", e);
             }
         }
 
@@ -286,8 +298,6 @@ internal sealed class HubClient : IDisposable
             }
         }
     }
-
-    private static string OneLine(string text) => string.Join(' ', text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private sealed record Metadata(string Commit, string Etag, long Size, Uri Download);
 }

@@ -242,14 +242,7 @@ public sealed class HubCheckpointTests : IDisposable
     {
         var set = FixtureSet.Get("deit-tiny");
         var environment = new Dictionary<string, string> { ["HF_ENDPOINT"] = _hub.Url, ["HF_HUB_CACHE"] = _cache.FullName };
-        (int Code, string Out, string Err) Run(params string[] args)
-        {
-            using var process = Cli.CliRunner.Start(environment, args);
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, stdout.Result, stderr);
-        }
+        (int Code, string Out, string Err) Run(params string[] args) => Cli.CliRunner.Run(environment, args);
 
         var byId = Run("infer", "--model", Repo, "--input", set.ExpectedPath, "--method", "idle", "--keep-rate", "0.7");
         Assert.True(byId.Code == 0, byId.Err);
