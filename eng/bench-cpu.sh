@@ -6,12 +6,14 @@
 #            exported with torch.onnx (eng/bench/onnxruntime-deit.cs);
 #  training: one step (forward, cross-entropy, backward, AdamW) for ours | bare TorchSharp | PyTorch;
 #  methods:  each method at k = 0.7 and 0.5 against our full model of the same round (scoring).
+# With SUITE=precision: float32 against bfloat16 (bfloat16 scoring; mixed-precision training step), and each method
+#  at k = 0.7 against our full model in the same precision; `bench` prints the CPU's features beside each line.
 # With SUITE=onnx instead: ONNX Runtime 1.32 scoring our exported models (tokenidle bench --runtime onnxruntime:
 #  full, and each method at k = 0.7 and 0.5; int8 (--quantize int8): full and each method at k = 0.7) against
 #  timm's DeiT-S exported by torch.onnx on ONNX Runtime and our TorchSharp full model.
 # Raw lines go to artifacts/bench/results.jsonl; the tables (min/median/max over rounds, ratios taken within
 # each round) are printed by eng/bench/summarise.py.
-# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|onnx]
+# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|onnx|precision]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"; seconds="${2:-15}"; batch="${3:-32}"; threads="${4:-2}"; suite="${5:-engines}"
@@ -19,9 +21,11 @@ bash eng/install-deps.sh --bench
 out=artifacts/bench
 mkdir -p "$out"
 dotnet build src/Microsoft.ML.TokenIdle.Cli -c Release --nologo -v quiet -o artifacts/cli >/dev/null
-dotnet build eng/bench/bare-torchsharp-deit.cs -c Release --nologo -v quiet -o "$out/bare" >/dev/null
-dotnet build eng/bench/onnxruntime-deit.cs -c Release --nologo -v quiet -o "$out/ort" >/dev/null
-/usr/bin/python3 eng/bench/torch_deit_bench.py --batch "$batch" --export-onnx "$out/deit-s.onnx" 2>/dev/null
+if [[ "$suite" != precision ]]; then
+  dotnet build eng/bench/bare-torchsharp-deit.cs -c Release --nologo -v quiet -o "$out/bare" >/dev/null
+  dotnet build eng/bench/onnxruntime-deit.cs -c Release --nologo -v quiet -o "$out/ort" >/dev/null
+  /usr/bin/python3 eng/bench/torch_deit_bench.py --batch "$batch" --export-onnx "$out/deit-s.onnx" 2>/dev/null
+fi
 
 run() {  # NAME COMMAND... : one measurement, tagged with its name and round
   local name=$1; shift
@@ -32,7 +36,17 @@ torch_py() { /usr/bin/python3 eng/bench/torch_deit_bench.py --batch "$batch" --t
 bare() { dotnet "$out/bare/bare-torchsharp-deit.dll" "$batch" "$threads" "$seconds" "$@"; }
 ort() { dotnet "$out/ort/onnxruntime-deit.dll" "$out/deit-s.onnx" "$batch" "$threads" "$seconds"; }
 
-if [[ "$suite" == onnx ]]; then
+ks=(0.7 0.5)
+if [[ "$suite" == precision ]]; then
+  contestants=()
+  for p in float32 bfloat16; do
+    contestants+=("$p:score|ours --precision $p" "$p:train|ours --train --precision $p")
+    for method in evit evit-fuse idle life; do
+      contestants+=("$p:method:$method:0.7|ours --precision $p --method $method --keep-rate 0.7")
+    done
+  done
+  ks=()
+elif [[ "$suite" == onnx ]]; then
   contestants=(
     "onnx:timm|ort"
     "onnx:full|ours --runtime onnxruntime"
@@ -55,7 +69,7 @@ else
   )
   methods_on=(method)
 fi
-for k in 0.7 0.5; do
+for k in "${ks[@]}"; do
   for method in evit evit-fuse idle life; do
     contestants+=("${methods_on[0]}:$method:$k|ours ${methods_on[*]:1} --method $method --keep-rate $k")
   done

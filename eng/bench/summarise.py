@@ -24,6 +24,24 @@ def ratio(a, b):
 
 
 print(f"DeiT-S, batch {batch}, {threads} threads, {rounds} rounds of {seconds} s per measurement; median (min–max).\n")
+cpu = rows[0].get("cpu", "?")
+print(f"CPU: {cpu}; features: {rows[0].get('cpu_features', '?')}\n")
+if "float32:score" in by:
+    # SUITE=precision: bfloat16 against float32, and the methods against the full model in the same precision.
+    print("| what | precision | img/s | ÷ float32 |")
+    print("|---|---|---|---|")
+    for mode, label in (("score", "scoring"), ("train", "training step")):
+        for p in ("float32", "bfloat16"):
+            name = f"{p}:{mode}"
+            print(f"| {label} | {p} | {spread(ips(name))} | {ratio(name, f'float32:{mode}')} |")
+    print("\n| method | k | GMACs (paper) | precision | img/s | ÷ our full model (same precision) |")
+    print("|---|---|---|---|---|---|")
+    for method in ("evit", "evit-fuse", "idle", "life"):
+        for p in ("float32", "bfloat16"):
+            name = f"{p}:method:{method}:0.7"
+            first = by[name][min(by[name])]
+            print(f"| {method} | 0.7 | {first['paper_gmacs']} | {p} | {spread(ips(name))} | {ratio(name, f'{p}:score')} |")
+    sys.exit(0)
 if "onnx:full" in by:
     # SUITE=onnx: ONNX Runtime on our exports against timm's export on ONNX Runtime and our TorchSharp model.
     print("| contestant | k | GMACs (paper) | img/s | ÷ our full model on ORT | ÷ timm's export on ORT |")

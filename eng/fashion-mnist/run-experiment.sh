@@ -50,18 +50,7 @@ else
   eval_size=(); bench=(--batch 256 --seconds 10); bench_rounds=(1 2 3)
 fi
 
-bash eng/install-deps.sh
-if [[ -z "${TOKENIDLE_CLI:-}" ]]; then
-  dotnet build src/Microsoft.ML.TokenIdle.Cli -c Release --nologo -v q >&2
-  TOKENIDLE_CLI=src/Microsoft.ML.TokenIdle.Cli/bin/Release/net10.0/tokenidle.dll
-fi
-tokenidle() { dotnet "$TOKENIDLE_CLI" "$@"; }
-mkdir -p "$out"
-results="$out/results.jsonl"
-touch "$results"
-
-# has KEY: whether results.jsonl already has the step KEY.
-has() { grep -q "\"key\": \"$1\"" "$results"; }
+source eng/fashion-mnist/results.sh
 # record KEY SECONDS JSON: appends the command's JSON line with the step's key and training time.
 record() {
   python3 -c 'import json,sys; d=json.loads(sys.argv[3]); d["key"]=sys.argv[1]; d["train_seconds"]=float(sys.argv[2]); print(json.dumps(d))' "$1" "$2" "$3" >> "$results"

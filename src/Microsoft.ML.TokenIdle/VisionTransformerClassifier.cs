@@ -50,7 +50,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private readonly LabelKeyValues _labels;
 
     // The float32 weights (safetensors bytes) of a model that runs in another precision: what the zip stores.
-    private readonly byte[]? _float32Weights;
+    private byte[]? _float32Weights;
     private bool _disposed;
 
     internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRate, LabelKeyValues labels,
@@ -58,18 +58,11 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(VisionTransformerClassifier)))
     {
         Recipe = recipe;
-        Precision = precision;
-        if (precision != Precision.Float32)
-        {
-            _float32Weights = WeightsBytes(model, strategy);
-            model.to(precision.ScalarType());
-            strategy?.PlaceWith(model);
-        }
-
         (Model, Strategy, Method, KeepRate, _labels) = (model, strategy, method, keepRate, labels);
         (ImageColumnName, ScoreColumnName, PredictedLabelColumnName, BatchSize) = (imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize);
         TokenMaskColumnName = strategy is null ? null : tokenMaskColumnName;
         ReducingLayers = strategy?.Schedule.ReducingLayers.ToArray() ?? Array.Empty<int>();
+        SetPrecision(precision);
     }
 
     /// <summary>The network.</summary>
@@ -109,7 +102,28 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     /// The number format the network computes in (inputs and probabilities stay float32); the zip keeps float32
     /// weights whatever it is.
     /// </summary>
-    public Precision Precision { get; }
+    public Precision Precision { get; private set; }
+
+    /// <summary>
+    /// Changes the number format the network runs in — say bfloat16 for a model saved in float32, on a CPU with AMX —
+    /// starting from its float32 weights (never from another reduced format, which would round twice); a zip saved
+    /// afterwards records it. Call it before scoring, not while this classifier scores.
+    /// </summary>
+    public void SetPrecision(Precision precision)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_float32Weights is { } stored && precision != Precision)
+        {
+            Model.to(ScalarType.Float32);
+            Strategy?.PlaceWith(Model);
+            LoadWeights(stored);
+        }
+
+        _float32Weights = precision == Precision.Float32 ? null : _float32Weights ?? WeightsBytes(Model, Strategy);
+        Model.to(precision.ScalarType());
+        Strategy?.PlaceWith(Model);
+        Precision = precision;
+    }
 
     /// <summary>Whether the network computes in float16 (<see cref="Precision.Float16"/>).</summary>
     public bool HalfPrecision => Precision == Precision.Float16;
@@ -229,6 +243,20 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         return weights.ToArray();
     }
 
+    /// <summary>Puts the weights of <see cref="WeightsBytes"/> back into the network and the life predictor.</summary>
+    private void LoadWeights(byte[] weights)
+    {
+        using var scope = NewDisposeScope();
+        var (network, predictor) = SplitPredictor(SafetensorsFile.Parse(weights, "the float32 weights"));
+        Model.LoadStateDict(network.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()));
+        (Strategy?.Selector as LifeRegressionSelector)?.Predictor.LoadStateDict(predictor.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()));
+    }
+
+    /// <summary>The network's entries, and the life predictor's under their own names.</summary>
+    private static (Dictionary<string, SafetensorsEntry> Network, Dictionary<string, SafetensorsEntry> Predictor) SplitPredictor(IReadOnlyDictionary<string, SafetensorsEntry> entries)
+        => (entries.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value),
+            entries.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value));
+
     private static VersionInfo GetVersionInfo()
         => new(ModelSignature, verWrittenCur: FormatVersion, verReadableCur: FormatVersion, verWeCanReadBack: HalfPrecisionFlagFormatVersion,
             loaderAssemblyName: typeof(VisionTransformerClassifier).Assembly.FullName, loaderSignature: LoaderSignature);
@@ -285,10 +313,11 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         }
 
         var entries = SafetensorsFile.Parse(weights, weightsSource);
-        var model = VisionTransformer.FromWeights(config, entries.Where(kv => !kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), weightsSource);
+        var (network, predictorEntries) = SplitPredictor(entries);
+        var model = VisionTransformer.FromWeights(config, network, weightsSource);
         model.eval();
         using var scope = NewDisposeScope();
-        var state = entries.Where(kv => kv.Key.StartsWith(PredictorPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[PredictorPrefix.Length..], kv => kv.Value.ToTensor());
+        var state = predictorEntries.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
 
         LifePredictor? predictor = null;
         TokenReductionStrategy? strategy;

@@ -148,9 +148,11 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
         public string? Device { get; set; }
 
         /// <summary>
-        /// The number format the trained model scores in (training stays float32; the zip keeps float32 weights):
-        /// <see cref="TokenIdle.Precision.BFloat16"/> on CPUs with AMX or AVX512-BF16 and on CUDA,
-        /// <see cref="TokenIdle.Precision.Float16"/> on CUDA; float32 by default.
+        /// The number format the model runs in: <see cref="TokenIdle.Precision.BFloat16"/> trains with mixed precision
+        /// (bfloat16 products, float32 weights, optimiser state and loss) and scores in bfloat16 — the choice for CPUs
+        /// with AMX or AVX512-BF16 and for CUDA; <see cref="TokenIdle.Precision.Float16"/> trains in float32 (float16
+        /// training would need loss scaling) and scores in float16, for CUDA; float32 by default. The zip keeps float32
+        /// weights either way.
         /// </summary>
         public Precision Precision { get; set; }
 
@@ -288,6 +290,7 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
             LabelSmoothing = o.LabelSmoothing, MinCropScale = o.MinCropScale, HorizontalFlip = o.HorizontalFlip, Seed = seed, CheckpointDirectory = o.WorkspacePath,
             EvaluationBatchSize = o.BatchSize, Objective = o.Objective, EarlyStopping = o.EarlyStoppingCriteria, MaxSteps = o.MaxSteps, CheckpointSteps = o.CheckpointSteps,
             Data = new DataPipelineOptions { Workers = o.DataWorkers ?? Environment.ProcessorCount, PrefetchBatches = o.PrefetchBatches },
+            Precision = precision == Precision.BFloat16 ? Precision.BFloat16 : Precision.Float32,
         };
         recipe = BeforeTraining(model, strategy, recipe, train, progress, channel);
         using var trainer = new Trainer(model, strategy, recipe);

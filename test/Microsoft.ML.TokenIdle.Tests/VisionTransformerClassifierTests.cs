@@ -415,6 +415,13 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         var loaded = (VisionTransformerClassifier)new MLContext().Model.Load(path, out _);
         Assert.Equal(precision, loaded.Precision);
         Assert.Equal(reducedScores.Select(o => o.Score), Score(context, loaded, data).Select(o => o.Score));
+
+        // Precision is how a loaded model runs: back to float32 restores the float32 weights bit for bit, and back again.
+        loaded.SetPrecision(Precision.Float32);
+        Assert.All(loaded.Model.parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
+        Assert.Equal(single.Select(o => o.Score), Score(context, loaded, data).Select(o => o.Score));
+        loaded.SetPrecision(precision);
+        Assert.Equal(reducedScores.Select(o => o.Score), Score(context, loaded, data).Select(o => o.Score));
     }
 
     [Theory]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
+using Microsoft.ML.TokenIdle.Nn;
 using static TorchSharp.torch;
 
 namespace TokenIdle.Cli.Commands;
@@ -53,21 +54,22 @@ internal static class BenchCommand
                 throw new ArgumentException("--train runs on --runtime torchsharp; ONNX Runtime scores only");
             }
 
-            using var scorer = runtime.Build(result, source, method, weightsOptional: true, warnUntrained: false, result.GetValue(threads));
+            var precision = source.Precision(result);
+            if (isTrain && precision == Microsoft.ML.TokenIdle.Precision.Float16)
+            {
+                throw new ArgumentException("--precision float16 (or --half) applies to scoring; training steps run in float32 or bfloat16 (mixed precision)");
+            }
+
+            using var scorer = runtime.Build(result, source, method, weightsOptional: true, warnUntrained: false, result.GetValue(threads), training: isTrain);
             var (model, strategy, device) = (scorer.Model, scorer.Strategy, scorer.Device);
             var c = model.Config;
             var maxPasses = result.GetValue(steps) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--steps must be at least 1, got {n}")) : int.MaxValue;
             using var generator = new Generator(1);
             using var images = randn(new long[] { b, c.InChannels, c.ImageSize, c.ImageSize }, generator: generator).to(device);
             using var labels = tensor(Enumerable.Range(0, b).Select(i => (long)(i % c.NumClasses)).ToArray(), device: device);
-            if (isTrain && source.Precision(result) is var precision and not Microsoft.ML.TokenIdle.Precision.Float32)
-            {
-                throw new ArgumentException($"--precision {precision.Name()} (or --half) applies to scoring; training steps run in float32");
-            }
-
             model.train(isTrain);
             using var optimizer = isTrain ? Microsoft.ML.TokenIdle.Training.Optimizers.AdamWGroups.Create(model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter)), 0.05) : null;
-            Action step = isTrain ? () => TrainStep(model, strategy, images, labels, optimizer!) : () => InferStep(scorer, images);
+            Action step = isTrain ? () => TrainStep(model, strategy, images, labels, optimizer!, precision) : () => InferStep(scorer, images);
             step();
             var process = Process.GetCurrentProcess();
             process.Refresh();
@@ -101,6 +103,7 @@ internal static class BenchCommand
                 ["device"] = scorer.ExecutionDevice,
                 ["runtime"] = scorer.Name,
                 ["dtype"] = model.ClsToken.dtype.ToString().ToLowerInvariant(),
+                ["precision"] = precision.Name(),
                 ["quantize"] = QuantizationOption.Name(scorer.Quantization),
                 ["passes"] = passes,
                 ["seconds"] = Math.Round(elapsed, 3),
@@ -128,11 +131,15 @@ internal static class BenchCommand
         scorer.Logits(images);
     }
 
-    private static void TrainStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, Tensor labels, TorchSharp.Modules.AdamW optimizer)
+    private static void TrainStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, Tensor labels, TorchSharp.Modules.AdamW optimizer, Microsoft.ML.TokenIdle.Precision precision)
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
-        nn.functional.cross_entropy(model.Forward(images, strategy), labels).backward();
+        using (precision == Microsoft.ML.TokenIdle.Precision.BFloat16 ? MixedPrecision.Products(ScalarType.BFloat16) : null)
+        {
+            nn.functional.cross_entropy(model.Forward(images, strategy), labels).backward();
+        }
+
         optimizer.step();
     }
 }

@@ -23,9 +23,7 @@ internal sealed class ModelSource
 
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N (cuda needs a CUDA libtorch)", DefaultValueFactory = _ => "cpu" };
 
-    public Option<string?> PrecisionOption { get; } = new("--precision") { Description = "number format of the scoring: float32 (default), bfloat16 (fast on CPUs with AMX or AVX512-BF16, and on CUDA) or float16 (CUDA)" };
-
-    public Option<bool> Half { get; } = new("--half") { Description = "score in float16: --precision float16" };
+    public PrecisionSource PrecisionOptions { get; } = new();
 
     /// <summary>Adds the options; <c>--half</c> only to commands that score (<paramref name="scoring"/>).</summary>
     public void AddTo(Command command, bool scoring = true)
@@ -35,11 +33,7 @@ internal sealed class ModelSource
         command.Options.Add(Revision);
         command.Options.Add(Weights);
         command.Options.Add(Device);
-        if (scoring)
-        {
-            command.Options.Add(PrecisionOption);
-            command.Options.Add(Half);
-        }
+        PrecisionOptions.AddTo(command, scoring);
     }
 
     /// <summary>The <c>--device</c> to run on.</summary>
@@ -116,10 +110,11 @@ internal sealed class ModelSource
     }
 
     /// <summary>
-    /// Builds the model on <c>--device</c> (on the CPU when <paramref name="onCpu"/>: for export), in float16 with
-    /// <c>--half</c>; weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).
+    /// Builds the model on <c>--device</c> (on the CPU when <paramref name="onCpu"/>: for export), converted to
+    /// <c>--precision</c> for scoring, or kept float32 for <paramref name="training"/> (mixed precision casts at use);
+    /// weights are required unless <paramref name="weightsOptional"/> (random timm initialisation).
     /// </summary>
-    public VisionTransformer Build(ParseResult result, bool weightsOptional, bool onCpu = false)
+    public VisionTransformer Build(ParseResult result, bool weightsOptional, bool onCpu = false, bool training = false)
     {
         var device = onCpu ? TorchSharp.torch.CPU : SelectDevice(result);
         var config = LoadConfig(result);
@@ -137,7 +132,7 @@ internal sealed class ModelSource
         }
 
         model.to(device);
-        if (Precision(result) is var precision and not Microsoft.ML.TokenIdle.Precision.Float32)
+        if (!training && Precision(result) is var precision and not Microsoft.ML.TokenIdle.Precision.Float32)
         {
             model.to(precision.ScalarType());
         }
@@ -145,18 +140,7 @@ internal sealed class ModelSource
         return model;
     }
 
-    /// <summary>The scoring precision: <c>--precision</c>, or float16 for <c>--half</c>.</summary>
+    /// <summary>The precision: <c>--precision</c>, or float16 for <c>--half</c>; float32 when neither is given.</summary>
     /// <exception cref="ArgumentException">An unknown name, or <c>--half</c> beside another precision.</exception>
-    public Microsoft.ML.TokenIdle.Precision Precision(ParseResult result)
-    {
-        var named = result.GetValue(PrecisionOption) is { } name ? Precisions.Parse(name) : (Microsoft.ML.TokenIdle.Precision?)null;
-        if (!result.GetValue(Half))
-        {
-            return named ?? Microsoft.ML.TokenIdle.Precision.Float32;
-        }
-
-        return named is null or Microsoft.ML.TokenIdle.Precision.Float16
-            ? Microsoft.ML.TokenIdle.Precision.Float16
-            : throw new ArgumentException($"--half means --precision float16, not {named.Value.Name()}: give one");
-    }
+    public Microsoft.ML.TokenIdle.Precision Precision(ParseResult result) => PrecisionOptions.Parse(result) ?? Microsoft.ML.TokenIdle.Precision.Float32;
 }

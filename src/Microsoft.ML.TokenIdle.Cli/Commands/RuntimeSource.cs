@@ -31,9 +31,9 @@ internal sealed class RuntimeSource
             : throw new ArgumentException($"--runtime '{result.GetValue(Runtime)}' is not one of {ModelRuntime.TorchSharpName}, {ModelRuntime.OnnxRuntimeName}");
     }
 
-    /// <summary>The model and method of <paramref name="source"/> and <paramref name="method"/> on the chosen engine.</summary>
+    /// <summary>The model and method of <paramref name="source"/> and <paramref name="method"/> on the chosen engine (float32 weights for <paramref name="training"/>).</summary>
     /// <exception cref="ArgumentException">An unknown runtime, <c>--half</c> with ONNX Runtime, or <c>--quantize</c> with TorchSharp.</exception>
-    public ModelRuntime Build(ParseResult result, ModelSource source, MethodSource method, bool weightsOptional, bool warnUntrained, int? threads)
+    public ModelRuntime Build(ParseResult result, ModelSource source, MethodSource method, bool weightsOptional, bool warnUntrained, int? threads, bool training = false)
     {
         var quantization = QuantizationOption.Parse(result.GetValue(Quantize)!);
         if (Name(result) == ModelRuntime.TorchSharpName)
@@ -43,7 +43,7 @@ internal sealed class RuntimeSource
                 throw new ArgumentException($"--quantize {result.GetValue(Quantize)} applies to --runtime {ModelRuntime.OnnxRuntimeName} (the ONNX export); TorchSharp scores in float32 or --half");
             }
 
-            var model = source.Build(result, weightsOptional);
+            var model = source.Build(result, weightsOptional, training: training);
             return ModelRuntime.TorchSharp(model, method.Build(result, model.Config, warnUntrained, model));
         }
 

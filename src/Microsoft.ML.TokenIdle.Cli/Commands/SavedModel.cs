@@ -7,14 +7,20 @@ namespace TokenIdle.Cli.Commands;
 /// <summary>An ML.NET model zip loaded for a verb: the model, its input schema, its steps (nested chains opened) and its ViT classifier.</summary>
 internal sealed record SavedModel(MLContext Context, ITransformer Model, DataViewSchema? InputSchema, IReadOnlyList<ITransformer> Steps, VisionTransformerClassifier Classifier)
 {
+    /// <summary>Loads the zip; its classifier runs in <paramref name="precision"/> when given, else as it was saved.</summary>
     /// <exception cref="InvalidDataException">The zip has no ViT classifier step.</exception>
-    public static SavedModel Load(string path)
+    public static SavedModel Load(string path, Precision? precision = null)
     {
         var context = new MLContext();
         var model = context.Model.Load(path, out var schema);
         var steps = TransformerSteps.Flatten(model).ToList();
         var classifier = steps.OfType<VisionTransformerClassifier>().FirstOrDefault()
             ?? throw new InvalidDataException($"model '{path}' has no ViT classifier step");
+        if (precision is { } p)
+        {
+            classifier.SetPrecision(p);
+        }
+
         return new SavedModel(context, model, schema, steps, classifier);
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Training;
@@ -119,6 +120,7 @@ internal static class TrainCommand
                 MaxSteps = result.GetValue(maxSteps),
                 CheckpointSteps = result.GetValue(checkpointSteps),
                 Data = new DataPipelineOptions { Workers = result.GetValue(workers), PrefetchBatches = result.GetValue(prefetch) },
+                Precision = source.Precision(result),
             };
             var validationSpec = result.GetValue(validation);
             if (validationSpec is null && result.GetValue(validationLimit) is not null)
@@ -158,6 +160,7 @@ internal static class TrainCommand
                 {
                     ["epochs"] = trainer.CompletedEpochs,
                     ["steps"] = trainer.CompletedSteps,
+                    ["precision"] = options.Precision.Name(),
                     ["train_images"] = train.Count - train.SkippedCount,
                     ["skipped_images"] = skipped,
                     ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 1),

@@ -14,9 +14,9 @@ namespace TokenIdle.Cli.Commands;
 internal static class VisualizeCommand
 {
     /// <summary>The classifier of a saved pipeline zip, with the method (and its name) it was trained with.</summary>
-    private static (VisionTransformer, TokenReductionStrategy, string) FromZip(string path)
+    private static (VisionTransformer, TokenReductionStrategy, string) FromZip(string path, Microsoft.ML.TokenIdle.Precision? precision)
     {
-        var classifier = SavedModel.Load(path).Classifier;
+        var classifier = SavedModel.Load(path, precision).Classifier;
         return (classifier.Model, classifier.Strategy ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"), classifier.Method);
     }
 
@@ -42,7 +42,7 @@ internal static class VisualizeCommand
         command.SetAction(result => CommandRunner.Run(() =>
         {
             var (model, strategy, methodName) = source.SavedModelPath(result) is { } zip
-                ? FromZip(zip)
+                ? FromZip(zip, source.PrecisionOptions.Parse(result))
                 : FromFiles(result, source, method);
             var folder = Directory.CreateDirectory(result.GetValue(output)!).FullName;
             var renderer = new TokenSelectionRenderer();

@@ -98,13 +98,17 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"the model expects images [B,{c.InChannels},{c.ImageSize},{c.ImageSize}], got {Shapes.Format(images.shape)}");
         }
 
-        // Inputs come as float32; a half-precision model takes them in its own precision.
-        var patches = PatchEmbed.forward(images.to_type(ClsToken.dtype));
+        // Inputs come as float32; a model converted to another precision takes them in its own, and mixed precision's
+        // patches (products in bfloat16) join the float32 tokens as float32.
+        var patches = PatchEmbed.forward(images.to_type(ClsToken.dtype)).to_type(ClsToken.dtype);
         return cat(new[] { ClsToken.expand(images.shape[0], -1, -1), patches }, 1) + PosEmbed;
     }
 
     /// <summary>Tokens [B,N,E] → logits [B, classes] from the class token after the final norm.</summary>
-    public Tensor Classify(Tensor tokens) => Head.forward(ClassFeature(tokens));
+    public Tensor Classify(Tensor tokens) => Logits(ClassFeature(tokens));
+
+    /// <summary>The head's logits [B, classes] of class features [B,E].</summary>
+    public Tensor Logits(Tensor feature) => MixedPrecision.Linear(Head, feature);
 
     /// <summary>The class token after the final norm, [B,E] (the feature used by distillation).</summary>
     public Tensor ClassFeature(Tensor tokens) => Norm.forward(tokens[.., 0]);

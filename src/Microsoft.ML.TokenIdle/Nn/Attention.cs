@@ -39,7 +39,10 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public Linear Proj { get; }
 
     /// <summary>Attention over h [B,N,E].</summary>
-    public override Tensor forward(Tensor h) => FromQkv(Qkv.forward(h));
+    public override Tensor forward(Tensor h) => FromQkv(QueryKeyValue(h));
+
+    /// <summary>Queries, keys and values [B,N,3E] of h [B,N,E].</summary>
+    public Tensor QueryKeyValue(Tensor h) => MixedPrecision.Linear(Qkv, h);
 
     /// <summary>
     /// The projected attention output [B,N,E] from queries, keys and values [B,N,3E] (e.g. gathered rows of
@@ -51,6 +54,6 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         var parts = qkv.reshape(b, n, 3, Heads, e / Heads).permute(2, 0, 3, 1, 4);
         var mask = keyMask?.reshape(b, 1, 1, n).to(qkv.dtype);
         var output = nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2], mask);
-        return Proj.forward(output.transpose(1, 2).reshape(b, n, e));
+        return MixedPrecision.Linear(Proj, output.transpose(1, 2).reshape(b, n, e));
     }
 }

@@ -52,7 +52,7 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     /// update mask [B,N,1] that multiplies the branch (0 leaves a token as it was).
     /// </summary>
     public Tensor AttentionResidual(Tensor x, Tensor? keyMask = null, Tensor? updateMask = null)
-        => Residual(x, Attn.FromQkv(Attn.Qkv.forward(Norm1.forward(x)), keyMask), updateMask);
+        => Residual(x, Attn.FromQkv(Attn.QueryKeyValue(Norm1.forward(x)), keyMask), updateMask);
 
     /// <summary>x + mlp(norm2(x)), the branch multiplied by <paramref name="updateMask"/> [B,N,1] when given.</summary>
     public Tensor MlpResidual(Tensor x, Tensor? updateMask = null) => Residual(x, Mlp.forward(Norm2.forward(x)), updateMask);

@@ -27,5 +27,5 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     public Linear Fc2 { get; }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => Fc2.forward(nn.functional.gelu(Fc1.forward(x)));
+    public override Tensor forward(Tensor x) => MixedPrecision.Linear(Fc2, nn.functional.gelu(MixedPrecision.Linear(Fc1, x)));
 }

@@ -25,5 +25,5 @@ public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
     public Conv2d Proj { get; }
 
     /// <summary>Images [B,C,H,W] → patch tokens [B, (H/P)·(W/P), E], raster order.</summary>
-    public override Tensor forward(Tensor images) => Proj.forward(images).flatten(2).transpose(1, 2);
+    public override Tensor forward(Tensor images) => MixedPrecision.Convolution(Proj, images).flatten(2).transpose(1, 2);
 }

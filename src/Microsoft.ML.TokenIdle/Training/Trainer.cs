@@ -43,6 +43,11 @@ public sealed class Trainer : IDisposable
     public Trainer(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions options)
     {
         options.Validate();
+        if (model.ClsToken.dtype != ScalarType.Float32)
+        {
+            throw new ArgumentException($"training keeps float32 weights (Precision chooses the products' format), but the model is {model.ClsToken.dtype}: train the float32 network");
+        }
+
         _model = model;
         _strategy = strategy;
         _options = options;
@@ -242,7 +247,11 @@ public sealed class Trainer : IDisposable
                 epochEnded |= _stepInEpoch >= stepsPerEpoch;
             }
 
-            last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize, o.Data);
+            using (Products())
+            {
+                last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize, o.Data);
+            }
+
             if (epochEnded)
             {
                 (_epoch, _stepInEpoch, _rowsInEpoch, _lossSum) = (_epoch + 1, 0, 0, 0);
@@ -277,20 +286,21 @@ public sealed class Trainer : IDisposable
 
     private double Step(Tensor images, Tensor targets, double learningRate, string where)
     {
+        using var products = Products();
         (Tensor Logits, Tensor Feature)? teacher = null;
         if (_teacher is not null)
         {
             using var _ = no_grad();
             var feature = _teacher.ClassFeature(_teacher.ForwardTokens(images));
-            teacher = (_teacher.Head.forward(feature), feature);
+            teacher = (_teacher.Logits(feature).to_type(ScalarType.Float32), feature);
         }
 
         _optimizer.zero_grad();
         _model.train();
-        var trace = new TokenReductionTrace();
+        var trace = new TokenReductionTrace(selections: false);
         var tokens = _strategy is null ? _model.ForwardTokens(images) : _strategy.ForwardTokens(_model, images, trace).Tokens;
         var studentFeature = _model.ClassFeature(tokens);
-        var loss = _options.Objective.Compute(_model.Head.forward(studentFeature), studentFeature, targets, teacher, trace);
+        var loss = _options.Objective.Compute(_model.Logits(studentFeature).to_type(ScalarType.Float32), studentFeature, targets, teacher, trace);
         var value = loss.Total.item<float>();
         if (!double.IsFinite(value))
         {
@@ -309,6 +319,9 @@ public sealed class Trainer : IDisposable
         _optimizer.step();
         return value;
     }
+
+    // Mixed precision for the products of a forward pass (the backward pass follows the types the forward recorded).
+    private IDisposable? Products() => _options.Precision == Precision.BFloat16 ? MixedPrecision.Products(ScalarType.BFloat16) : null;
 
     private TrainingDivergedException Diverged(string what)
     {

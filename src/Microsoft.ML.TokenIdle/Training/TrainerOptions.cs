@@ -74,6 +74,14 @@ public sealed record TrainerOptions
     /// <summary>Images per batch when validating.</summary>
     public int EvaluationBatchSize { get; set; } = 256;
 
+    /// <summary>
+    /// The number format of the matrix products in training and validation: <see cref="Precision.BFloat16"/> runs
+    /// them in bfloat16 (mixed precision: weights, gradients, optimiser state, checkpoints and the loss stay float32;
+    /// bfloat16 has float32's range, so no loss scaling is needed); float32 by default. Float16 is refused: its
+    /// narrow range would need loss scaling.
+    /// </summary>
+    public Precision Precision { get; set; }
+
     /// <exception cref="ArgumentException">A value is out of range; the message names it.</exception>
     public void Validate()
     {
@@ -98,6 +106,7 @@ public sealed record TrainerOptions
         Require(MaxSteps is null or >= 1, $"MaxSteps must be at least 1, got {MaxSteps}");
         Require(CheckpointSteps is null or >= 1, $"CheckpointSteps must be at least 1, got {CheckpointSteps}");
         Data.Validate();
+        Require(Precision is Precision.Float32 or Precision.BFloat16, $"Precision must be Float32 or BFloat16 (float16 training would need loss scaling), got {Precision}");
         Require(EvaluationBatchSize >= 1, $"EvaluationBatchSize must be at least 1, got {EvaluationBatchSize}");
         Require(EarlyStopping is null || (EarlyStopping.Patience >= 1 && EarlyStopping.MinDelta >= 0), "EarlyStopping needs Patience >= 1 and MinDelta >= 0");
     }

@@ -68,9 +68,14 @@ public class InferCommandTests
         Assert.True(code == 0, stderr);
         using var bfloat16 = System.Text.Json.JsonDocument.Parse(stdout);
         Assert.Equal("bfloat16", bfloat16.RootElement.GetProperty("dtype").GetString());
+        (code, stdout, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--batch", "2", "--steps", "1", "--threads", "1", "--train", "--precision", "bfloat16");
+        Assert.True(code == 0, stderr);
+        using var mixed = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Equal("bfloat16", mixed.RootElement.GetProperty("precision").GetString());
+        Assert.Equal("float32", mixed.RootElement.GetProperty("dtype").GetString());
         (code, _, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--train", "--half");
         Assert.Equal(1, code);
-        Assert.Equal("tokenidle: error: --precision float16 (or --half) applies to scoring; training steps run in float32", stderr.Trim());
+        Assert.Equal("tokenidle: error: --precision float16 (or --half) applies to scoring; training steps run in float32 or bfloat16 (mixed precision)", stderr.Trim());
         (code, _, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--half", "--precision", "bfloat16");
         Assert.Equal(1, code);
         Assert.Equal("tokenidle: error: --half means --precision float16, not bfloat16: give one", stderr.Trim());

@@ -41,6 +41,21 @@ public sealed class PredictCommandTests : IClassFixture<ImagePipelineData>
             Assert.Equal(2, lines[i].GetProperty("top").GetArrayLength());
         }
 
+        // --precision runs the saved float32 model in bfloat16: probabilities within the classifier's bfloat16 bound
+        // (1.5e-2, see VisionTransformerClassifierTests), the class the same wherever float32's margin exceeds twice that.
+        (code, stdout, stderr) = CliRunner.Run(new[] { "predict", "--model", path, "--top", "2", "--precision", "bfloat16" }.Concat(rows.Select(r => Path.Combine(_data.Images, r.ImagePath))).ToArray());
+        Assert.True(code == 0, stderr);
+        var reduced = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        for (var i = 0; i < 6; i++)
+        {
+            var top = expected[i].Score.OrderDescending().Take(2).ToArray();
+            Assert.InRange(reduced[i].GetProperty("probability").GetDouble(), top[0] - 1.5e-2, top[0] + 1.5e-2);
+            if (top[0] - top[1] > 3e-2)
+            {
+                Assert.Equal(expected[i].PredictedName, reduced[i].GetProperty("predicted").GetString());
+            }
+        }
+
         // Bad files: without --skip-unreadable the first stops the run with its name; with it each is reported and left out.
         var bomb = Path.Combine(_data.Root, "bomb.png");
         File.WriteAllBytes(bomb, HostileFiles.PngDeclaring(16384, 16384));

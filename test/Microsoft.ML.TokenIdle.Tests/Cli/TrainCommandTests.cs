@@ -58,6 +58,24 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void MixedPrecisionTrainingWritesFloat32CheckpointsThatScoreInEveryPrecision()
+    {
+        var (code, stdout, stderr) = CliRunner.Run(Train("mixed", "--epochs", "1", "--precision", "bfloat16", "--validation", "fashion-mnist:test", "--validation-limit", "200"));
+        Assert.True(code == 0, stderr);
+        var summary = Json(stdout);
+        Assert.Equal("bfloat16", summary.GetProperty("precision").GetString());
+        var top1 = summary.GetProperty("top1").GetDouble();
+        Assert.True(top1 > 0.2, $"one bfloat16 epoch on 512 images reaches {top1:P1} (chance: 10 %)");
+        var run = Path.Combine(_dir.FullName, "mixed");
+        Assert.All(SafetensorsFile.Read(Path.Combine(run, "best.safetensors")).Values, t => Assert.Equal("F32", t.DType));
+        Assert.All(SafetensorsFile.Read(Path.Combine(run, "last.ckpt.safetensors")).Values.Where(t => !t.Name.StartsWith("trainer.", StringComparison.Ordinal)), t => Assert.Equal("F32", t.DType));
+
+        (code, stdout, stderr) = CliRunner.Run("evaluate", "--config", Path.Combine(run, "config.json"), "--weights", Path.Combine(run, "best.safetensors"), "--limit", "200", "--precision", "bfloat16");
+        Assert.True(code == 0, stderr);
+        Assert.InRange(Json(stdout).GetProperty("top1").GetDouble(), top1 - 0.03, top1 + 0.03);
+    }
+
+    [Fact]
     public void ARunKilledAfterAnEpochAndResumedInANewProcessEndsWithTheWeightsOfAStraightOne()
     {
         var options = new[] { "--epochs", "2", "--drop-path", "0.2", "--min-crop-scale", "0.6", "--flip", "--mixup", "0.5" };
@@ -212,6 +230,8 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--workers 0", "Workers must be in [1, 256], got 0")]
     [InlineData("--prefetch 0", "PrefetchBatches must be in [1, 1024], got 0")]
     [InlineData("--cache-mb -1", "--cache-mb must not be negative, got -1")]
+    [InlineData("--precision float16", "Precision must be Float32 or BFloat16 (float16 training would need loss scaling), got Float16")]
+    [InlineData("--precision double", "precision 'double' is not one of float32, bfloat16, float16")]
     public void BadArgumentsGiveOneLineThatNamesThem(string arguments, string message)
     {
         var (code, _, stderr) = CliRunner.Run(Train("bad", arguments.Split(' ')));

@@ -1,3 +1,4 @@
+using TorchSharp;
 using Microsoft.ML.TokenIdle.Imaging;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
@@ -35,18 +36,31 @@ public class TrainerTests
         return new ImageDataset(pixels, labels, new ImageInputFormat(16, 1, new[] { 0.3f }, new[] { 0.25f }), 4);
     }
 
-    public static TheoryData<string> Methods => new() { "full", "evit-fuse", "idle", "life" };
+    public static TheoryData<string, Precision> Methods
+    {
+        get
+        {
+            var data = new TheoryData<string, Precision>();
+            foreach (var method in new[] { "full", "evit-fuse", "idle", "life" })
+            {
+                data.Add(method, Precision.Float32);
+                data.Add(method, Precision.BFloat16);
+            }
+
+            return data;
+        }
+    }
 
     private static TokenReductionStrategy? Strategy(string method)
         => TokenReductionMethods.Create(TokenReductionMethods.Parse(method), Tiny, 0.5);
 
     [Theory]
     [MemberData(nameof(Methods))]
-    public void ATinyModelOverfitsATinyBatchWithEachMethod(string method)
+    public void ATinyModelOverfitsATinyBatchWithEachMethod(string method, Precision precision)
     {
         var data = Synthetic(8, 1);
         var model = new VisionTransformer(Tiny, seed: 3);
-        var options = new TrainerOptions { Epochs = 150, BatchSize = 8, LearningRate = 2e-3, LabelSmoothing = 0, WeightDecay = 0 };
+        var options = new TrainerOptions { Epochs = 150, BatchSize = 8, LearningRate = 2e-3, LabelSmoothing = 0, WeightDecay = 0, Precision = precision };
         var losses = new List<double>();
         new Trainer(model, Strategy(method), options).Fit(data, progress: new SynchronousProgress(p =>
         {
@@ -55,7 +69,19 @@ public class TrainerTests
                 losses.Add(p.Loss);
             }
         }));
-        Assert.True(losses[^1] * 10 < losses[0], $"{method}: loss went from {losses[0]:g3} to {losses[^1]:g3}");
+        Assert.True(losses[^1] * 10 < losses[0], $"{method} in {precision}: loss went from {losses[0]:g3} to {losses[^1]:g3}");
+        Assert.All(model.parameters(), p => Assert.Equal(TorchSharp.torch.ScalarType.Float32, p.dtype));
+    }
+
+    [Fact]
+    public void Float16TrainingAndAConvertedModelAreRefusedWithTheReason()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(new VisionTransformer(Tiny), null, new TrainerOptions { Precision = Precision.Float16 }));
+        Assert.Contains("loss scaling", e.Message);
+        var converted = new VisionTransformer(Tiny);
+        converted.to(TorchSharp.torch.ScalarType.BFloat16);
+        e = Assert.Throws<ArgumentException>(() => new Trainer(converted, null, new TrainerOptions { Precision = Precision.BFloat16 }));
+        Assert.Contains("float32 weights", e.Message);
     }
 
     [Fact]
@@ -79,12 +105,15 @@ public class TrainerTests
         Assert.Equal(new long[] { 2, Tiny.NumClasses }, logits.shape);
     }
 
-    [Fact]
-    public void AResumedRunEqualsAnUninterruptedOne()
+    [Theory]
+    [InlineData(Precision.Float32)]
+    [InlineData(Precision.BFloat16)]
+    public void AResumedRunEqualsAnUninterruptedOne(Precision precision)
     {
         var data = Synthetic(32, 2);
         TrainerOptions Options(string? dir) => new()
         {
+            Precision = precision,
             Epochs = 3, BatchSize = 8, LearningRate = 1e-3, WarmupEpochs = 1, MinCropScale = 0.5, HorizontalFlip = true, MixupAlpha = 0.8, Seed = 5, CheckpointDirectory = dir,
             Objective = new IdleVitObjective { LogitWeight = 1, FeatureWeight = 10, CutWeight = 5 },
         };

@@ -78,25 +78,22 @@ public sealed class TokenDropping : ITokenReduction
         return result.WithTokens(block.MlpResidual(result.Tokens));
     }
 
-    /// <summary>Keeps the class token and the kept tokens, then appends the fused token when fusing.</summary>
-    private TokenState Reduce(TokenState state, int[] kept, Tensor scores)
+    /// <summary>Keeps the class token and the kept tokens ([B, k]), then appends the fused token when fusing.</summary>
+    private TokenState Reduce(TokenState state, Tensor kept, Tensor scores)
     {
-        var reduced = state.Select(TokenState.WithClassToken(kept, state.Batch));
+        var reduced = state.Select(TokenState.WithClassToken(kept));
         if (!Fuse)
         {
             return reduced;
         }
 
-        var (b, n) = (state.Batch, state.Count - 1);
-        var dropped = TokenSelection.Complement(kept, b, n);
-        var weights = scores.gather(1, TokenState.Index(dropped, b, scores.device)).unsqueeze(1);
-        var droppedTokens = state.Select(ShiftPastClassToken(dropped));
-        var fused = weights.matmul(droppedTokens.Tokens);
+        // The fused token sums every non-class token weighted by its score, with the kept tokens' weights zeroed:
+        // the dropped tokens' weighted sum without gathering them.
+        var droppedWeights = scores.scatter(1, kept, zeros(kept.shape, dtype: scores.dtype, device: scores.device));
+        var fused = droppedWeights.unsqueeze(1).matmul(state.Tokens[.., 1..]);
 
         // A fused token's priority is the highest among the tokens it absorbed.
-        var priority = droppedTokens.Priority?.amax(new long[] { 1 }, keepdim: true);
+        var priority = state.Priority?[.., 1..].scatter(1, kept, full(kept.shape, double.NegativeInfinity, dtype: state.Priority.dtype, device: state.Priority.device)).amax(new long[] { 1 }, keepdim: true);
         return reduced.AppendFused(fused, priority);
     }
-
-    private static int[] ShiftPastClassToken(int[] indices) => indices.Select(i => i + 1).ToArray();
 }

@@ -45,7 +45,7 @@ public sealed class TokenIdling : ITokenReduction
 
         var normed = block.Norm1.forward(x);
         var selected = TokenSelection.TopIndices(selector.Score(layer, state, normed, block.Attn), k);
-        var positions = TokenState.Index(TokenState.WithClassToken(selected, state.Batch), state.Batch, x.device);
+        var positions = TokenState.WithClassToken(selected);
         var width = x.shape[2];
         if (!block.training)
         {
@@ -58,7 +58,7 @@ public sealed class TokenIdling : ITokenReduction
 
         var mask = zeros(state.Batch, state.Count, dtype: x.dtype, device: x.device).scatter_(1, positions, ones(positions.shape, dtype: x.dtype, device: x.device));
         var keyMask = (1 - mask) * HiddenKeyLogit;
-        var qkv = block.Attn.Qkv.forward(normed);
+        var qkv = block.Attn.QueryKeyValue(normed);
         TokenSelection.Record(trace, layer, state, selected, state.Count, qkv, mask, block.Attn.Heads);
         var updateMask = mask.unsqueeze(-1);
         var output = block.Attn.FromQkv(qkv, keyMask);

@@ -5,15 +5,15 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// <summary>What one reducing layer did in a forward pass (for tests, losses and pictures).</summary>
 public sealed class TokenReductionRecord
 {
-    /// <summary>Creates a record.</summary>
-    public TokenReductionRecord(int layer, int tokensIn, int tokensOut, int[] kept, int[] keptSources, int batch)
+    private int[]? _kept;
+    private int[]? _keptSources;
+
+    internal TokenReductionRecord(int layer, int tokensIn, int tokensOut, int keptPerImage)
     {
         Layer = layer;
         TokensIn = tokensIn;
         TokensOut = tokensOut;
-        Kept = kept;
-        KeptSources = keptSources;
-        KeptPerImage = kept.Length / batch;
+        KeptPerImage = keptPerImage;
     }
 
     /// <summary>Block index.</summary>
@@ -29,10 +29,12 @@ public sealed class TokenReductionRecord
     /// Per image (index b·k + j), the kept or processed non-class tokens as 0-based positions among
     /// the non-class tokens entering the block, highest score first.
     /// </summary>
-    public int[] Kept { get; }
+    /// <exception cref="InvalidOperationException">The trace was made without selections.</exception>
+    public int[] Kept => _kept ?? throw NoSelections();
 
     /// <summary>What each kept token started as: patch number, or <see cref="TokenState.FusedSource"/>.</summary>
-    public int[] KeptSources { get; }
+    /// <exception cref="InvalidOperationException">The trace was made without selections.</exception>
+    public int[] KeptSources => _keptSources ?? throw NoSelections();
 
     /// <summary>k, kept tokens per image.</summary>
     public int KeptPerImage { get; }
@@ -45,4 +47,10 @@ public sealed class TokenReductionRecord
 
     /// <summary>Attention heads of the block (with <see cref="Qkv"/>).</summary>
     public int Heads { get; init; }
+
+    /// <summary>Sets the host copies of the selection once the pass is over (see <see cref="TokenReductionTrace"/>).</summary>
+    internal void SetSelection(int[] kept, int[] keptSources) => (_kept, _keptSources) = (kept, keptSources);
+
+    private InvalidOperationException NoSelections()
+        => new($"layer {Layer}: this trace was made with selections: false, so it holds no kept tokens");
 }

@@ -63,6 +63,7 @@ public sealed class TokenReductionStrategy
             state = Reduction.Run(model.Blocks[layer], layer, Schedule.Ratios[layer], prepared, Selector, trace).MoveToOuterDisposeScope();
         }
 
+        trace?.CompletePass();
         return state;
     }
 

@@ -1,9 +1,22 @@
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
-/// <summary>Collects a <see cref="TokenReductionRecord"/> for every reducing layer of a forward pass.</summary>
+/// <summary>
+/// Collects a <see cref="TokenReductionRecord"/> for every reducing layer of a forward pass. The kept tokens stay on
+/// the model's device while the pass runs and come to the host in one copy when it ends, and only for a trace made
+/// with <c>selections: true</c>: a trace that feeds a loss (queries, keys and masks) copies nothing.
+/// </summary>
 public sealed class TokenReductionTrace
 {
     private readonly List<TokenReductionRecord> _records = new();
+    private readonly List<(TokenReductionRecord Record, Tensor Selection)> _pending = new();
+
+    /// <summary>Creates a trace; with <paramref name="selections"/> false its records hold no kept tokens.</summary>
+    public TokenReductionTrace(bool selections = true) => Selections = selections;
+
+    /// <summary>Whether the records carry the kept tokens and their sources (<see cref="TokenReductionRecord.Kept"/>).</summary>
+    public bool Selections { get; }
 
     /// <summary>The records in layer order.</summary>
     public IReadOnlyList<TokenReductionRecord> Records => _records;
@@ -25,6 +38,46 @@ public sealed class TokenReductionTrace
     /// <summary>Records per-patch priorities (see <see cref="PatchPriorities"/>).</summary>
     public void SetPatchPriorities(int layer, float[] priorities) => (PriorityLayer, PatchPriorities) = (layer, priorities);
 
-    /// <summary>Adds a record.</summary>
-    public void Add(TokenReductionRecord record) => _records.Add(record);
+    /// <summary>Adds a record; <paramref name="selection"/> is its kept indices and their sources side by side, [B, 2k] on the device.</summary>
+    internal void Add(TokenReductionRecord record, Tensor? selection)
+    {
+        _records.Add(record);
+        if (selection is not null)
+        {
+            _pending.Add((record, selection));
+        }
+    }
+
+    /// <summary>Brings the pass's selections to the host in one copy and gives each record its part.</summary>
+    internal void CompletePass()
+    {
+        if (_pending.Count == 0)
+        {
+            return;
+        }
+
+        using var all = cat(_pending.Select(p => p.Selection).ToArray(), 1).cpu();
+        var values = all.data<long>().ToArray();
+        var (batch, width) = ((int)all.shape[0], (int)all.shape[1]);
+        var offset = 0;
+        foreach (var (record, selection) in _pending)
+        {
+            var k = record.KeptPerImage;
+            var (kept, sources) = (new int[batch * k], new int[batch * k]);
+            for (var b = 0; b < batch; b++)
+            {
+                for (var j = 0; j < k; j++)
+                {
+                    kept[b * k + j] = (int)values[b * width + offset + j];
+                    sources[b * k + j] = (int)values[b * width + offset + k + j];
+                }
+            }
+
+            record.SetSelection(kept, sources);
+            offset += 2 * k;
+            selection.Dispose();
+        }
+
+        _pending.Clear();
+    }
 }

@@ -5,7 +5,8 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// <summary>
 /// The tokens between two blocks of a token-reducing forward pass: the token matrix, where each token came from,
 /// and an optional per-token priority that a selector carries along (life regression's predicted lives).
-/// Reductions produce new states; a state is never changed.
+/// Reductions produce new states; a state is never changed. Everything lives on the tokens' device: selecting
+/// tokens never copies to the host.
 /// </summary>
 public sealed class TokenState
 {
@@ -15,12 +16,12 @@ public sealed class TokenState
     /// <summary><see cref="Sources"/> value of a token made by fusing others.</summary>
     public const int FusedSource = -1;
 
-    /// <summary>Creates a state; <paramref name="sources"/> has one entry per token of every image.</summary>
-    public TokenState(Tensor tokens, int[] sources, Tensor? priority = null)
+    /// <summary>Creates a state; <paramref name="sources"/> is [B, N] int64 beside <paramref name="tokens"/> [B, N, E].</summary>
+    public TokenState(Tensor tokens, Tensor sources, Tensor? priority = null)
     {
-        if (tokens.dim() != 3 || sources.Length != tokens.shape[0] * tokens.shape[1])
+        if (tokens.dim() != 3 || sources.dim() != 2 || sources.shape[0] != tokens.shape[0] || sources.shape[1] != tokens.shape[1] || sources.dtype != ScalarType.Int64)
         {
-            throw new ArgumentException($"token state: tokens must be [B,N,E] with B·N sources, got {Serialization.Shapes.Format(tokens.shape)} and {sources.Length}");
+            throw new ArgumentException($"token state: tokens must be [B,N,E] with int64 sources [B,N], got {Serialization.Shapes.Format(tokens.shape)} and {sources.dtype} {Serialization.Shapes.Format(sources.shape)}");
         }
 
         if (priority is not null && (priority.dim() != 2 || priority.shape[0] != tokens.shape[0] || priority.shape[1] != tokens.shape[1]))
@@ -37,10 +38,10 @@ public sealed class TokenState
     public Tensor Tokens { get; }
 
     /// <summary>
-    /// Per image and token (index b·N + i): the patch number p ≥ 0 (raster order) the token started as,
-    /// <see cref="ClassSource"/> or <see cref="FusedSource"/>.
+    /// [B, N] int64 on the tokens' device: per image and token, the patch number p ≥ 0 (raster order) the token
+    /// started as, <see cref="ClassSource"/> or <see cref="FusedSource"/>.
     /// </summary>
-    public int[] Sources { get; }
+    public Tensor Sources { get; }
 
     /// <summary>Per-token priority [B, N] carried with the tokens, or null.</summary>
     public Tensor? Priority { get; }
@@ -54,14 +55,10 @@ public sealed class TokenState
     /// <summary>The state right after the embedding: class token, then every patch in raster order.</summary>
     public static TokenState FromEmbedding(Tensor tokens)
     {
-        var (b, n) = ((int)tokens.shape[0], (int)tokens.shape[1]);
-        var sources = new int[b * n];
-        for (var i = 0; i < sources.Length; i++)
-        {
-            sources[i] = i % n == 0 ? ClassSource : i % n - 1;
-        }
-
-        return new TokenState(tokens, sources);
+        var (b, n) = (tokens.shape[0], tokens.shape[1]);
+        var classSource = full(1, ClassSource, dtype: ScalarType.Int64, device: tokens.device);
+        var sources = cat(new[] { classSource, arange(n - 1, dtype: ScalarType.Int64, device: tokens.device) }, 0);
+        return new TokenState(tokens, sources.unsqueeze(0).expand(b, -1));
     }
 
     /// <summary>The same sources and priority with new token values of the same shape.</summary>
@@ -74,58 +71,26 @@ public sealed class TokenState
     public TokenState MoveToOuterDisposeScope()
     {
         Tokens.MoveToOuterDisposeScope();
+        Sources.MoveToOuterDisposeScope();
         Priority?.MoveToOuterDisposeScope();
         return this;
     }
 
     /// <summary>
-    /// The tokens at <paramref name="positions"/> (per image, <c>positions.Length / B</c> sequence positions), with
-    /// their sources and priorities; token values flow through a differentiable gather.
+    /// The tokens at <paramref name="positions"/> ([B, m] int64 sequence positions), with their sources and
+    /// priorities; token values flow through a differentiable gather.
     /// </summary>
-    public TokenState Select(int[] positions)
-    {
-        var k = positions.Length / Batch;
-        var sources = new int[positions.Length];
-        for (var i = 0; i < positions.Length; i++)
-        {
-            sources[i] = Sources[i / k * Count + positions[i]];
-        }
-
-        var index = Index(positions, Batch, Tokens.device);
-        return new TokenState(Tokens.gather(1, index.unsqueeze(-1).expand(-1, -1, Tokens.shape[2])), sources, Priority?.gather(1, index));
-    }
+    public TokenState Select(Tensor positions)
+        => new(Tokens.gather(1, positions.unsqueeze(-1).expand(-1, -1, Tokens.shape[2])), Sources.gather(1, positions), Priority?.gather(1, positions));
 
     /// <summary>Appends one token per image ([B,1,E]) made by fusion, with the given priority ([B,1]) when this state carries priorities.</summary>
     public TokenState AppendFused(Tensor token, Tensor? priority)
     {
-        var n = Count;
-        var sources = new int[Batch * (n + 1)];
-        for (var b = 0; b < Batch; b++)
-        {
-            Array.Copy(Sources, b * n, sources, b * (n + 1), n);
-            sources[b * (n + 1) + n] = FusedSource;
-        }
-
-        return new TokenState(cat(new[] { Tokens, token }, 1), sources, Priority is null ? null : cat(new[] { Priority, priority! }, 1));
+        var fusedSource = full(Batch, 1, FusedSource, dtype: ScalarType.Int64, device: Sources.device);
+        return new TokenState(cat(new[] { Tokens, token }, 1), cat(new[] { Sources, fusedSource }, 1), Priority is null ? null : cat(new[] { Priority, priority! }, 1));
     }
 
-    /// <summary>Sequence positions [B·(1+k)]: 0 (the class token), then 1 + each non-class index in <paramref name="kept"/> [B·k].</summary>
-    public static int[] WithClassToken(int[] kept, int batch)
-    {
-        var k = kept.Length / batch;
-        var positions = new int[batch * (k + 1)];
-        for (var b = 0; b < batch; b++)
-        {
-            for (var j = 0; j < k; j++)
-            {
-                positions[b * (k + 1) + 1 + j] = 1 + kept[b * k + j];
-            }
-        }
-
-        return positions;
-    }
-
-    /// <summary>Per-image indices [B, k] as a tensor on <paramref name="device"/>.</summary>
-    public static Tensor Index(int[] indices, int batch, Device device)
-        => tensor(indices.Select(i => (long)i).ToArray(), new long[] { batch, indices.Length / batch }, dtype: int64, device: device);
+    /// <summary>Sequence positions [B, 1+k]: 0 (the class token), then 1 + each non-class index of <paramref name="kept"/> [B, k].</summary>
+    public static Tensor WithClassToken(Tensor kept)
+        => cat(new[] { zeros(kept.shape[0], 1, dtype: ScalarType.Int64, device: kept.device), kept + 1 }, 1);
 }

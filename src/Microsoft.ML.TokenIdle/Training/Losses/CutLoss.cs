@@ -65,7 +65,8 @@ public sealed class CutLoss
 
     private static (Tensor Inter, Tensor Intra) Terms(TokenReductionRecord record)
     {
-        var qkv = record.Qkv!;
+        // The loss is float32 whatever format the products ran in.
+        var qkv = record.Qkv!.to_type(ScalarType.Float32);
         var mask = record.ActiveMask!;
         var (e, heads) = (qkv.shape[2] / 3, record.Heads);
 

@@ -12,7 +12,7 @@ public class TokenIdlingFixtureTests
         { "micro", "idle.k0.7" }, { "micro", "idle.k0.5" }, { "deit-tiny", "idle.k0.7" }, { "deit-tiny", "idle.k0.5" },
     };
 
-    private static TokenReductionStrategy Strategy(FixtureSet set, string name)
+    internal static TokenReductionStrategy Strategy(FixtureSet set, string name)
         => new TokenIdlingOptions { Schedule = set.SettingList(name, "keep_ratio_per_layer") }.CreateStrategy(set.Config);
 
     [Theory]
