@@ -94,8 +94,7 @@ public class MixedPrecisionTests
             teacherLogits = model.Logits(teacherFeature).to_type(ScalarType.Float32);
         }
 
-        // The reference's selections are constants of its float32 pass; on random weights some scores nearly tie, and
-        // bfloat16 may swap such a pair (a different function, not a rounding error): replay float32's selections.
+        // The reference's selections are constants of its float32 pass: replay them (see ReplayedSelector).
         var strategy = TokenIdlingFixtureTests.Strategy(set, name);
         var selections = new TokenReductionTrace();
         using (MixedPrecision.Products(ScalarType.Float32))
@@ -105,36 +104,11 @@ public class MixedPrecisionTests
             strategy.ForwardTokens(model, set.Input, selections);
         }
 
-        var replayed = new TokenReductionStrategy(new ReplayedSelector(selections), strategy.Reduction, strategy.Schedule);
+        var replayed = new TokenReductionStrategy(new ReplayedSelector(strategy.Selector, selections), strategy.Reduction, strategy.Schedule);
         var objective = new IdleVitObjective { CutLoss = new CutLoss { LayerWeights = CutLoss.ReferenceLayerWeights(strategy.Schedule.ReducingLayers.Count()) } };
         var trace = new TokenReductionTrace(selections: false);
         var feature = model.ClassFeature(replayed.ForwardTokens(model, set.Input, trace).Tokens);
         var targets = SoftTargetCrossEntropy.Targets(set.Labels, set.Config.NumClasses);
         return objective.Compute(model.Logits(feature).to_type(ScalarType.Float32), feature, targets, (teacherLogits, teacherFeature), trace).Total;
-    }
-
-    /// <summary>Scores that make a traced pass's kept tokens the top-k again, in the same order.</summary>
-    private sealed class ReplayedSelector(TokenReductionTrace trace) : ITokenSelector
-    {
-        public string Name => "replayed";
-
-        public TokenState Prepare(int layer, TokenState state) => state;
-
-        public Tensor Score(int layer, TokenState state, Tensor normed, Attention attention)
-        {
-            var record = trace[layer];
-            var (k, n) = (record.KeptPerImage, state.Count - 1);
-            var scores = new float[state.Batch * n];
-            for (var i = 0; i < record.Kept.Length; i++)
-            {
-                scores[i / k * n + record.Kept[i]] = k - i % k;
-            }
-
-            return tensor(scores, new long[] { state.Batch, n });
-        }
-
-        public Tensor? SoftKeyWeights(int layer, TokenState state) => null;
-
-        public long SelectionMacs(int layer, int tokens, bool reducing, VisionTransformerConfig config) => 0;
     }
 }

@@ -46,14 +46,12 @@ public sealed class TokenIdling : ITokenReduction
         var normed = block.Norm1.forward(x);
         var selected = TokenSelection.TopIndices(selector.Score(layer, state, normed, block.Attn), k);
         var positions = TokenState.WithClassToken(selected);
-        var width = x.shape[2];
         if (!block.training)
         {
             TokenSelection.Record(trace, layer, state, selected, state.Count);
-            var rows = positions.unsqueeze(-1).expand(-1, -1, width);
-            var attended = block.Attn.forward(normed.gather(1, rows));
-            var active = block.MlpResidual(block.Residual(x.gather(1, rows), attended));
-            return state.WithTokens(x.scatter(1, rows, active));
+            var attended = block.Attn.forward(TokenSelection.Rows(normed, positions));
+            var active = block.MlpResidual(block.Residual(TokenSelection.Rows(x, positions), attended));
+            return state.WithTokens(TokenSelection.WithRows(x, positions, active));
         }
 
         var mask = zeros(state.Batch, state.Count, dtype: x.dtype, device: x.device).scatter_(1, positions, ones(positions.shape, dtype: x.dtype, device: x.device));

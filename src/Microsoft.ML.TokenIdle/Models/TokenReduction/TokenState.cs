@@ -78,10 +78,10 @@ public sealed class TokenState
 
     /// <summary>
     /// The tokens at <paramref name="positions"/> ([B, m] int64 sequence positions), with their sources and
-    /// priorities; token values flow through a differentiable gather.
+    /// priorities; token values flow through a differentiable row selection.
     /// </summary>
     public TokenState Select(Tensor positions)
-        => new(Tokens.gather(1, positions.unsqueeze(-1).expand(-1, -1, Tokens.shape[2])), Sources.gather(1, positions), Priority?.gather(1, positions));
+        => new(TokenSelection.Rows(Tokens, positions), Sources.gather(1, positions), Priority?.gather(1, positions));
 
     /// <summary>Appends one token per image ([B,1,E]) made by fusion, with the given priority ([B,1]) when this state carries priorities.</summary>
     public TokenState AppendFused(Tensor token, Tensor? priority)
