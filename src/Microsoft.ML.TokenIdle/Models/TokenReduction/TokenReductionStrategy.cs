@@ -53,7 +53,7 @@ public sealed class TokenReductionStrategy
         {
             using var scope = NewDisposeScope();
             var prepared = Selector.Prepare(layer, state);
-            if (trace is not null && state.Priority is null && prepared.Priority is { } priority)
+            if (trace is { Selections: true } && state.Priority is null && prepared.Priority is { } priority)
             {
                 // Patches are still in order (the first reduction follows): drop the class token's column.
                 using var patches = priority[.., 1..].detach().to_type(ScalarType.Float32).cpu().contiguous();

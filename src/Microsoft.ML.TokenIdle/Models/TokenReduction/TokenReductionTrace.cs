@@ -15,7 +15,7 @@ public sealed class TokenReductionTrace
     /// <summary>Creates a trace; with <paramref name="selections"/> false its records hold no kept tokens.</summary>
     public TokenReductionTrace(bool selections = true) => Selections = selections;
 
-    /// <summary>Whether the records carry the kept tokens and their sources (<see cref="TokenReductionRecord.Kept"/>).</summary>
+    /// <summary>Whether the records carry the kept tokens and their sources (<see cref="TokenReductionRecord.Kept"/>), and the trace <see cref="PatchPriorities"/>.</summary>
     public bool Selections { get; }
 
     /// <summary>The records in layer order.</summary>

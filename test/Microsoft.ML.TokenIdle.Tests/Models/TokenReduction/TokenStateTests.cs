@@ -50,5 +50,18 @@ public class TokenStateTests
         Assert.Equal(withSelections.Records[0].KeptPerImage * set.Labels.Length, withSelections.Records[0].Kept.Length);
         var e = Assert.Throws<InvalidOperationException>(() => without.Records[0].Kept);
         Assert.Contains("selections: false", e.Message);
+
+        // Life regression's per-patch lives come to the host only for a trace that asks for selections.
+        var life = new LifeRegressionOptions { KeepRate = 0.7 }.CreateStrategy(set.Config);
+        var (lives, noLives) = (new TokenReductionTrace(), new TokenReductionTrace(selections: false));
+        using (no_grad())
+        {
+            model.eval();
+            life.Forward(model, set.Input, lives);
+            life.Forward(model, set.Input, noLives);
+        }
+
+        Assert.Equal(set.Labels.Length * set.Config.NumPatches, lives.PatchPriorities!.Length);
+        Assert.Null(noLives.PatchPriorities);
     }
 }
