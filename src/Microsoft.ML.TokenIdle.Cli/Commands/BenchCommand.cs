@@ -135,7 +135,7 @@ internal static class BenchCommand
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
-        using (precision == Microsoft.ML.TokenIdle.Precision.BFloat16 ? MixedPrecision.Products(ScalarType.BFloat16) : null)
+        using (MixedPrecision.Training(precision))
         {
             nn.functional.cross_entropy(model.Forward(images, strategy), labels).backward();
         }

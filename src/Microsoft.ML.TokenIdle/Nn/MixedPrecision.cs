@@ -23,6 +23,17 @@ internal static class MixedPrecision
         return scope;
     }
 
+    /// <summary>
+    /// The scope a training pass in <paramref name="precision"/> runs in: bfloat16 products for
+    /// <see cref="Precision.BFloat16"/>, none (null) for float32. Float16 training is refused before it gets here.
+    /// </summary>
+    public static IDisposable? Training(Precision precision) => precision switch
+    {
+        Precision.Float32 => null,
+        Precision.BFloat16 => Products(ScalarType.BFloat16),
+        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "training runs in float32 or bfloat16"),
+    };
+
     /// <summary><paramref name="layer"/> applied to <paramref name="input"/>, in the products' type inside a scope.</summary>
     public static Tensor Linear(Linear layer, Tensor input)
         => Cast(layer.weight!) is { } type

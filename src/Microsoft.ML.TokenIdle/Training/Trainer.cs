@@ -247,7 +247,7 @@ public sealed class Trainer : IDisposable
                 epochEnded |= _stepInEpoch >= stepsPerEpoch;
             }
 
-            using (Products())
+            using (MixedPrecision.Training(_options.Precision))
             {
                 last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize, o.Data);
             }
@@ -286,7 +286,8 @@ public sealed class Trainer : IDisposable
 
     private double Step(Tensor images, Tensor targets, double learningRate, string where)
     {
-        using var products = Products();
+        // The forward pass's products in the training precision; the backward pass follows the types it recorded.
+        using var products = MixedPrecision.Training(_options.Precision);
         (Tensor Logits, Tensor Feature)? teacher = null;
         if (_teacher is not null)
         {
@@ -319,9 +320,6 @@ public sealed class Trainer : IDisposable
         _optimizer.step();
         return value;
     }
-
-    // Mixed precision for the products of a forward pass (the backward pass follows the types the forward recorded).
-    private IDisposable? Products() => _options.Precision == Precision.BFloat16 ? MixedPrecision.Products(ScalarType.BFloat16) : null;
 
     private TrainingDivergedException Diverged(string what)
     {
