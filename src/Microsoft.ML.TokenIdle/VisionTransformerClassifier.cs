@@ -109,9 +109,15 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     /// starting from its float32 weights (never from another reduced format, which would round twice); a zip saved
     /// afterwards records it. Call it before scoring, not while this classifier scores.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not a <see cref="Precision"/> value.</exception>
     public void SetPrecision(Precision precision)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!Enum.IsDefined(precision))
+        {
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "precision must be Float32, BFloat16 or Float16");
+        }
+
         if (_float32Weights is { } stored && precision != Precision)
         {
             Model.to(ScalarType.Float32);

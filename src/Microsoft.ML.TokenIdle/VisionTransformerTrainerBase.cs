@@ -325,6 +325,11 @@ public abstract class VisionTransformerTrainerBase : IEstimator<VisionTransforme
     /// <summary>The precision the options ask for: <c>HalfPrecision</c> is float16's older spelling.</summary>
     private Precision ScoringPrecision(OptionsBase o)
     {
+        if (!Enum.IsDefined(o.Precision))
+        {
+            throw Host.ExceptParam(nameof(o.Precision), $"Precision {(int)o.Precision} is not Float32, BFloat16 or Float16");
+        }
+
         if (!o.HalfPrecision)
         {
             return o.Precision;

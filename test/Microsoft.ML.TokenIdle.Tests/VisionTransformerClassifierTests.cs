@@ -422,6 +422,9 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         Assert.Equal(single.Select(o => o.Score), Score(context, loaded, data).Select(o => o.Score));
         loaded.SetPrecision(precision);
         Assert.Equal(reducedScores.Select(o => o.Score), Score(context, loaded, data).Select(o => o.Score));
+        var undefined = Assert.Throws<ArgumentOutOfRangeException>(() => loaded.SetPrecision((Precision)7));
+        Assert.Contains("precision must be Float32, BFloat16 or Float16", undefined.Message);
+        Assert.Equal(precision, loaded.Precision);
     }
 
     [Theory]

@@ -168,6 +168,13 @@ public sealed class VisionTransformerTrainerTests : IClassFixture<ImagePipelineD
         Assert.StartsWith("Fallback to CPU is false but no GPU detected", gpu.Message);
         var device = Assert.Throws<ArgumentException>(() => _data.Prepare(context).Append(context.MulticlassClassification.Trainers.VisionTransformer(_data.Recipe(new VisionTransformerTrainer.Options { Device = "tpu" }))).Fit(train));
         Assert.Contains("device 'tpu' is not one of cpu, cuda, cuda:N", device.Message);
+
+        // Precision is settled before anything trains: an undefined value, or HalfPrecision beside another precision.
+        context.GpuDeviceId = null;
+        Exception PrecisionError(VisionTransformerTrainer.Options options)
+            => Assert.ThrowsAny<Exception>(() => _data.Prepare(context).Append(context.MulticlassClassification.Trainers.VisionTransformer(_data.Recipe(options))).Fit(train));
+        Assert.Contains("Precision 7 is not Float32, BFloat16 or Float16", PrecisionError(new VisionTransformerTrainer.Options { Precision = (Precision)7 }).Message);
+        Assert.Contains("HalfPrecision = true asks for float16, Precision = BFloat16 for another: give one", PrecisionError(new VisionTransformerTrainer.Options { HalfPrecision = true, Precision = Precision.BFloat16 }).Message);
     }
 
     [Fact]
