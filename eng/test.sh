@@ -11,8 +11,9 @@ rm -rf artifacts/fashion-mnist-smoke-ci
 bash eng/fashion-mnist/run-experiment.sh --smoke --out artifacts/fashion-mnist-smoke-ci
 # The README's main job: the QuickStart sample on the embedded model.
 dotnet run --project samples/QuickStart -c Release
-# The script user's path: the .NET 10 file-based app (finetune, evaluate, save).
-dotnet run samples/Script/finetune.cs -- samples/data/fashion-mnist artifacts/script-model.zip
+# The script user's path: the .NET 10 file-based app (finetune, evaluate, save). Built under artifacts/, not in the
+# SDK's per-user cache of file-based apps, which nothing empties (each build there is over 1 GB with libtorch).
+dotnet run samples/Script/finetune.cs --artifacts-path artifacts/script-build -- samples/data/fashion-mnist artifacts/script-model.zip
 # The ONNX path: IdleViT exported by the CLI, scored by a plain ML.NET pipeline (LoadImages → ResizeImages →
 # ExtractPixels → ApplyOnnxModel) that does not reference this library, saved as a zip and reloaded.
 dotnet run --project src/Microsoft.ML.TokenIdle.Cli -c Release -- export-onnx --config models/fashion-mnist-vit/config.json \

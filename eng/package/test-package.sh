@@ -51,19 +51,24 @@ consumer() { # NAME [MSBUILD PROPERTIES...]: copy the app, build it, train, publ
   dotnet publish "$app" -c Release --nologo -v quiet -o "$app/publish" -p:TokenIdleVersion=$version "$@" >"$app/publish.log" || { cat "$app/publish.log"; exit 1; }
   "$app/publish/Consumer" score "$app/model.zip" "$data" "$app/scores.json"
 }
+# Each application with libtorch is over 1 GB: one is removed when its checks are done, so the peak stays one or two.
+done_with() { rm -rf "$work/$1"; }
 
 consumer plain
 step "plain: publish self-contained linux-x64 and score"
 dotnet publish "$work/plain" -c Release --nologo -v quiet -r linux-x64 --self-contained -o "$work/plain/self-contained" -p:TokenIdleVersion=$version >"$work/plain/sc.log" || { cat "$work/plain/sc.log"; exit 1; }
 "$work/plain/self-contained/Consumer" score "$work/plain/model.zip" "$data" "$work/plain/scores.json"
+done_with plain
 
 consumer with-mlnet-torchsharp -p:WithMLNetTorchSharp=true
+done_with with-mlnet-torchsharp
 
 step "file-based app (samples/Script/finetune.cs) on the package"
 mkdir "$work/script"
 sed "s|^#:project .*|#:package Microsoft.ML.TokenIdle@$version|" samples/Script/finetune.cs >"$work/script/finetune.cs"
 grep -q "^#:package Microsoft.ML.TokenIdle@$version" "$work/script/finetune.cs"
-(cd "$work/script" && dotnet run finetune.cs -- "$data" "$work/script/model.zip")
+(cd "$work/script" && dotnet run finetune.cs --artifacts-path "$work/script/build" -- "$data" "$work/script/model.zip")
+done_with script
 
 if ! grep -q 'GLIBCXX_3\.4\.32' "$(ldconfig -p | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')"; then
   step "without the libstdc++ step (LibTorchSharpGlibcxxCompat=never) on a system that needs it: one line"
