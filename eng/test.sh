@@ -4,6 +4,19 @@
 # The fixtures are read from ../shared/fixtures (or TOKENIDLE_FIXTURES).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Disk first, in one line, rather than MSBuild's copy retries minutes later: a clean clone grows by ~7 GB (build outputs
+# with libtorch) and the package and publish checks hold ~4 GB in $TMPDIR at their peak (README, Tests).
+tmp=${TMPDIR:-/tmp}
+repo_gib=$([[ -d test/Microsoft.ML.TokenIdle.Tests/bin ]] && echo 1 || echo 7) tmp_gib=4
+require_free() { # PATH GIB
+  local free; free=$(df -P -BG "$1" | awk 'NR == 2 {print $4 + 0}')
+  (( free >= $2 )) || { echo "eng/test.sh: needs $2 GiB free on the file system of $1; $free GiB are free" >&2; exit 1; }
+}
+if [[ $(df -P "$PWD" | awk 'NR == 2 {print $1}') == $(df -P "$tmp" | awk 'NR == 2 {print $1}') ]]; then
+  require_free "$PWD" $((repo_gib + tmp_gib))
+else
+  require_free "$PWD" "$repo_gib"; require_free "$tmp" "$tmp_gib"
+fi
 bash eng/install-deps.sh
 dotnet test TokenIdle.sln -c Release --nologo
 # The Fashion-MNIST experiment end to end at smoke size (the full run is eng/fashion-mnist/run-experiment.sh).

@@ -49,9 +49,10 @@ var pipeline = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnN
     .Append(ml.Transforms.ResizeImages("Image", size, size, "Image"))
     .Append(ml.Transforms.ExtractPixels(inputName, "Image", colorsToExtract: channels == 1 ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb))
     .Append(ml.Transforms.ApplyOnnxModel(new[] { "probabilities" }, new[] { inputName }, onnxPath));
-var model = pipeline.Fit(data);
+using var model = pipeline.Fit(data);
 ml.Model.Save(model, data.Schema, zipPath);
-var loaded = ml.Model.Load(zipPath, out _);
+// A model loaded from a zip keeps its ONNX bytes in a temporary file until the transformer is disposed.
+using var loaded = (TransformerChain<ITransformer>)ml.Model.Load(zipPath, out _);
 
 float[][] Probabilities(ITransformer transformer) => transformer.Transform(data).GetColumn<float[]>("probabilities").ToArray();
 var scores = Probabilities(model);
