@@ -178,7 +178,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         }
 
         _disposed = true;
-        (Strategy?.Selector as LifeRegressionSelector)?.Predictor.Dispose();
+        Strategy?.Predictor?.Dispose();
         Model.Dispose();
     }
 
@@ -241,8 +241,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private static byte[] WeightsBytes(VisionTransformer model, TokenReductionStrategy? strategy)
     {
         using var scope = NewDisposeScope();
-        var life = strategy?.Selector as LifeRegressionSelector;
-        var tensors = model.NamedParameters().Concat(life?.Predictor.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>())
+        var tensors = model.NamedParameters().Concat(strategy?.Predictor?.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>())
             .Select(kv => kv.Value.dtype == ScalarType.Float32 ? kv : new KeyValuePair<string, Tensor>(kv.Key, kv.Value.to_type(ScalarType.Float32)));
         using var weights = new MemoryStream();
         SafetensorsFile.Write(weights, tensors, new Dictionary<string, string> { ["format"] = "pt" });
@@ -255,7 +254,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         using var scope = NewDisposeScope();
         var (network, predictor) = SplitPredictor(SafetensorsFile.Parse(weights, "the float32 weights"));
         Model.LoadStateDict(network.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()));
-        (Strategy?.Selector as LifeRegressionSelector)?.Predictor.LoadStateDict(predictor.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()));
+        Strategy?.Predictor?.LoadStateDict(predictor.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()));
     }
 
     /// <summary>The network's entries, and the life predictor's under their own names.</summary>

@@ -51,7 +51,7 @@ public sealed class Trainer : IDisposable
         _model = model;
         _strategy = strategy;
         _options = options;
-        _predictor = (strategy?.Selector as LifeRegressionSelector)?.Predictor;
+        _predictor = strategy?.Predictor;
         if (options.Stage != TrainingStage.All && _predictor is null)
         {
             throw new ArgumentException($"training stage {options.Stage} needs a life-regression method (it has a predictor to train or freeze)");

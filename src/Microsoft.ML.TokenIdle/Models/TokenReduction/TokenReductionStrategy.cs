@@ -35,7 +35,10 @@ public sealed class TokenReductionStrategy
     /// Puts the strategy's own weights (life regression's predictor) on <paramref name="model"/>'s device and in its
     /// number format: the one place that keeps them together whenever the model moves or changes precision.
     /// </summary>
-    public void PlaceWith(VisionTransformer model) => (Selector as LifeRegressionSelector)?.Predictor.to(model.Device).to(model.ClsToken.dtype);
+    public void PlaceWith(VisionTransformer model) => Predictor?.to(model.Device).to(model.ClsToken.dtype);
+
+    /// <summary>The strategy's own weights: life regression's predictor, or null for the methods that have none.</summary>
+    public LifePredictor? Predictor => (Selector as LifeRegressionSelector)?.Predictor;
 
     /// <summary>
     /// The token counts of every block when scoring a model of <paramref name="config"/>'s shape;
