@@ -19,12 +19,18 @@ step "pack $version"
 # As a release is packed: deterministic paths (ContinuousIntegrationBuild), Source Link from git.
 dotnet pack src/Microsoft.ML.TokenIdle -c Release --nologo -v quiet -o "$work/feed" -p:Version=$version -p:ContinuousIntegrationBuild=true >/dev/null
 package=$work/feed/Microsoft.ML.TokenIdle.$version.nupkg
-listing=$(unzip -l "$package")
-for entry in README.md LICENSE buildTransitive/Microsoft.ML.TokenIdle.targets lib/net10.0/Microsoft.ML.TokenIdle.dll lib/net10.0/Microsoft.ML.TokenIdle.xml; do
-  grep -q " $entry\$" <<<"$listing" || { echo "package: $entry missing from $(basename "$package")" >&2; exit 1; }
-done
-unzip -l "$work/feed/Microsoft.ML.TokenIdle.$version.snupkg" | grep -q ' lib/net10.0/Microsoft.ML.TokenIdle.pdb$' \
-  || { echo "package: the symbols package lacks lib/net10.0/Microsoft.ML.TokenIdle.pdb" >&2; exit 1; }
+# The listing is read whole before it is searched: `unzip -l | grep -q` under pipefail fails at random, since unzip
+# writes line by line and dies of SIGPIPE when grep stops reading at its match.
+carries() {
+  local archive=$1 listing entry
+  shift
+  listing=$(unzip -l "$archive")
+  for entry in "$@"; do
+    grep -q " $entry\$" <<<"$listing" || { echo "package: $entry missing from $(basename "$archive")" >&2; exit 1; }
+  done
+}
+carries "$package" README.md LICENSE buildTransitive/Microsoft.ML.TokenIdle.targets lib/net10.0/Microsoft.ML.TokenIdle.dll lib/net10.0/Microsoft.ML.TokenIdle.xml
+carries "$work/feed/Microsoft.ML.TokenIdle.$version.snupkg" lib/net10.0/Microsoft.ML.TokenIdle.pdb
 
 # A version rebuilt under the same number must not be served from the global packages folder.
 rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/microsoft.ml.tokenidle/$version"
