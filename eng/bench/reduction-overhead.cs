@@ -143,6 +143,7 @@ void Parts()
         ("score (class query · keys)", () => strategy.Selector.Score(layer, state, normed, block.Attn)),
         ("top-k", () => scores.topk(k, 1, true, true).indexes),
         ("positions with the class token", () => TokenState.WithClassToken(scores.topk(k, 1, true, true).indexes)),
+        ("row index b·N + position (made once per layer; three times before)", () => (positions + arange(b, dtype: ScalarType.Int64).unsqueeze(1) * n).flatten()),
         ("rows: element-wise gather (before)", () => x.gather(1, rows)),
         ("rows: index_select (after)", () => x.reshape(-1, e).index_select(0, flat).reshape(b, k + 1, e)),
         ("write back: scatter (before)", () => x.scatter(1, rows, active)),

@@ -49,9 +49,10 @@ public sealed class TokenIdling : ITokenReduction
         if (!block.training)
         {
             TokenSelection.Record(trace, layer, state, selected, state.Count);
-            var attended = block.Attn.forward(TokenSelection.Rows(normed, positions));
-            var active = block.MlpResidual(block.Residual(TokenSelection.Rows(x, positions), attended));
-            return state.WithTokens(TokenSelection.WithRows(x, positions, active));
+            var rows = TokenSelection.RowIndex(positions, state.Count);
+            var attended = block.Attn.forward(TokenSelection.Rows(normed, rows));
+            var active = block.MlpResidual(block.Residual(TokenSelection.Rows(x, rows), attended));
+            return state.WithTokens(TokenSelection.WithRows(x, rows, active));
         }
 
         var mask = zeros(state.Batch, state.Count, dtype: x.dtype, device: x.device).scatter_(1, positions, ones(positions.shape, dtype: x.dtype, device: x.device));

@@ -9,20 +9,23 @@ internal static class TokenSelection
     public static Tensor TopIndices(Tensor scores, int k) => scores.detach().topk(k, dim: 1, largest: true, sorted: true).indexes;
 
     /// <summary>
-    /// Per image, the rows [B, m, E] of <paramref name="tokens"/> [B, N, E] at <paramref name="positions"/> [B, m]: whole
-    /// rows copied by one index_select over the flattened batch, several times faster than an element-wise gather with
-    /// an expanded index (0.61 against 1.81 ms, medians, for a DeiT-S idle layer at batch 32: docs/benchmarks.md); differentiable.
+    /// The row numbers [B, m] in the flattened [B·N] batch of sequence positions [B, m] (b·N + position): what
+    /// <see cref="Rows"/> and <see cref="WithRows"/> take, made once for every copy at the same positions.
     /// </summary>
-    public static Tensor Rows(Tensor tokens, Tensor positions)
-        => tokens.reshape(-1, tokens.shape[2]).index_select(0, FlatPositions(positions, tokens.shape[1])).reshape(positions.shape[0], positions.shape[1], tokens.shape[2]);
+    public static Tensor RowIndex(Tensor positions, long n)
+        => positions + arange(positions.shape[0], dtype: ScalarType.Int64, device: positions.device).unsqueeze(1) * n;
 
-    /// <summary><paramref name="tokens"/> [B, N, E] with the rows at <paramref name="positions"/> [B, m] replaced by <paramref name="rows"/> [B, m, E] (a new tensor; index_copy over the flattened batch).</summary>
-    public static Tensor WithRows(Tensor tokens, Tensor positions, Tensor rows)
-        => tokens.reshape(-1, tokens.shape[2]).index_copy(0, FlatPositions(positions, tokens.shape[1]), rows.reshape(-1, tokens.shape[2])).reshape(tokens.shape);
+    /// <summary>
+    /// Per image, the rows [B, m, E] of <paramref name="tokens"/> [B, N, E] at <paramref name="rowIndex"/> (<see cref="RowIndex"/>): whole
+    /// rows copied by one index_select over the flattened batch, several times faster than an element-wise gather with
+    /// an expanded index (0.63 against 2.40 ms, medians, for a DeiT-S idle layer at batch 32: docs/benchmarks.md); differentiable.
+    /// </summary>
+    public static Tensor Rows(Tensor tokens, Tensor rowIndex)
+        => tokens.reshape(-1, tokens.shape[2]).index_select(0, rowIndex.flatten()).reshape(rowIndex.shape[0], rowIndex.shape[1], tokens.shape[2]);
 
-    // Row numbers in the flattened [B·N] batch: b·N + position.
-    private static Tensor FlatPositions(Tensor positions, long n)
-        => (positions + arange(positions.shape[0], dtype: ScalarType.Int64, device: positions.device).unsqueeze(1) * n).flatten();
+    /// <summary><paramref name="tokens"/> [B, N, E] with the rows at <paramref name="rowIndex"/> (<see cref="RowIndex"/>) replaced by <paramref name="rows"/> [B, m, E] (a new tensor; index_copy over the flattened batch).</summary>
+    public static Tensor WithRows(Tensor tokens, Tensor rowIndex, Tensor rows)
+        => tokens.reshape(-1, tokens.shape[2]).index_copy(0, rowIndex.flatten(), rows.reshape(-1, tokens.shape[2])).reshape(tokens.shape);
 
     /// <summary>Adds the layer's record to the trace, if any (its tensors kept past the block's dispose scope).</summary>
     public static void Record(TokenReductionTrace? trace, int layer, TokenState input, Tensor kept, int tokensOut, Tensor? qkv = null, Tensor? activeMask = null, int heads = 0)

@@ -81,7 +81,7 @@ public sealed class TokenState
     /// priorities; token values flow through a differentiable row selection.
     /// </summary>
     public TokenState Select(Tensor positions)
-        => new(TokenSelection.Rows(Tokens, positions), Sources.gather(1, positions), Priority?.gather(1, positions));
+        => new(TokenSelection.Rows(Tokens, TokenSelection.RowIndex(positions, Count)), Sources.gather(1, positions), Priority?.gather(1, positions));
 
     /// <summary>Appends one token per image ([B,1,E]) made by fusion, with the given priority ([B,1]) when this state carries priorities.</summary>
     public TokenState AppendFused(Tensor token, Tensor? priority)
