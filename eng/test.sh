@@ -18,7 +18,10 @@ else
   require_free "$PWD" "$repo_gib"; require_free "$tmp" "$tmp_gib"
 fi
 bash eng/install-deps.sh
-dotnet test TokenIdle.sln -c Release --nologo
+dotnet build TokenIdle.sln -c Release --nologo
+# The whole test project under this CPU's kernels and under libtorch's kernels lowered to an AVX2 CPU's, an AVX-512 CPU's
+# without BF16 and the x86-64 floor (SSE4.1), each numeric bound's largest use printed (docs/testing.md).
+bash eng/test-cpus.sh --no-build
 # The Fashion-MNIST experiment end to end at smoke size (the full run is eng/fashion-mnist/run-experiment.sh).
 rm -rf artifacts/fashion-mnist-smoke-ci
 bash eng/fashion-mnist/run-experiment.sh --smoke --out artifacts/fashion-mnist-smoke-ci

@@ -5,8 +5,10 @@ namespace Microsoft.ML.TokenIdle.Tests;
 
 /// <summary>
 /// Model zips saved by earlier builds load and score as they did: each zip in <c>Data/</c> was written by
-/// <c>eng/make-saved-model.cs</c> with the scores its build gave the 300 sample test images. Scores are compared
-/// within 1e-5, not bit for bit: another CPU's kernels (AVX2, AVX-512) round differently.
+/// <c>eng/make-saved-model.cs</c> with the scores its build gave the 300 sample test images, on whatever CPU built it.
+/// Those and today's scores are two float32 computations of the same network, each within
+/// <see cref="NumericBounds.Probability"/> of float64 (another CPU's kernels round differently), so they agree within
+/// twice that; the class must agree wherever the stored margin exceeds what both moves together could close.
 /// </summary>
 public sealed class SavedModelCompatibilityTests
 {
@@ -34,12 +36,10 @@ public sealed class SavedModelCompatibilityTests
         var scored = model.Transform(context.Data.LoadFromEnumerable(rows));
         var scores = scored.GetColumn<float[]>("Score").ToArray();
         var predicted = scored.GetColumn<string>("PredictedName").ToArray();
+        NumericBounds.Within(nameof(NumericBounds.Probability), NumericBounds.LargestDifference(scores, expected.Select(e => e.score).ToList()), 2 * NumericBounds.Probability, $"{name}: today's scores against the stored ones");
         for (var i = 0; i < expected.Length; i++)
         {
-            var largest = scores[i].Zip(expected[i].score, (a, b) => Math.Abs(a - b)).Max();
-            Assert.True(largest < 1e-5, $"{expected[i].path}: scores moved by {largest:g3}");
-            var top = expected[i].score.OrderDescending().Take(2).ToArray();
-            if (top[0] - top[1] > 2e-5)
+            if (NumericBounds.Decided(expected[i].score.Select(v => (double)v), 2 * NumericBounds.Probability))
             {
                 Assert.Equal(expected[i].predicted, predicted[i]);
             }

@@ -74,12 +74,12 @@ public sealed class UserApplicationTests : IDisposable
         {
             var scores = lines[i].GetProperty("score").EnumerateArray().Select(s => s.GetSingle()).ToArray();
             Assert.Equal(expected[i].Score.Length, scores.Length);
-            for (var c = 0; c < scores.Length; c++)
+            // The generated app scores each image alone, the test as a batch: two float32 paths, each within the probability bound of float64.
+            NumericBounds.Within(nameof(NumericBounds.Probability), NumericBounds.LargestDifference(new[] { scores }, new[] { expected[i].Score }), 2 * NumericBounds.Probability, $"image {i}: the generated app's scores against the training process's");
+            if (NumericBounds.Decided(expected[i].Score.Select(v => (double)v), 2 * NumericBounds.Probability))
             {
-                Assert.InRange(scores[c] - expected[i].Score[c], -1e-6, 1e-6);
+                Assert.Equal(expected[i].PredictedName, lines[i].GetProperty("predicted").GetString());
             }
-
-            Assert.Equal(expected[i].PredictedName, lines[i].GetProperty("predicted").GetString());
         }
     }
 }

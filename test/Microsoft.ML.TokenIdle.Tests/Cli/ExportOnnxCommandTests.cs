@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Serialization;
 
 namespace Microsoft.ML.TokenIdle.Tests.Cli;
@@ -12,25 +14,33 @@ public sealed class ExportOnnxCommandTests : IClassFixture<ImagePipelineData>
     public ExportOnnxCommandTests(ImagePipelineData data) => _data = data;
 
     [Theory]
-    [InlineData("idle")]
-    [InlineData("evit-fuse")]
-    public void InferOnOnnxRuntimePrintsTheSameClassesAndLogits(string method)
+    [InlineData("idle", "idle.k0.7")]
+    [InlineData("evit-fuse", "evit_fuse.r0.7")]
+    public void InferOnOnnxRuntimePrintsTheReferenceClassesAndLogits(string method, string caseName)
     {
+        // Each runtime within the fixture's atol of the reference logits (the paper schedule at 0.7 is the case's); a
+        // printed class is compared only where the reference's top-two margin exceeds both runtimes' possible moves.
         var set = FixtureSet.Get("deit-tiny");
-        var logits = new Dictionary<string, float[]>();
-        var printed = new Dictionary<string, string>();
+        var (name, atol) = set.FloatChecks(caseName).First(c => c.Tensor.EndsWith(".logits", StringComparison.Ordinal));
+        var reference = set.Expected[name].ToTensor();
+        var printed = new Dictionary<string, string[]>();
         foreach (var runtime in new[] { "torchsharp", "onnxruntime" })
         {
             var output = Path.Combine(_data.Root, $"logits-{method}-{runtime}.safetensors");
             var (code, stdout, stderr) = CliRunner.Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", set.ExpectedPath,
                 "--method", method, "--keep-rate", "0.7", "--runtime", runtime, "--threads", "1", "--output", output);
             Assert.True(code == 0, stderr);
-            printed[runtime] = stdout;
-            logits[runtime] = SafetensorsFile.Read(output)["logits"].ToTensor().data<float>().ToArray();
+            printed[runtime] = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            set.AssertClose(name, SafetensorsFile.Read(output)["logits"].ToTensor(), atol);
         }
 
-        Assert.Equal(printed["torchsharp"], printed["onnxruntime"]);
-        Assert.InRange(logits["torchsharp"].Zip(logits["onnxruntime"], (a, b) => Math.Abs(a - b)).Max(), 0, 1e-4);
+        for (var b = 0; b < reference.shape[0]; b++)
+        {
+            if (NumericBounds.Decided(reference[b].data<float>().ToArray().Select(v => (double)v), atol))
+            {
+                Assert.All(printed.Values, lines => Assert.Equal($"image {b}: class {reference[b].argmax().item<long>()}", lines[b]));
+            }
+        }
     }
 
     [Fact]
@@ -48,8 +58,19 @@ public sealed class ExportOnnxCommandTests : IClassFixture<ImagePipelineData>
         }
 
         Assert.Equal("onnxruntime", reports["onnxruntime"].GetProperty("runtime").GetString());
-        Assert.Equal(reports["torchsharp"].GetProperty("top1").GetDouble(), reports["onnxruntime"].GetProperty("top1").GetDouble());
-        Assert.Equal(reports["torchsharp"].GetProperty("loss").GetDouble(), reports["onnxruntime"].GetProperty("loss").GetDouble(), 4);
+
+        // Two float32 runtimes: a log-probability moves by at most twice the logit bound in each, so the mean loss by at
+        // most four times it between them (the bound from the largest |logit| over the folder's images, in float64), and
+        // top-1 only by images whose float64 margin is within reach of those moves.
+        var configFile = VisionTransformerConfig.Load(config);
+        using var model = VisionTransformer.Load(configFile, weights);
+        model.eval();
+        var strategy = TokenReductionMethods.Create(TokenReductionMethod.Idle, configFile, 0.7);
+        using var exact = Float64Reference.Logits(model, strategy, Float64Reference.ExactInputs(configFile, Directory.GetFiles(data, "*.png", SearchOption.AllDirectories)));
+        var bound = NumericBounds.Logit(exact.abs().max().item<double>());
+        var undecided = Enumerable.Range(0, (int)exact.shape[0]).Count(b => !NumericBounds.Decided(exact[b].data<double>().ToArray(), bound));
+        NumericBounds.Within(nameof(NumericBounds.RelativeLogit), Math.Abs(reports["torchsharp"].GetProperty("loss").GetDouble() - reports["onnxruntime"].GetProperty("loss").GetDouble()), 4 * bound, "evaluate's mean loss on TorchSharp against ONNX Runtime");
+        Assert.InRange(Math.Abs(reports["torchsharp"].GetProperty("top1").GetDouble() - reports["onnxruntime"].GetProperty("top1").GetDouble()) * 60, 0, undecided + 1e-9);
 
         var (benchCode, bench, benchError) = CliRunner.Run("bench", "--config", config, "--batch", "4", "--steps", "2", "--threads", "1", "--runtime", "onnxruntime", "--method", "life");
         Assert.True(benchCode == 0, benchError);
@@ -89,7 +110,7 @@ public sealed class ExportOnnxCommandTests : IClassFixture<ImagePipelineData>
         }
 
         // 300 sample images: one image is 0.33 point; int8 moved the 10,000-image top-1 by 0.1 point (docs/onnx.md).
-        Assert.InRange(Math.Abs(top1["int8"] - top1["none"]), 0, 0.011);
+        NumericBounds.Within("Int8Top1", Math.Abs(top1["int8"] - top1["none"]), 0.011, "int8 top-1 against float32 on ONNX Runtime");
         (code, stdout, stderr) = CliRunner.Run("bench", "--config", config, "--batch", "4", "--steps", "2", "--threads", "1", "--runtime", "onnxruntime", "--quantize", "int8", "--method", "evit-fuse");
         Assert.True(code == 0, stderr);
         Assert.Equal("int8", JsonDocument.Parse(stdout).RootElement.GetProperty("quantize").GetString());

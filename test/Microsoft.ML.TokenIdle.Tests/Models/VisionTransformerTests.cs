@@ -33,9 +33,11 @@ public class VisionTransformerTests
         var w = model.Blocks[0].Attn.Qkv.weight!.data<float>().ToArray();
         var mean = w.Average();
         var std = Math.Sqrt(w.Select(v => (v - mean) * (v - mean)).Average());
+        // 110,592 draws: the sample standard deviation is within 0.2 % of 0.02 at one sigma, so ±5 % is about 24 sigma.
         Assert.InRange(std, 0.019, 0.021);
         Assert.All(model.Blocks[0].Attn.Qkv.bias!.data<float>().ToArray(), b => Assert.Equal(0f, b));
         Assert.All(model.Norm.weight!.data<float>().ToArray(), g => Assert.Equal(1f, g));
+        // N(0, 1e-6): 192 draws, each below ten sigma.
         Assert.True(model.ClsToken.data<float>().ToArray().All(v => Math.Abs(v) < 1e-5));
         using var other = new VisionTransformer(VisionTransformerConfig.DeitTiny, seed: 4);
         Assert.NotEqual(w, other.Blocks[0].Attn.Qkv.weight!.data<float>().ToArray());
@@ -126,7 +128,8 @@ public class VisionTransformerTests
         Assert.Equal(expected.Length, actual.Length);
         for (var i = 0; i < actual.Length; i++)
         {
-            Assert.True(Math.Abs(actual[i] - expected[i]) < 2e-6, $"element {i}: {actual[i]} vs torch {expected[i]}");
+            // The expected values are printed to six decimals (±5e-7); float32 interpolation of values below 1.2 adds a few ulps (1e-7 each).
+            NumericBounds.Within("PrintedReference", Math.Abs(actual[i] - expected[i]), 2e-6, $"element {i} against torch's");
         }
     }
 
