@@ -70,7 +70,10 @@ internal static class BenchCommand
             model.train(isTrain);
             using var optimizer = isTrain ? Microsoft.ML.TokenIdle.Training.Optimizers.AdamWGroups.Create(model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter)), 0.05) : null;
             Action step = isTrain ? () => TrainStep(model, strategy, images, labels, optimizer!, precision) : () => InferStep(scorer, images);
+            // A CUDA step returns once its kernels are queued: the clock is read only after the device has finished them.
+            Action synchronize = device.type == TorchSharp.DeviceType.CUDA ? () => TorchSharp.torch.cuda.synchronize(device) : () => { };
             step();
+            synchronize();
             var process = Process.GetCurrentProcess();
             process.Refresh();
             var rssStart = process.WorkingSet64;
@@ -88,6 +91,7 @@ internal static class BenchCommand
                 }
             }
 
+            synchronize();
             var elapsed = watch.Elapsed.TotalSeconds;
             process.Refresh();
             var report = new Dictionary<string, object>

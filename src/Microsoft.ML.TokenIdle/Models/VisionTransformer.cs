@@ -32,15 +32,15 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         using var generator = seed is { } s ? new Generator((ulong)s) : null;
         var e = config.EmbedDim;
         PatchEmbed = new PatchEmbed(config.PatchSize, config.InChannels, e, generator);
-        ClsToken = nn.Parameter(zeros(1, 1, e));
-        PosEmbed = nn.Parameter(zeros(1, config.NumPatches + 1, e));
+        ClsToken = nn.Parameter(zeros(1, 1, e, dtype: float32, device: CPU));
+        PosEmbed = nn.Parameter(zeros(1, config.NumPatches + 1, e, dtype: float32, device: CPU));
         TimmInit.Normal(ClsToken, 1e-6, generator);
         TimmInit.TruncatedNormal(PosEmbed, 0.02, generator);
 
         Blocks = nn.ModuleList(Enumerable.Range(0, config.Depth).Select(i => new Block(e, config.NumHeads, config.MlpHidden, config.QkvBias, config.LayerNormEps,
             config.Depth > 1 ? config.DropPathRate * i / (config.Depth - 1) : config.DropPathRate, generator)).ToArray());
-        Norm = nn.LayerNorm(e, config.LayerNormEps);
-        Head = nn.Linear(e, config.NumClasses);
+        Norm = nn.LayerNorm(e, config.LayerNormEps, device: CPU, dtype: float32);
+        Head = nn.Linear(e, config.NumClasses, device: CPU, dtype: float32);
         TimmInit.Linear(Head, generator);
         RegisterComponents();
     }
@@ -77,15 +77,41 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Restarts every block's drop-path random stream from <paramref name="seed"/>, so that a training step's
-    /// stochastic depth depends only on the seed it is given (a resumed run repeats it).
+    /// stochastic depth depends only on the seed it is given (a resumed run repeats it). The streams are CPU
+    /// generators on every device (TorchSharp makes no other kind), so CPU and CUDA runs draw the same decisions.
     /// </summary>
     public void SeedStochasticDepth(int seed)
     {
         for (var i = 0; i < Blocks.Count; i++)
         {
             Blocks[i].DropPathGenerator?.Dispose();
-            Blocks[i].DropPathGenerator = new Generator((ulong)Seeds.Derive(seed, 0, i), Device);
+            Blocks[i].DropPathGenerator = new Generator((ulong)Seeds.Derive(seed, 0, i));
         }
+    }
+
+    /// <summary>
+    /// A frozen copy of the weights on this model's device and in its number format, gradients off, in evaluation
+    /// mode: distillation's teacher. Built uninitialised on the CPU, placed, then filled device to device.
+    /// </summary>
+    public VisionTransformer FrozenCopy()
+    {
+        var copy = new VisionTransformer(Config, seed: null);
+        copy.to(Device).to(ClsToken.dtype);
+        using (var _ = no_grad())
+        {
+            foreach (var ((_, target), (_, source)) in copy.NamedParameters().Zip(this.NamedParameters()))
+            {
+                target.copy_(source);
+            }
+        }
+
+        foreach (var p in copy.parameters())
+        {
+            p.requires_grad = false;
+        }
+
+        copy.eval();
+        return copy;
     }
 
     /// <summary>Images [B,C,H,W] → tokens [B, 1 + patches, E] (class token first, positions added).</summary>

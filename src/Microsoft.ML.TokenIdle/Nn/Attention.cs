@@ -20,8 +20,8 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         }
 
         Heads = heads;
-        Qkv = nn.Linear(dim, 3 * dim, hasBias: qkvBias);
-        Proj = nn.Linear(dim, dim);
+        Qkv = nn.Linear(dim, 3 * dim, hasBias: qkvBias, device: CPU, dtype: ScalarType.Float32);
+        Proj = nn.Linear(dim, dim, device: CPU, dtype: ScalarType.Float32);
         TimmInit.Linear(Qkv, generator);
         TimmInit.Linear(Proj, generator);
         RegisterComponents();

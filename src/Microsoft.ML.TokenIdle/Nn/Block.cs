@@ -15,9 +15,9 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         : base(nameof(Block))
     {
         DropPathRate = dropPath;
-        Norm1 = nn.LayerNorm(dim, eps);
+        Norm1 = nn.LayerNorm(dim, eps, device: CPU, dtype: ScalarType.Float32);
         Attn = new Attention(dim, heads, qkvBias, generator);
-        Norm2 = nn.LayerNorm(dim, eps);
+        Norm2 = nn.LayerNorm(dim, eps, device: CPU, dtype: ScalarType.Float32);
         Mlp = new Mlp(dim, hidden, generator);
         RegisterComponents();
     }
@@ -62,7 +62,8 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     {
         if (training && DropPathRate > 0)
         {
-            var keep = rand(new[] { branch.shape[0], 1L, 1L }, generator: DropPathGenerator, device: branch.device).ge(DropPathRate).to(branch.dtype);
+            // Drawn on the CPU, where the generator is, then moved: a CUDA draw cannot take a CPU generator.
+            var keep = rand(new[] { branch.shape[0], 1L, 1L }, generator: DropPathGenerator, device: CPU).ge(DropPathRate).to(branch.dtype).to(branch.device, non_blocking: true);
             branch = branch * keep / (1 - DropPathRate);
         }
 

@@ -11,8 +11,8 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     public Mlp(int dim, int hidden, Generator? generator)
         : base(nameof(Mlp))
     {
-        Fc1 = nn.Linear(dim, hidden);
-        Fc2 = nn.Linear(hidden, dim);
+        Fc1 = nn.Linear(dim, hidden, device: CPU, dtype: ScalarType.Float32);
+        Fc2 = nn.Linear(hidden, dim, device: CPU, dtype: ScalarType.Float32);
         TimmInit.Linear(Fc1, generator);
         TimmInit.Linear(Fc2, generator);
         RegisterComponents();

@@ -12,7 +12,7 @@ public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
         : base(nameof(PatchEmbed))
     {
         PatchSize = patchSize;
-        Proj = nn.Conv2d(inChannels, dim, kernel_size: patchSize, stride: patchSize);
+        Proj = nn.Conv2d(inChannels, dim, kernel_size: patchSize, stride: patchSize, device: CPU, dtype: ScalarType.Float32);
         TimmInit.Convolution(Proj, generator);
         RegisterComponents();
     }

@@ -60,7 +60,7 @@ internal static class TimmInit
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         // 2·Φ(±Bound/std) − 1 = erf(±Bound/(std·√2)): the uniform's range.
-        var range = tensor(new[] { -Bound, Bound }, float64).div(std * Math.Sqrt(2)).erf();
+        var range = tensor(new[] { -Bound, Bound }, float64, device: CPU).div(std * Math.Sqrt(2)).erf();
         target.uniform_(range[0].item<double>(), range[1].item<double>(), generator).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(-Bound, Bound);
     }
 

@@ -17,7 +17,7 @@ public sealed record SafetensorsEntry(string Name, string DType, long[] Shape, R
     /// <summary>The values as a float32 CPU tensor (F32 as is; F16, BF16, F64 and integer types converted by libtorch).</summary>
     public Tensor ToTensor()
     {
-        using var stored = empty(Shape, Types[DType]);
+        using var stored = empty(Shape, Types[DType], device: CPU);
         Bytes.Span.CopyTo(stored.bytes);
         return stored.to(ScalarType.Float32, copy: true);
     }

@@ -39,23 +39,27 @@ public static class Evaluator
             throw new ArgumentException($"the dataset has {data.Classes} classes, the model {classes}");
         }
 
-        var (top1, top5, loss, count) = (0L, 0L, 0.0, 0);
+        var count = 0;
         var watch = Stopwatch.StartNew();
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+
+        // Sums of the loss (float64) and of the top-1 and top-5 hits stay on the device; the host reads them once.
+        var sums = zeros(3, dtype: float64, device: device);
         using var batches = new BatchReader(data, data.Order(null), 0, batchSize, dropLast: false, pipeline ?? new DataPipelineOptions());
         for (var batch = batches.Next(); batch is not null; batch = batches.Next())
         {
-            using var scope = NewDisposeScope();
+            using var batchScope = NewDisposeScope();
             var labels = batch.LabelTensor(device);
             var logits = logitsOf(batch.ToTensor(device));
-            loss += nn.functional.cross_entropy(logits, labels).item<float>() * batch.Count;
             var above = logits.gt(logits.gather(1, labels.unsqueeze(1))).sum(1);
-            top1 += above.eq(0).sum().item<long>();
-            top5 += above.lt(5).sum().item<long>();
+            var loss = nn.functional.cross_entropy(logits.to_type(float32), labels, reduction: nn.Reduction.Sum).to_type(float64);
+            sums.add_(stack(new[] { loss, above.eq(0).sum().to_type(float64), above.lt(5).sum().to_type(float64) }));
             count += batch.Count;
         }
 
+        var totals = sums.cpu().data<double>().ToArray();
         var n = Math.Max(1, count);
-        return new EvaluationResult((double)top1 / n, (double)top5 / n, loss / n, count, count / watch.Elapsed.TotalSeconds);
+        return new EvaluationResult(totals[1] / n, totals[2] / n, totals[0] / n, count, count / watch.Elapsed.TotalSeconds);
     }
 }

@@ -59,13 +59,7 @@ public sealed class Trainer : IDisposable
 
         if (options.Objective.NeedsTeacher)
         {
-            _teacher = new VisionTransformer(model.Config);
-            _teacher.LoadStateDict(model.state_dict(), "the student's starting weights");
-            _teacher.eval();
-            foreach (var p in _teacher.parameters())
-            {
-                p.requires_grad = false;
-            }
+            _teacher = model.FrozenCopy();
         }
 
         _trainable = options.Stage switch
@@ -302,23 +296,45 @@ public sealed class Trainer : IDisposable
         var tokens = _strategy is null ? _model.ForwardTokens(images) : _strategy.ForwardTokens(_model, images, trace).Tokens;
         var studentFeature = _model.ClassFeature(tokens);
         var loss = _options.Objective.Compute(_model.Logits(studentFeature).to_type(ScalarType.Float32), studentFeature, targets, teacher, trace);
-        var value = loss.Total.item<float>();
-        if (!double.IsFinite(value))
+        loss.Total.backward();
+
+        // The loss and the gradient norm come to the host together, once per step, and both are checked before the
+        // optimiser touches the weights.
+        var norm = ClipGradients(_trainable.Select(p => p.Value.grad).OfType<Tensor>().ToList(), _options.ClipGradNorm, _model.Device);
+        var read = stack(new[] { loss.Total.detach().to_type(ScalarType.Float32), norm.to_type(ScalarType.Float32) }).cpu().data<float>().ToArray();
+        if (!float.IsFinite(read[0]))
         {
-            throw Diverged($"the loss became {value} at {where}");
+            throw Diverged($"the loss became {read[0]} at {where}");
         }
 
-        loss.Total.backward();
-        var parameters = _trainable.Select(p => p.Value).ToList();
-        var norm = nn.utils.clip_grad_norm_(parameters, _options.ClipGradNorm > 0 ? _options.ClipGradNorm : double.PositiveInfinity);
-        if (!double.IsFinite(norm))
+        if (!float.IsFinite(read[1]))
         {
-            throw Diverged($"the gradient norm became {norm} at {where}");
+            throw Diverged($"the gradient norm became {read[1]} at {where}");
         }
 
         AdamWGroups.SetLearningRate(_optimizer, learningRate);
         _optimizer.step();
-        return value;
+        return read[0];
+    }
+
+    /// <summary>
+    /// The global L2 norm of <paramref name="gradients"/> (a scalar on <paramref name="device"/>), after scaling them in
+    /// place by max / (norm + 1e-6) where that is below 1, as PyTorch's <c>clip_grad_norm_</c> (no clipping when
+    /// <paramref name="maxNorm"/> is 0). Everything stays on the device: nothing is read back.
+    /// </summary>
+    internal static Tensor ClipGradients(IReadOnlyList<Tensor> gradients, double maxNorm, Device device)
+    {
+        var norm = gradients.Count == 0 ? zeros(Array.Empty<long>(), device: device) : stack(gradients.Select(g => g.detach().norm()).ToArray()).norm();
+        if (maxNorm > 0)
+        {
+            var scale = (maxNorm / (norm + 1e-6)).clamp_max(1);
+            foreach (var g in gradients)
+            {
+                g.mul_(scale);
+            }
+        }
+
+        return norm;
     }
 
     private TrainingDivergedException Diverged(string what)
@@ -363,7 +379,7 @@ public sealed class Trainer : IDisposable
             Counter("trainer.epochs", _options.MaxSteps is null ? _options.Epochs : 0),
             Counter("trainer.max_steps", _options.MaxSteps ?? 0),
             Counter("trainer.batch_size", _options.BatchSize),
-            KeyValuePair.Create(OptimizerKey, tensor(optimizerState.ToArray())),
+            KeyValuePair.Create(OptimizerKey, tensor(optimizerState.ToArray(), device: CPU)),
         };
         SafetensorsFile.Write(Path.Combine(dir, "last.ckpt.safetensors"), CheckpointParameters().Concat(counters));
         if (endOfEpoch && (improved || validation is null))
@@ -374,7 +390,7 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    private static KeyValuePair<string, Tensor> Counter(string key, double value) => KeyValuePair.Create(key, tensor(new[] { (float)value }));
+    private static KeyValuePair<string, Tensor> Counter(string key, double value) => KeyValuePair.Create(key, tensor(new[] { (float)value }, device: CPU));
 
     private IEnumerable<KeyValuePair<string, Parameter>> ModelParameters() => _model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter));
 

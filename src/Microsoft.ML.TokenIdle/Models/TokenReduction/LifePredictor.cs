@@ -17,11 +17,11 @@ public sealed class LifePredictor : nn.Module<Tensor, Tensor>
         : base(nameof(LifePredictor))
     {
         Engine.TorchEngine.EnsureLoaded();
-        Norm = nn.LayerNorm(dim, eps);
-        Bilinear = nn.Linear(dim, dim, hasBias: false);
+        Norm = nn.LayerNorm(dim, eps, device: CPU, dtype: ScalarType.Float32);
+        Bilinear = nn.Linear(dim, dim, hasBias: false, device: CPU, dtype: ScalarType.Float32);
         using (no_grad())
         {
-            Bilinear.weight!.copy_(eye(dim));
+            Bilinear.weight!.copy_(eye(dim, dtype: ScalarType.Float32, device: CPU));
         }
 
         RegisterComponents();

@@ -59,8 +59,7 @@ public sealed class TokenReductionStrategy
             if (trace is { Selections: true } && state.Priority is null && prepared.Priority is { } priority)
             {
                 // Patches are still in order (the first reduction follows): drop the class token's column.
-                using var patches = priority[.., 1..].detach().to_type(ScalarType.Float32).cpu().contiguous();
-                trace.SetPatchPriorities(layer, patches.data<float>().ToArray());
+                trace.SetPatchPriorities(layer, priority[.., 1..]);
             }
 
             state = Reduction.Run(model.Blocks[layer], layer, Schedule.Ratios[layer], prepared, Selector, trace).MoveToOuterDisposeScope();

@@ -11,6 +11,7 @@ public sealed class TokenReductionTrace
 {
     private readonly List<TokenReductionRecord> _records = new();
     private readonly List<(TokenReductionRecord Record, Tensor Selection)> _pending = new();
+    private Tensor? _pendingPriorities;
 
     /// <summary>Creates a trace; with <paramref name="selections"/> false its records hold no kept tokens.</summary>
     public TokenReductionTrace(bool selections = true) => Selections = selections;
@@ -38,6 +39,13 @@ public sealed class TokenReductionTrace
     /// <summary>Records per-patch priorities (see <see cref="PatchPriorities"/>).</summary>
     public void SetPatchPriorities(int layer, float[] priorities) => (PriorityLayer, PatchPriorities) = (layer, priorities);
 
+    /// <summary>Records per-patch priorities [B, patches] still on the device; they come to the host when the pass ends.</summary>
+    internal void SetPatchPriorities(int layer, Tensor priorities)
+    {
+        _pendingPriorities?.Dispose();
+        (PriorityLayer, _pendingPriorities) = (layer, priorities.detach().to_type(ScalarType.Float32).contiguous().DetachFromDisposeScope());
+    }
+
     /// <summary>Adds a record; <paramref name="selection"/> is its kept indices and their sources side by side, [B, 2k] on the device.</summary>
     internal void Add(TokenReductionRecord record, Tensor? selection)
     {
@@ -48,9 +56,20 @@ public sealed class TokenReductionTrace
         }
     }
 
-    /// <summary>Brings the pass's selections to the host in one copy and gives each record its part.</summary>
+    /// <summary>Brings the pass's selections (and the patch priorities, a float copy of their own) to the host and gives each record its part.</summary>
     internal void CompletePass()
     {
+        if (_pendingPriorities is { } priorities)
+        {
+            using (priorities)
+            {
+                using var host = priorities.cpu();
+                PatchPriorities = host.data<float>().ToArray();
+            }
+
+            _pendingPriorities = null;
+        }
+
         if (_pending.Count == 0)
         {
             return;

@@ -1,4 +1,5 @@
 using Microsoft.ML.TokenIdle.Imaging;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.TokenIdle.Training.Data;
@@ -61,7 +62,10 @@ internal sealed class ImageBatch
         return new ImageBatch(bytes, null, labels, format);
     }
 
-    /// <summary>The normalised float batch [B, C, S, S] on <paramref name="device"/>: bytes are moved first and converted there.</summary>
+    /// <summary>
+    /// The normalised float batch [B, C, S, S] on <paramref name="device"/>: bytes are moved first (a quarter of the
+    /// floats' size) and normalised there, per channel, as x·(1/(255·std)) − mean/std with scalars.
+    /// </summary>
     public Tensor ToTensor(Device device)
     {
         var f = Format;
@@ -69,14 +73,26 @@ internal sealed class ImageBatch
         using var scope = NewDisposeScope();
         if (_values is not null)
         {
-            return tensor(_values, shape).to(device).MoveToOuterDisposeScope();
+            return ToDevice(tensor(_values, shape, device: CPU), device).MoveToOuterDisposeScope();
         }
 
-        var mean = tensor(f.Mean).view(1, f.Channels, 1, 1).to(device);
-        var std = tensor(f.Std).view(1, f.Channels, 1, 1).to(device);
-        return ((tensor(_pixels!, shape).to(device).to(float32) / 255f - mean) / std).MoveToOuterDisposeScope();
+        var images = ToDevice(tensor(_pixels!, shape, device: CPU), device).to_type(float32);
+        for (var c = 0; c < f.Channels; c++)
+        {
+            images[.., c].mul_(1 / (255 * f.Std[c])).add_(-f.Mean[c] / f.Std[c]);
+        }
+
+        return images.MoveToOuterDisposeScope();
     }
 
     /// <summary>The class indices as an int64 tensor on <paramref name="device"/>.</summary>
-    public Tensor LabelTensor(Device device) => tensor(Labels.Select(l => (long)l).ToArray(), dtype: int64, device: device);
+    public Tensor LabelTensor(Device device) => ToDevice(tensor(Labels.Select(l => (long)l).ToArray(), dtype: int64, device: CPU), device);
+
+    // A host tensor on the device: on a GPU through pinned memory, so the copy need not block the host.
+    private static Tensor ToDevice(Tensor host, Device device) => device.type switch
+    {
+        DeviceType.CPU => host,
+        DeviceType.CUDA => host.pin_memory().to(device, non_blocking: true),
+        _ => host.to(device),
+    };
 }
