@@ -25,7 +25,7 @@ ml.Log += (_, e) =>
         Console.Error.WriteLine(e.Message);
     }
 };
-var options = new VisionTransformerTrainer.Options { ConfigPath = config, MaxSteps = steps, BatchSize = batch, DataWorkers = workers, LearningRate = 1e-4, ShuffleBufferMegabytes = shuffleBuffer };
+var options = new VisionTransformerTrainer.Options { Backbone = Backbone.Files(config), MaxSteps = steps, BatchSize = batch, DataWorkers = workers, LearningRate = 1e-4, ShuffleBufferMegabytes = shuffleBuffer };
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))
     .Append(ml.MulticlassClassification.Trainers.VisionTransformer(options));

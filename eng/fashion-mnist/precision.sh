@@ -33,7 +33,7 @@ for trained in float32 bfloat16; do
   if [[ ! -f "$dir/best.safetensors" ]]; then
     start=$SECONDS
     tokenidle train --config "$config" --weights "$shipped" --method idle --keep-rate 0.7 --precision "$trained" \
-      "${finetune_size[@]}" --lr 2e-4 --warmup-epochs 0.1 --batch-size 128 --weight-decay 0.05 --label-smoothing 0.1 \
+      "${finetune_size[@]}" --epochs 1 --lr 2e-4 --warmup-epochs 0.1 --batch-size 128 --weight-decay 0.05 --label-smoothing 0.1 \
       --min-crop-scale 0.85 --flip --seed 0 --output "$dir" > "$dir.train.json"
     seconds=$((SECONDS - start))
   fi

@@ -80,13 +80,13 @@ finetune() {
   local dir="$out/$key" start=$SECONDS predictor=()
   if [[ $method == life ]]; then
     tokenidle train --config "$config" --weights "$weights" --method life --keep-rate "$k" --stage PredictorOnly \
-      "${predictor_size[@]}" --lr 1e-3 "${common_train[@]}" --output "$dir/predictor" > /dev/null
+      "${predictor_size[@]}" --epochs 1 --lr 1e-3 "${common_train[@]}" --output "$dir/predictor" > /dev/null
     predictor=(--predictor "$dir/predictor/best.predictor.safetensors")
     tokenidle train --config "$config" --weights "$weights" --method life --keep-rate "$k" "${predictor[@]}" --stage BackboneOnly \
-      "${finetune_size[@]}" --lr 2e-4 --warmup-epochs 0.1 "${common_train[@]}" "$@" --output "$dir" > /dev/null
+      "${finetune_size[@]}" --epochs 1 --lr 2e-4 --warmup-epochs 0.1 "${common_train[@]}" "$@" --output "$dir" > /dev/null
   else
     tokenidle train --config "$config" --weights "$weights" --method "$method" --keep-rate "$k" \
-      "${finetune_size[@]}" --lr 2e-4 --warmup-epochs 0.1 "${common_train[@]}" "$@" --output "$dir" > /dev/null
+      "${finetune_size[@]}" --epochs 1 --lr 2e-4 --warmup-epochs 0.1 "${common_train[@]}" "$@" --output "$dir" > /dev/null
   fi
   local seconds=$((SECONDS - start))
   record "$key" "$seconds" "$(tokenidle evaluate --config "$config" --weights "$dir/best.safetensors" --method "$method" --keep-rate "$k" "${predictor[@]}" "${eval_size[@]}")"

@@ -47,13 +47,12 @@ public static class ImageFolderFinetuning
         VisionTransformerTrainerBase.OptionsBase options = settings.Method switch
         {
             "full" => new VisionTransformerTrainer.Options(),
-            "idle" => new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = settings.KeepRate } },
-            "evit" => new TokenReorganizationImageClassificationTrainer.Options { TokenReduction = { KeepRate = settings.KeepRate } },
-            "life" => new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRate = settings.KeepRate } },
+            "idle" => new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRatio = settings.KeepRate } },
+            "evit" => new TokenReorganizationImageClassificationTrainer.Options { TokenReduction = { KeepRatio = settings.KeepRate } },
+            "life" => new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRatio = settings.KeepRate } },
             _ => throw new ArgumentException($"unknown method '{settings.Method}': use full, idle, evit or life"),
         };
-        options.ConfigPath = settings.ConfigPath;
-        options.PretrainedWeightsPath = settings.WeightsPath;
+        options.Backbone = Backbone.Files(settings.ConfigPath, settings.WeightsPath);
         options.ImageSize = settings.ImageSize;
         options.MaxEpoch = settings.Epochs;
         options.BatchSize = settings.BatchSize;

@@ -9,6 +9,7 @@
 // usage: dotnet run samples/Script/finetune.cs [-- DATA_FOLDER [MODEL.zip]]   (default samples/data/fashion-mnist, model.zip)
 // File-based apps default to native AOT, which turns reflection off; ML.NET needs it, hence PublishAot=false.
 using Microsoft.ML;
+using Microsoft.ML.TokenIdle;
 using Microsoft.ML.Transforms;
 
 var data = args.Length > 0 ? args[0] : Path.Combine("samples", "data", "fashion-mnist");
@@ -19,7 +20,11 @@ var test = ml.Data.LoadImagesFromFolder(Path.Combine(data, "test"));
 
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
     .Append(ml.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))
-    .Append(ml.MulticlassClassification.Trainers.TokenIdleImageClassification(keepRatio: 0.7f, cutLossWeight: 2f, batchSize: 50, maxEpochs: 1))
+    .Append(ml.MulticlassClassification.Trainers.TokenIdleImageClassification(new TokenIdleImageClassificationTrainer.Options
+    {
+        // The embedded Fashion-MNIST ViT (no download); without a backbone named, the trainer takes DeiT-S from the Hub.
+        Backbone = Backbone.FashionMnist, TokenReduction = { KeepRatio = 0.7 }, CutLossWeight = 2, BatchSize = 50, MaxEpoch = 1,
+    }))
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedName", "PredictedLabel"));
 var model = pipeline.Fit(train);
 var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));

@@ -53,10 +53,10 @@ public sealed record Backbone
     /// <summary>The timm-style <c>config.json</c> (<see cref="BackboneSource.Files"/>).</summary>
     public string? ConfigPath { get; init; }
 
-    /// <summary>Safetensors weights with timm names (F32/F16/BF16); null: timm's random initialisation (<see cref="BackboneSource.Files"/>).</summary>
+    /// <summary>Safetensors weights with timm names (F32/F16/BF16) for <see cref="BackboneSource.Files"/> or <see cref="BackboneSource.Architecture"/>; null: timm's random initialisation.</summary>
     public string? WeightsPath { get; init; }
 
-    /// <summary>The architecture's name (<see cref="BackboneSource.Architecture"/>): one of <see cref="VisionTransformerConfig.PresetNames"/>.</summary>
+    /// <summary>The architecture's name (<see cref="BackboneSource.Architecture"/>): one of <see cref="VisionTransformerConfig.PresetNames"/>; with <see cref="WeightsPath"/>, weights made for it.</summary>
     public string? Architecture { get; init; }
 
     /// <summary>A timm checkpoint on the Hub, e.g. <c>timm/deit_tiny_patch16_224.fb_in1k</c>, at <paramref name="revision"/> (null: <c>main</c>).</summary>
@@ -69,12 +69,7 @@ public sealed record Backbone
     public static Backbone RandomlyInitialised(string architecture) => new() { Source = BackboneSource.Architecture, Architecture = architecture };
 
     /// <summary>Whether the backbone brings trained weights (everything but an architecture or a config without weights).</summary>
-    public bool IsPretrained => Source switch
-    {
-        BackboneSource.Files => WeightsPath is not null,
-        BackboneSource.Architecture => false,
-        _ => true,
-    };
+    public bool IsPretrained => Source is BackboneSource.HubModel or BackboneSource.FashionMnist || WeightsPath is not null;
 
     /// <summary>Checks the value describes one backbone and its files exist, without reading or fetching anything.</summary>
     /// <exception cref="ArgumentException">A field is missing, stray or invalid; the message names it.</exception>
@@ -95,7 +90,8 @@ public sealed record Backbone
                 break;
             case BackboneSource.Architecture:
                 Require(Architecture is not null && VisionTransformerConfig.PresetNames.Contains(Architecture.ToLowerInvariant()), $"Backbone.Architecture '{Architecture}' is not one of {string.Join(", ", VisionTransformerConfig.PresetNames)}");
-                RequireNone("an architecture starts from random weights", (nameof(ModelId), ModelId), (nameof(Revision), Revision), (nameof(ConfigPath), ConfigPath), (nameof(WeightsPath), WeightsPath));
+                Require(WeightsPath is null || File.Exists(WeightsPath), $"Backbone.WeightsPath '{WeightsPath}' does not exist");
+                RequireNone("a named architecture needs no config file", (nameof(ModelId), ModelId), (nameof(Revision), Revision), (nameof(ConfigPath), ConfigPath));
                 break;
             case BackboneSource.FashionMnist:
                 RequireNone("the embedded Fashion-MNIST ViT brings its own files", (nameof(ModelId), ModelId), (nameof(Revision), Revision), (nameof(ConfigPath), ConfigPath), (nameof(WeightsPath), WeightsPath), (nameof(Architecture), Architecture));
@@ -105,12 +101,48 @@ public sealed record Backbone
         }
     }
 
+    /// <summary>
+    /// The architecture and input convention (for a Hub checkpoint its small <c>config.json</c> only: the weights come
+    /// later, once everything else has been checked against it). <paramref name="log"/> hears of downloads.
+    /// </summary>
+    /// <exception cref="HubException">A Hub checkpoint cannot be had; the message's first line names it and the ways out.</exception>
+    /// <exception cref="InvalidDataException">A config cannot be read.</exception>
+    internal VisionTransformerConfig LoadConfig(Action<string>? log = null) => Source switch
+    {
+        BackboneSource.HubModel => FetchHub(weights: false, log).Config,
+        BackboneSource.Files => VisionTransformerConfig.Load(ConfigPath!),
+        BackboneSource.Architecture => VisionTransformerConfig.FromPreset(Architecture!),
+        _ => VisionTransformerConfig.Load(PretrainedModels.FashionMnist().ConfigPath),
+    };
+
+    /// <summary>The weights file (fetched into the Hub cache for a Hub checkpoint), or null for random initialisation.</summary>
+    /// <exception cref="HubException">A Hub checkpoint cannot be had; the message's first line names it and the ways out.</exception>
+    internal string? LoadWeights(Action<string>? log = null) => Source switch
+    {
+        BackboneSource.HubModel => FetchHub(weights: true, log).WeightsPath,
+        BackboneSource.FashionMnist => PretrainedModels.FashionMnist().WeightsPath,
+        _ => WeightsPath,
+    };
+
+    private HubCheckpoint FetchHub(bool weights, Action<string>? log)
+    {
+        try
+        {
+            // As ML.NET's trainers report progress: one message as a download starts and at each further tenth of the file.
+            return HubCheckpoint.Fetch(ModelId!, Revision, progress: (file, done, total) => log?.Invoke($"{ModelId}: downloading {file}, {done >> 20} of {total >> 20} MB"), weights: weights);
+        }
+        catch (HubException e)
+        {
+            throw new HubException($"the backbone {ModelId} cannot be had: {e.Message}. Choose another backbone (local config and weights files, or another Hub id), or fetch it once where the Hub is reachable (tokenidle download --model {ModelId}) and run with HF_HUB_OFFLINE=1", e);
+        }
+    }
+
     /// <summary>The backbone in words, as logs name it.</summary>
     public override string ToString() => Source switch
     {
         BackboneSource.HubModel => string.Create(CultureInfo.InvariantCulture, $"{ModelId} at {Revision ?? HubCheckpoint.DefaultRevision}"),
         BackboneSource.Files => WeightsPath is null ? $"'{ConfigPath}' with random weights" : $"'{ConfigPath}' with '{WeightsPath}'",
-        BackboneSource.Architecture => $"{Architecture} with random weights",
+        BackboneSource.Architecture => WeightsPath is null ? $"{Architecture} with random weights" : $"{Architecture} with '{WeightsPath}'",
         BackboneSource.FashionMnist => "the embedded Fashion-MNIST ViT",
         _ => $"backbone source {(int)Source}",
     };

@@ -1,9 +1,6 @@
 using Microsoft.ML.Runtime;
-using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Training;
-using Microsoft.ML.TokenIdle.Training.Data;
-using Microsoft.ML.TokenIdle.Training.Losses;
 
 namespace Microsoft.ML.TokenIdle;
 
@@ -13,43 +10,39 @@ namespace Microsoft.ML.TokenIdle;
 /// </summary>
 public sealed class LifeRegressionSlimmingTrainer : VisionTransformerTrainerBase
 {
-    private readonly Options _options;
-
     internal LifeRegressionSlimmingTrainer(IHostEnvironment env, Options options)
-        : base(env, options, nameof(LifeRegressionSlimmingTrainer)) => _options = options;
+        : base(env, options, nameof(LifeRegressionSlimmingTrainer))
+    {
+    }
 
-    /// <summary>Life regression's settings: the slimming schedule, the predictor and its stage.</summary>
+    /// <summary>Life regression's settings: the slimming schedule, the predictor and its stages.</summary>
     public sealed class Options : OptionsBase
     {
         /// <summary>Keep ratio k at each slimming layer (4, 7, 10 of 12) or another schedule, the predictor's layer and steepness.</summary>
         public LifeRegressionOptions TokenReduction { get; set; } = new();
 
-        /// <summary>Epochs of stage 1 (predictor only).</summary>
+        /// <summary>Epochs of stage 1 (predictor only, backbone frozen).</summary>
         public int PredictorEpochs { get; set; } = 1;
 
-        /// <summary>Learning rate of stage 1.</summary>
+        /// <summary>Learning rate of stage 1 (no weight decay, no warm-up).</summary>
         public double PredictorLearningRate { get; set; } = 1e-3;
+
+        /// <summary>
+        /// One stage alone instead of the paper's two: <see cref="TrainingStage.PredictorOnly"/> or
+        /// <see cref="TrainingStage.BackboneOnly"/> (each with this recipe: <see cref="VisionTransformerTrainerBase.OptionsBase.MaxEpoch"/> epochs at
+        /// <see cref="VisionTransformerTrainerBase.OptionsBase.LearningRate"/>), or <see cref="TrainingStage.All"/> (both together); null: stage 1 for
+        /// <see cref="PredictorEpochs"/> epochs at <see cref="PredictorLearningRate"/>, then stage 2 with this recipe.
+        /// </summary>
+        public TrainingStage? Stage { get; set; }
 
         internal override TokenReductionOptions Method => TokenReduction;
 
-        internal override string MethodName => TokenReductionMethods.Names[(int)TokenReductionMethod.Life];
-    }
-
-    private protected override TrainerOptions BeforeTraining(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions recipe, ImageSource train, IProgress<TrainingProgress> progress, IChannel channel)
-    {
-        var stage1 = recipe with
+        internal override void Validate()
         {
-            EarlyStopping = null,
-            Epochs = _options.PredictorEpochs, LearningRate = _options.PredictorLearningRate, WeightDecay = 0, WarmupEpochs = 0, CheckpointDirectory = null,
-            Stage = TrainingStage.PredictorOnly, Objective = IdleVitObjective.CrossEntropyOnly,
-        };
-        channel.Info($"life regression stage 1: training the predictor for {_options.PredictorEpochs} epoch(s)");
-        using (var predictorStage = new Trainer(model, strategy, stage1))
-        {
-            predictorStage.Fit(train, null, progress);
+            base.Validate();
+            Require(PredictorEpochs >= 1, $"PredictorEpochs must be at least 1, got {PredictorEpochs}");
+            Require(PredictorLearningRate > 0 && double.IsFinite(PredictorLearningRate), $"PredictorLearningRate must be positive, got {PredictorLearningRate}");
+            Require(Stage is null || Enum.IsDefined(Stage.Value), $"Stage {(int?)Stage} is not one of {string.Join(", ", Enum.GetNames<TrainingStage>())}");
         }
-
-        channel.Info($"life regression stage 2: training the backbone for {recipe.Epochs} epoch(s)");
-        return recipe with { Stage = TrainingStage.BackboneOnly };
     }
 }

@@ -16,34 +16,38 @@ public sealed class TokenIdleImageClassificationTrainer : VisionTransformerTrain
     {
     }
 
-    /// <summary>IdleViT's settings: the idling schedule and the loss weights.</summary>
+    /// <summary>IdleViT's settings: the idling schedule and the loss weights (α = 5, β = 500, θ = 20, the paper's, from <see cref="IdleVitObjective"/>).</summary>
     public sealed class Options : OptionsBase
     {
+        private static readonly IdleVitObjective Paper = new();
+
+        /// <summary>Creates the options with IdleViT's objective: distillation from the starting model and the token cut loss.</summary>
+        public Options()
+        {
+            (LogitDistillationWeight, FeatureDistillationWeight) = (Paper.LogitWeight, Paper.FeatureWeight);
+        }
+
         /// <summary>
-        /// The idle layers' keep ratios: base ratio k (<see cref="TokenReductionOptions.KeepRate"/>, schedule k, k, k, k², k², k²,
+        /// The idle layers' keep ratios: base ratio k (<see cref="TokenReductionOptions.KeepRatio"/>, schedule k, k, k, k², k², k²,
         /// k³, k³ at layers 4..11 of 12), other layers, or an explicit ratio per layer.
         /// </summary>
         public TokenIdlingOptions TokenReduction { get; set; } = new();
 
         /// <summary>θ, weight of the token cut loss (the paper's 20; 2 did better in one-epoch finetunes, see docs/results-fashion-mnist.md).</summary>
-        public double CutLossWeight { get; set; } = 20;
-
-        /// <summary>α, weight of the logit distillation.</summary>
-        public double LogitDistillationWeight { get; set; } = 5;
-
-        /// <summary>β, weight of the feature distillation.</summary>
-        public double FeatureDistillationWeight { get; set; } = 500;
+        public double CutLossWeight { get; set; } = Paper.CutWeight;
 
         /// <summary>Which cut-loss terms.</summary>
         public CutLossVariant CutLoss { get; set; } = CutLossVariant.Both;
 
         internal override TokenReductionOptions Method => TokenReduction;
 
-        internal override string MethodName => TokenReductionMethods.Names[(int)TokenReductionMethod.Idle];
+        internal override IdleVitObjective Objective => base.Objective with { CutWeight = CutLossWeight, CutLoss = new Training.Losses.CutLoss { Variant = CutLoss } };
 
-        internal override IdleVitObjective Objective => new()
+        internal override void Validate()
         {
-            LogitWeight = LogitDistillationWeight, FeatureWeight = FeatureDistillationWeight, CutWeight = CutLossWeight, CutLoss = new Training.Losses.CutLoss { Variant = CutLoss },
-        };
+            base.Validate();
+            Require(CutLossWeight >= 0, $"CutLossWeight must not be negative, got {CutLossWeight}");
+            Require(Enum.IsDefined(CutLoss), $"CutLoss {(int)CutLoss} is not one of {string.Join(", ", Enum.GetNames<CutLossVariant>())}");
+        }
     }
 }

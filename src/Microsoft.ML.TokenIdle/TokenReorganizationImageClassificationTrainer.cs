@@ -21,7 +21,5 @@ public sealed class TokenReorganizationImageClassificationTrainer : VisionTransf
         public TokenReorganizationOptions TokenReduction { get; set; } = new();
 
         internal override TokenReductionOptions Method => TokenReduction;
-
-        internal override string MethodName => TokenReductionMethods.Names[(int)(TokenReduction.FuseInattentive ? TokenReductionMethod.EvitFuse : TokenReductionMethod.Evit)];
     }
 }

@@ -53,12 +53,12 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private byte[]? _float32Weights;
     private bool _disposed;
 
-    internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRate, LabelKeyValues labels,
+    internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRatio, LabelKeyValues labels,
         string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe, Precision precision)
         : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(VisionTransformerClassifier)))
     {
         Recipe = recipe;
-        (Model, Strategy, Method, KeepRate, _labels) = (model, strategy, method, keepRate, labels);
+        (Model, Strategy, Method, KeepRatio, _labels) = (model, strategy, method, keepRatio, labels);
         (ImageColumnName, ScoreColumnName, PredictedLabelColumnName, BatchSize) = (imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize);
         TokenMaskColumnName = strategy is null ? null : tokenMaskColumnName;
         ReducingLayers = strategy?.Schedule.ReducingLayers.ToArray() ?? Array.Empty<int>();
@@ -75,7 +75,12 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     public string Method { get; }
 
     /// <summary>The base keep ratio (1 for the full model).</summary>
-    public double KeepRate { get; }
+    public double KeepRatio { get; }
+
+    /// <summary>The older spelling of <see cref="KeepRatio"/>.</summary>
+    [Obsolete("Use KeepRatio.")]
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public double KeepRate => KeepRatio;
 
     /// <summary>The class names, in key order (key i + 1 is class i): the training label's values as text.</summary>
     public IReadOnlyList<string> ClassNames => _labels.Names;
@@ -213,7 +218,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         ctx.SaveStringOrNull(TokenMaskColumnName);
         ctx.Writer.Write(BatchSize);
         ctx.SaveNonEmptyString(Method);
-        ctx.Writer.Write(KeepRate);
+        ctx.Writer.Write(KeepRatio);
         var ratios = Strategy?.Schedule.Ratios ?? Array.Empty<double>();
         ctx.Writer.Write(ratios.Count);
         foreach (var ratio in ratios)

@@ -15,7 +15,5 @@ public sealed class VisionTransformerTrainer : VisionTransformerTrainerBase
     public sealed class Options : OptionsBase
     {
         internal override TokenReductionOptions? Method => null;
-
-        internal override string MethodName => TokenReductionMethods.Names[(int)TokenReductionMethod.Full];
     }
 }

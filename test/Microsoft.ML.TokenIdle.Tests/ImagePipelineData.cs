@@ -37,13 +37,14 @@ public sealed class ImagePipelineData : IDisposable
         => context.Transforms.Conversion.MapValueToKey("Label").Append(context.Transforms.LoadImages("Image", Images, "ImagePath"));
 
     /// <summary>
-    /// A fast recipe on the tiny config: batch 16, learning rate 3e-3, seed 4, and two epochs where the options leave
-    /// the trainer's default (a number of epochs the caller set, 0 included, stays).
+    /// A fast recipe on the tiny config (with <paramref name="weights"/>, else random weights): batch 16, learning rate
+    /// 3e-3, seed 4, and two epochs where the options leave the trainer's default (a number of epochs the caller set, 0
+    /// included, stays).
     /// </summary>
-    public T Recipe<T>(T options)
+    public T Recipe<T>(T options, string? weights = null)
         where T : VisionTransformerTrainerBase.OptionsBase, new()
     {
-        (options.ConfigPath, options.BatchSize, options.LearningRate, options.Seed) = (ConfigPath, 16, 3e-3, 4);
+        (options.Backbone, options.BatchSize, options.LearningRate, options.Seed) = (Backbone.Files(ConfigPath, weights), 16, 3e-3, 4);
         if (options.MaxEpoch == new T().MaxEpoch)
         {
             options.MaxEpoch = 2;

@@ -45,9 +45,11 @@ public sealed class UserApplicationTests : IDisposable
         IDataView test = ml.Data.LoadFromEnumerable(testRows);
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))
-            .Append(ml.MulticlassClassification.Trainers.TokenIdleImageClassification(
-                keepRatio: 0.7f, cutLossWeight: 2f, labelColumnName: "Label", imageColumnName: "Image",
-                batchSize: 50, maxEpochs: 1))
+            .Append(ml.MulticlassClassification.Trainers.TokenIdleImageClassification(new TokenIdleImageClassificationTrainer.Options
+            {
+                Backbone = Backbone.FashionMnist, TokenReduction = { KeepRatio = 0.7 }, CutLossWeight = 2, LabelColumnName = "Label", ImageColumnName = "Image",
+                BatchSize = 50, MaxEpoch = 1,
+            }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedName", "PredictedLabel"));
         var model = pipeline.Fit(train);
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
@@ -64,6 +66,7 @@ public sealed class UserApplicationTests : IDisposable
         var training = File.ReadAllText(Path.Combine(project, "FashionClassifier.training.cs"));
         Assert.Contains("mlContext.MulticlassClassification.Trainers.TokenIdleImageClassification(new TokenIdleImageClassificationTrainer.Options", training);
         Assert.Contains("CutLossWeight = 2d,", training);
+        Assert.Contains("Backbone = Backbone.FashionMnist,", training);
         Assert.Contains("LoadImages(outputColumnName: @\"Image\", imageFolder: null, inputColumnName: @\"ImagePath\")", training);
         ProcessRunner.Run("dotnet", project, "build", "-c", "Release", "-o", Path.Combine(project, "out"), "-nologo");
         var output = ProcessRunner.Run("dotnet", project, new[] { Path.Combine(project, "out", "FashionClassifierApp.dll") }.Concat(testRows.Select(r => r.ImagePath)).ToArray());

@@ -48,8 +48,8 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         var context = new MLContext(seed: 1);
         var (train, test) = _data.Data(context);
         IEstimator<VisionTransformerClassifier> trainer = method == "life"
-            ? context.MulticlassClassification.Trainers.LifeRegressionSlimming(_data.Recipe(new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1 }))
-            : context.MulticlassClassification.Trainers.TokenIdleImageClassification(_data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1 }));
+            ? context.MulticlassClassification.Trainers.LifeRegressionSlimming(_data.Recipe(new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRatio = 0.5 }, MaxEpoch = 1 }))
+            : context.MulticlassClassification.Trainers.TokenIdleImageClassification(_data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRatio = 0.5 }, MaxEpoch = 1 }));
         var model = _data.Prepare(context)
             .Append(context.Transforms.ResizeImages("Small", 8, 8, "Image", ImageResizingEstimator.ResizingKind.IsoPad))
             .Append(context.Transforms.ExtractPixels("Pixels", "Small", offsetImage: 3, scaleImage: 0.5f))
@@ -84,7 +84,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
     {
         var context = new MLContext(seed: 1);
         var (train, test) = _data.Data(context);
-        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1 });
+        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRatio = 0.5 }, MaxEpoch = 1 });
         options.BatchSize = 7;
         var model = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(options)).Fit(train);
         Assert.IsType<TokenIdling>(model.LastTransformer.Strategy!.Reduction);
@@ -116,7 +116,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
     {
         var context = new MLContext(seed: 1);
         var (train, test) = _data.Data(context);
-        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1, TokenMaskColumnName = "TokenMask" });
+        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRatio = 0.5 }, MaxEpoch = 1, TokenMaskColumnName = "TokenMask" });
         var model = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(options)).Fit(train);
         var classifier = model.LastTransformer;
         var scored = model.Transform(test);
@@ -230,7 +230,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         // float32 rounding of the float64 run on the exact input.
         var sized = _data.Prepare(context).Append(context.Transforms.ResizeImages("Sized", 28, 28, "Image", ImageResizingEstimator.ResizingKind.Fill));
         VisionTransformerTrainer Scorer(string column) => context.MulticlassClassification.Trainers.VisionTransformer(
-            _data.Recipe(new VisionTransformerTrainer.Options { ImageColumnName = column, MaxEpoch = 0, PretrainedWeightsPath = weights }));
+            _data.Recipe(new VisionTransformerTrainer.Options { ImageColumnName = column, MaxEpoch = 0 }, weights));
 
         var images = sized.Append(Scorer("Sized")).Fit(train);
         var pixels = sized
@@ -282,7 +282,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
             _ => LabelData(context, i => (uint)(i + 1), new KeyDataViewType(typeof(uint), 20)),
         };
 
-        var options = new VisionTransformerTrainer.Options { ConfigPath = FixtureSet.Get("micro").ConfigPath, MaxEpoch = 1, BatchSize = 4, ImageColumnName = "Input" };
+        var options = new VisionTransformerTrainer.Options { Backbone = Backbone.Files(FixtureSet.Get("micro").ConfigPath), MaxEpoch = 1, BatchSize = 4, ImageColumnName = "Input" };
         var model = context.Transforms.Conversion.MapValueToKey("Label", "Raw")
             .Append(context.MulticlassClassification.Trainers.VisionTransformer(options))
             .Append(context.Transforms.Conversion.MapKeyToValue("Predicted", "PredictedLabel"))
@@ -467,7 +467,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         Assert.True(float.IsNaN(scored[2].Score[0]));
         Assert.Contains(warnings, w => w.Contains("input 2 of a batch of 4 in 'Input' holds NaN or infinite values; its scores will be NaN", StringComparison.Ordinal));
 
-        var options = new VisionTransformerTrainer.Options { ConfigPath = set.ConfigPath, PretrainedWeightsPath = set.WeightsPath, MaxEpoch = 1, ImageColumnName = "Input" };
+        var options = new VisionTransformerTrainer.Options { Backbone = Backbone.Files(set.ConfigPath, set.WeightsPath), MaxEpoch = 1, ImageColumnName = "Input" };
         var e = Assert.Throws<InvalidDataException>(() => context.MulticlassClassification.Trainers.VisionTransformer(options).Fit(poisoned));
         Assert.StartsWith("image column 'Input', row 2: holds NaN or infinite values; training on it would make every weight NaN (set SkipUnreadableImages", e.Message);
     }
@@ -500,7 +500,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
                 TokenReduction = new TokenReorganizationOptions { FuseInattentive = set.Settings(name).GetProperty("fuse_token").GetBoolean(), Schedule = set.SettingList(name, "keep_rate_per_layer") },
             },
         };
-        (options.ConfigPath, options.PretrainedWeightsPath, options.MaxEpoch, options.ImageColumnName, options.Precision) = (set.ConfigPath, set.WeightsPath, 0, "Input", precision);
+        (options.Backbone, options.MaxEpoch, options.ImageColumnName, options.Precision) = (Backbone.Files(set.ConfigPath, set.WeightsPath), 0, "Input", precision);
         var trainers = context.MulticlassClassification.Trainers;
         return options switch
         {
@@ -515,7 +515,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
     {
         var context = new MLContext(seed: 1);
         var (train, _) = _data.Data(context);
-        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 } });
+        var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRatio = 0.5 } });
         options.MaxEpoch = 1;
         var classifier = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(options)).Fit(train).LastTransformer;
         using var saved = new MemoryStream();

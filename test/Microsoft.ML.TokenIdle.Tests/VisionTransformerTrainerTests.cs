@@ -81,8 +81,8 @@ public sealed class VisionTransformerTrainerTests : IClassFixture<ImagePipelineD
         var context = new MLContext(seed: 2);
         var (train, test) = _data.Data(context);
         IEstimator<VisionTransformerClassifier> trainer = method == "life"
-            ? context.MulticlassClassification.Trainers.LifeRegressionSlimming(_data.Recipe(new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRate = 0.5 }, MaxEpoch = 1 }))
-            : context.MulticlassClassification.Trainers.TokenReorganizationImageClassification(_data.Recipe(new TokenReorganizationImageClassificationTrainer.Options { TokenReduction = { KeepRate = 0.5 } }));
+            ? context.MulticlassClassification.Trainers.LifeRegressionSlimming(_data.Recipe(new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRatio = 0.5 }, MaxEpoch = 1 }))
+            : context.MulticlassClassification.Trainers.TokenReorganizationImageClassification(_data.Recipe(new TokenReorganizationImageClassificationTrainer.Options { TokenReduction = { KeepRatio = 0.5 } }));
         var model = _data.Prepare(context).Append(trainer).Fit(train);
         var classifier = model.OfType<VisionTransformerClassifier>().Single();
         Assert.Equal(method, classifier.Method);
@@ -92,25 +92,36 @@ public sealed class VisionTransformerTrainerTests : IClassFixture<ImagePipelineD
     }
 
     [Fact]
-    public void TheShortOverloadsPassTheirArgumentsAndDefaultToTheEmbeddedBackbone()
+    public void TheShortOverloadsPassTheirArgumentsAndDefaultToDeitSmall()
     {
         var context = new MLContext(seed: 1);
         var (train, _) = _data.Data(context);
         var trainers = context.MulticlassClassification.Trainers;
 
-        // MaxEpoch 0 scores the embedded Fashion-MNIST ViT as it is: no file is needed.
-        var full = _data.Prepare(context).Append(trainers.VisionTransformer(scoreColumnName: "Probabilities", predictedLabelColumnName: "Guess", batchSize: 7, maxEpochs: 0)).Fit(train);
-        var classifier = full.OfType<VisionTransformerClassifier>().Single();
-        Assert.Equal(("Probabilities", "Guess", 7, "full"), (classifier.ScoreColumnName, classifier.PredictedLabelColumnName, classifier.BatchSize, classifier.Method));
+        // No backbone named: the papers' DeiT-S from the Hub (HubCheckpointTests fetch it from a loopback hub).
+        var full = (VisionTransformerTrainer.Options)trainers.VisionTransformer(scoreColumnName: "Probabilities", predictedLabelColumnName: "Guess", batchSize: 7, maxEpochs: 0).Settings;
+        Assert.Equal(("Probabilities", "Guess", 7, 0), (full.ScoreColumnName, full.PredictedLabelColumnName, full.BatchSize, full.MaxEpoch));
+        Assert.Null(full.Backbone);
+        Assert.Equal(Backbone.HubModel("timm/deit_small_patch16_224.fb_in1k"), full.ChosenBackbone());
+
+        // The embedded Fashion-MNIST ViT by its name, scored as it is (MaxEpoch 0): no file is needed.
+        var embedded = _data.Prepare(context).Append(trainers.VisionTransformer(new VisionTransformerTrainer.Options { Backbone = Backbone.FashionMnist, MaxEpoch = 0, BatchSize = 7 })).Fit(train);
+        var classifier = embedded.OfType<VisionTransformerClassifier>().Single();
         Assert.Equal(VisionTransformerConfig.Load(PretrainedModels.FashionMnist().ConfigPath).EmbedDim, classifier.Model.Config.EmbedDim);
 
         var idle = (TokenIdleImageClassificationTrainer)trainers.TokenIdleImageClassification(keepRatio: 0.7f, cutLossWeight: 2f, labelColumnName: "L", imageColumnName: "I", batchSize: 5, maxEpochs: 4);
         var idleOptions = (TokenIdleImageClassificationTrainer.Options)idle.Settings;
-        Assert.Equal((0.7, 2.0, "L", "I", 5, 4), (idleOptions.TokenReduction.KeepRate, idleOptions.CutLossWeight, idleOptions.LabelColumnName, idleOptions.ImageColumnName, idleOptions.BatchSize, idleOptions.MaxEpoch));
-        var evit = (TokenReorganizationImageClassificationTrainer.Options)trainers.TokenReorganizationImageClassification(keepRate: 0.5f, fuseInattentive: false).Settings;
-        Assert.Equal((0.5, false), (evit.TokenReduction.KeepRate, evit.TokenReduction.FuseInattentive));
+        Assert.Equal((0.7, 2.0, "L", "I", 5, 4), (idleOptions.TokenReduction.KeepRatio, idleOptions.CutLossWeight, idleOptions.LabelColumnName, idleOptions.ImageColumnName, idleOptions.BatchSize, idleOptions.MaxEpoch));
+        var evit = (TokenReorganizationImageClassificationTrainer.Options)trainers.TokenReorganizationImageClassification(keepRatio: 0.5f, fuseInattentive: false).Settings;
+        Assert.Equal((0.5, false), (evit.TokenReduction.KeepRatio, evit.TokenReduction.FuseInattentive));
+
+        // The older names still work: EViT's keepRate parameter and the options' KeepRate.
+#pragma warning disable CS0618
+        var older = (TokenReorganizationImageClassificationTrainer.Options)trainers.TokenReorganizationImageClassification(keepRate: 0.6f).Settings;
+        Assert.Equal((0.6, 0.6), (older.TokenReduction.KeepRatio, older.TokenReduction.KeepRate));
+#pragma warning restore CS0618
         var life = (LifeRegressionSlimmingTrainer.Options)trainers.LifeRegressionSlimming(keepRatio: 0.9f).Settings;
-        Assert.Equal(0.9, life.TokenReduction.KeepRate);
+        Assert.Equal(0.9, life.TokenReduction.KeepRatio);
     }
 
     [Fact]
@@ -174,7 +185,9 @@ public sealed class VisionTransformerTrainerTests : IClassFixture<ImagePipelineD
         Exception PrecisionError(VisionTransformerTrainer.Options options)
             => Assert.ThrowsAny<Exception>(() => _data.Prepare(context).Append(context.MulticlassClassification.Trainers.VisionTransformer(_data.Recipe(options))).Fit(train));
         Assert.Contains("Precision 7 is not Float32, BFloat16 or Float16", PrecisionError(new VisionTransformerTrainer.Options { Precision = (Precision)7 }).Message);
+#pragma warning disable CS0618 // the older spelling of float16 is still read
         Assert.Contains("HalfPrecision = true asks for float16, Precision = BFloat16 for another: give one", PrecisionError(new VisionTransformerTrainer.Options { HalfPrecision = true, Precision = Precision.BFloat16 }).Message);
+#pragma warning restore CS0618
     }
 
     [Fact]
@@ -197,7 +210,7 @@ public sealed class VisionTransformerTrainerTests : IClassFixture<ImagePipelineD
         var (train, _) = _data.Data(context);
         var weights = Path.Combine(_data.Root, "pretrained.safetensors");
         new VisionTransformer(VisionTransformerConfig.Load(_data.ConfigPath) with { NumClasses = 4 }, seed: 9).SaveWeights(weights);
-        var options = _data.Recipe(new VisionTransformerTrainer.Options { PretrainedWeightsPath = weights, MaxEpoch = 1 });
+        var options = _data.Recipe(new VisionTransformerTrainer.Options { MaxEpoch = 1 }, weights);
         var model = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.VisionTransformer(options)).Fit(train);
         Assert.Contains(log, m => m.Contains("has a head for 4 classes; training a new head for 10", StringComparison.Ordinal));
         Assert.Equal(10, model.LastTransformer.Model.Config.NumClasses);

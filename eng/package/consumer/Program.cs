@@ -35,9 +35,10 @@ static int Train(string data, string zip, string scoresPath)
         .Append(ml.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))
         .Append(ml.MulticlassClassification.Trainers.TokenIdleImageClassification(new TokenIdleImageClassificationTrainer.Options
         {
+            Backbone = Backbone.FashionMnist,
             MaxEpoch = 1,
             BatchSize = 50,
-            TokenReduction = { KeepRate = 0.7 },
+            TokenReduction = { KeepRatio = 0.7 },
         }))
         .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedName", "PredictedLabel"));
     var model = pipeline.Fit(train);

@@ -4,7 +4,8 @@ using System.Text.Json;
 using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
-using Microsoft.ML.TokenIdle.Nn;
+using Microsoft.ML.TokenIdle.Training;
+using Microsoft.ML.TokenIdle.Training.Losses;
 using static TorchSharp.torch;
 
 namespace TokenIdle.Cli.Commands;
@@ -27,7 +28,7 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "images per pass", DefaultValueFactory = _ => 32 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var seconds = new Option<double>("--seconds") { Description = "measuring time after one warm-up pass", DefaultValueFactory = _ => 10 };
-        var train = new Option<bool>("--train") { Description = "time a training step (forward, cross-entropy, backward, AdamW) instead of inference" };
+        var train = new Option<bool>("--train") { Description = "time a training step of the method's own recipe and objective (the full model: cross-entropy and AdamW; IdleViT: with distillation and the cut loss) instead of inference" };
         var steps = new Option<int?>("--steps") { Description = "stop after this many passes (after the warm-up) even before --seconds" };
         var command = new Command("bench", "measure throughput; prints one JSON line with images_per_second");
         source.AddTo(command);
@@ -66,10 +67,13 @@ internal static class BenchCommand
             var maxPasses = result.GetValue(steps) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--steps must be at least 1, got {n}")) : int.MaxValue;
             using var generator = new Generator(1);
             using var images = randn(new long[] { b, c.InChannels, c.ImageSize, c.ImageSize }, generator: generator).to(device);
-            using var labels = tensor(Enumerable.Range(0, b).Select(i => (long)(i % c.NumClasses)).ToArray(), device: device);
             model.train(isTrain);
-            using var optimizer = isTrain ? Microsoft.ML.TokenIdle.Training.Optimizers.AdamWGroups.Create(model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter)), 0.05) : null;
-            Action step = isTrain ? () => TrainStep(model, strategy, images, labels, optimizer!, precision) : () => InferStep(scorer, images);
+
+            // A training step is the trainers' own (the method's options at their defaults: its objective, AdamW, clipping), on random images.
+            var recipe = isTrain ? TrainingOptions(result, method, precision).ToTrainerOptions(b, 1, precision) : null;
+            using var trainer = recipe is null ? null : new Trainer(model, strategy, recipe);
+            using var targets = recipe is null ? null : SoftTargetCrossEntropy.Targets(Enumerable.Range(0, b).Select(i => i % c.NumClasses).ToArray(), c.NumClasses, recipe.LabelSmoothing, device);
+            Action step = isTrain ? () => trainer!.Step(images, targets!) : () => InferStep(scorer, images);
             // A CUDA step returns once its kernels are queued: the clock is read only after the device has finished them.
             Action synchronize = device.type == TorchSharp.DeviceType.CUDA ? () => TorchSharp.torch.cuda.synchronize(device) : () => { };
             step();
@@ -117,7 +121,12 @@ internal static class BenchCommand
                 ["peak_rss_mb"] = process.PeakWorkingSet64 >> 20,
                 ["rss_mb_by_pass"] = rssByPass,
             };
-            foreach (var (key, value) in MacsCommand.Describe(c, strategy, method.Name(result), result.GetValue(method.KeepRate)))
+            if (recipe is not null)
+            {
+                report["objective"] = recipe.Objective.Description;
+            }
+
+            foreach (var (key, value) in MacsCommand.Describe(c, strategy, method.Name(result), result.GetValue(method.KeepRatio)))
             {
                 report[key] = value;
             }
@@ -135,15 +144,12 @@ internal static class BenchCommand
         scorer.Logits(images);
     }
 
-    private static void TrainStep(VisionTransformer model, TokenReductionStrategy? strategy, Tensor images, Tensor labels, TorchSharp.Modules.AdamW optimizer, Microsoft.ML.TokenIdle.Precision precision)
+    // The trainer options of the method on the command line, at their defaults (the predictor itself comes with the strategy).
+    private static VisionTransformerTrainerBase.OptionsBase TrainingOptions(System.CommandLine.ParseResult result, MethodSource method, Microsoft.ML.TokenIdle.Precision precision)
     {
-        using var scope = NewDisposeScope();
-        optimizer.zero_grad();
-        using (MixedPrecision.Training(precision))
-        {
-            nn.functional.cross_entropy(model.Forward(images, strategy), labels).backward();
-        }
-
-        optimizer.step();
+        var schedule = result.GetValue(method.Schedule) is { } text ? TokenSchedule.Parse(text).Ratios : null;
+        var options = VisionTransformerTrainerBase.OptionsBase.For(TokenReductionMethods.Options(TokenReductionMethods.Parse(result.GetValue(method.Method)!), result.GetValue(method.KeepRatio), schedule));
+        options.Precision = precision;
+        return options;
     }
 }

@@ -33,6 +33,13 @@ internal static class DataSource
     /// the data pipeline; Fashion-MNIST is read into memory); <paramref name="limit"/> keeps the first images.
     /// </summary>
     public static ImageSource Load(string spec, VisionTransformerConfig config, int? limit, string option, bool skipUnreadable = false, long cacheMegabytes = ImageFileOptions.DefaultCacheBudgetBytes >> 20)
+        => Load(spec, config, limit, option, skipUnreadable, cacheMegabytes, config.NumClasses);
+
+    /// <summary>
+    /// As <see cref="Load(string, VisionTransformerConfig, int?, string, bool, long)"/>, with the classes the data must
+    /// have (<paramref name="classes"/>; null: as many as it has, for training a new head).
+    /// </summary>
+    public static ImageSource Load(string spec, VisionTransformerConfig config, int? limit, string option, bool skipUnreadable, long cacheMegabytes, int? classes)
     {
         if (limit is < 1)
         {
@@ -52,12 +59,12 @@ internal static class DataSource
         }
         else
         {
-            data = FilesFor(spec, config, option, skipUnreadable, cacheMegabytes);
+            data = FilesFor(spec, config, option, skipUnreadable, cacheMegabytes, classes);
         }
 
-        if (data.Classes != config.NumClasses)
+        if (classes is { } expected && data.Classes != expected)
         {
-            throw new ArgumentException($"{option}: '{spec}' has {data.Classes} classes, the model {config.NumClasses}");
+            throw new ArgumentException($"{option}: '{spec}' has {data.Classes} classes, the model {expected}");
         }
 
         return limit is { } n ? data.Take(n) : data;
@@ -73,12 +80,12 @@ internal static class DataSource
         return FashionMnist.Load(spec["fashion-mnist:".Length..], size: config.ImageSize);
     }
 
-    private static ImageFileSource FilesFor(string spec, VisionTransformerConfig config, string option, bool skipUnreadable, long cacheMegabytes)
+    private static ImageFileSource FilesFor(string spec, VisionTransformerConfig config, string option, bool skipUnreadable, long cacheMegabytes, int? classes)
     {
         var options = new ImageFileOptions
         {
             Format = config.InputFormat,
-            Classes = config.NumClasses,
+            Classes = classes,
             SkipUnreadable = skipUnreadable,
             OnSkipped = message => Console.Error.WriteLine($"tokenidle: skipped {message}"),
             CacheBudgetBytes = cacheMegabytes << 20,

@@ -21,20 +21,23 @@ internal static class MacsCommand
         {
             var config = source.LoadConfig(result);
             var strategy = method.Build(result, config, warnUntrained: false);
-            Console.WriteLine(JsonSerializer.Serialize(Describe(config, strategy, method.Name(result), result.GetValue(method.KeepRate))));
+            Console.WriteLine(JsonSerializer.Serialize(Describe(config, strategy, method.Name(result), result.GetValue(method.KeepRatio))));
             return 0;
         }));
         return command;
     }
 
     /// <summary>The method and its MACs as JSON fields (also part of <c>bench</c>'s output).</summary>
-    public static Dictionary<string, object> Describe(VisionTransformerConfig config, TokenReductionStrategy? strategy, string method, double keepRate)
+    public static Dictionary<string, object> Describe(VisionTransformerConfig config, TokenReductionStrategy? strategy, string method, double keepRatio)
     {
         var report = MacsCounter.Count(config, strategy);
         return new Dictionary<string, object>
         {
             ["method"] = method,
-            ["keep_rate"] = strategy is null ? 1.0 : keepRate,
+            ["keep_ratio"] = strategy is null ? 1.0 : keepRatio,
+
+            // The older name of the same figure, for readers written before it was renamed.
+            ["keep_rate"] = strategy is null ? 1.0 : keepRatio,
             ["schedule"] = strategy?.Schedule.ToString() ?? string.Join(",", Enumerable.Repeat("1", config.Depth)),
             ["paper_gmacs"] = Math.Round(report.PaperGMacs, 3),
             ["executed_gmacs"] = Math.Round(report.ExecutedGMacs, 3),

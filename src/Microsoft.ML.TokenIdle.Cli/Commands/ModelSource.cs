@@ -13,11 +13,9 @@ internal sealed class ModelSource
 {
     public Option<string?> Config { get; } = new("--config") { Description = "model config.json (timm field names)" };
 
-    public Option<string?> Model { get; } = new("--model") { Description = $"named preset ({string.Join(", ", VisionTransformerConfig.PresetNames)}) or a timm checkpoint on the Hugging Face Hub, ORG/NAME (e.g. timm/deit_small_patch16_224.fb_in1k: config and weights fetched into the Hub cache)" };
+    public Option<string?> Model { get; } = new("--model") { Description = $"named architecture ({string.Join(", ", VisionTransformerConfig.PresetNames)}; random weights unless --weights), {Microsoft.ML.TokenIdle.Backbone.FashionMnistName} (the embedded Fashion-MNIST ViT) or a timm checkpoint on the Hugging Face Hub, ORG/NAME (e.g. {Microsoft.ML.TokenIdle.Backbone.DefaultModelId}: config and weights fetched into the Hub cache)" };
 
     public Option<string?> Revision { get; } = new("--revision") { Description = "the Hub revision of --model ORG/NAME: branch, tag or commit hash (default main)" };
-
-    private HubCheckpoint? _checkpoint;
 
     public Option<string?> Weights { get; } = new("--weights") { Description = "weights as safetensors with timm names (F32/F16/BF16)" };
 
@@ -53,61 +51,61 @@ internal sealed class ModelSource
     public string? SavedModelPath(ParseResult result)
         => result.GetValue(Model) is { } path && path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) ? path : null;
 
-    /// <summary>The architecture from <c>--config</c> or <c>--model</c> (exactly one).</summary>
-    public VisionTransformerConfig LoadConfig(ParseResult result)
-    {
-        var configPath = result.GetValue(Config);
-        var preset = result.GetValue(Model);
-        if ((configPath is null) == (preset is null))
-        {
-            throw new ArgumentException("give exactly one of --config FILE or --model PRESET");
-        }
-
-        if (configPath is not null)
-        {
-            return VisionTransformerConfig.Load(configPath);
-        }
-
-        return Checkpoint(result, weights: false)?.Config ?? VisionTransformerConfig.FromPreset(preset!);
-    }
-
-    /// <summary>The weights file: <c>--weights</c>, or the Hub checkpoint's; null when neither.</summary>
-    /// <exception cref="ArgumentException">Both.</exception>
-    public string? WeightsPath(ParseResult result)
-    {
-        var weights = result.GetValue(Weights);
-        if (Checkpoint(result) is not { } checkpoint)
-        {
-            return weights;
-        }
-
-        return weights is null ? checkpoint.WeightsPath : throw new ArgumentException($"--weights does not apply to --model {checkpoint.ModelId}: the Hub checkpoint brings its weights");
-    }
-
     /// <summary>
-    /// The Hub checkpoint <c>--model ORG/NAME</c> names, fetched once (progress on stderr), with its weights unless
-    /// <paramref name="weights"/> is false; null for a preset, zip or config.
+    /// The backbone the flags name, as the trainers' <c>Options.Backbone</c> names it: <c>--model ORG/NAME</c>
+    /// [<c>--revision</c>] (a Hub checkpoint), <c>--model PRESET</c> [<c>--weights</c>] (a named architecture),
+    /// <c>--model fashion-mnist-vit</c> (the embedded model), <c>--config FILE</c> [<c>--weights</c>]; null when none is named.
     /// </summary>
-    /// <exception cref="HubException">It cannot be had (one line).</exception>
-    public HubCheckpoint? Checkpoint(ParseResult result, bool weights = true)
+    /// <exception cref="ArgumentException">Flags that name two backbones or do not fit the one named.</exception>
+    public Backbone? Backbone(ParseResult result)
     {
-        if (result.GetValue(Model) is not { } id || !HubCheckpoint.IsModelId(id))
+        var (configPath, model, weights, revision) = (result.GetValue(Config), result.GetValue(Model), result.GetValue(Weights), result.GetValue(Revision));
+        if (configPath is not null && model is not null)
         {
-            return result.GetValue(Revision) is { } revision ? throw new ArgumentException($"--revision {revision} applies to a Hub model (--model ORG/NAME)") : null;
+            throw new ArgumentException($"give --config FILE or --model NAME, not both (got '{configPath}' and '{model}')");
         }
 
-        if (_checkpoint is not null && (_checkpoint.WeightsPath is not null || !weights))
+        var hub = model is not null && HubCheckpoint.IsModelId(model);
+        if (revision is not null && !hub)
         {
-            return _checkpoint;
+            throw new ArgumentException($"--revision {revision} applies to a Hub model (--model ORG/NAME)");
         }
 
-        _checkpoint = HubCheckpoint.Fetch(
-            id,
-            result.GetValue(Revision),
-            progress: (file, done, total) => Console.Error.WriteLine($"tokenidle: {id}: {file} {done >> 20}/{total >> 20} MB ({(total > 0 ? done * 10 / total * 10 : 100)} %)"),
-            weights: weights);
-        return _checkpoint;
+        if (model is null)
+        {
+            return configPath is not null ? Microsoft.ML.TokenIdle.Backbone.Files(configPath, weights)
+                : weights is null ? null
+                : throw new ArgumentException($"--weights '{weights}' needs the architecture it was made for: give --config FILE or --model PRESET");
+        }
+
+        if (hub || model == Microsoft.ML.TokenIdle.Backbone.FashionMnistName)
+        {
+            return weights is not null ? throw new ArgumentException($"--weights does not apply to --model {model}: it brings its weights")
+                : hub ? Microsoft.ML.TokenIdle.Backbone.HubModel(model, revision) : Microsoft.ML.TokenIdle.Backbone.FashionMnist;
+        }
+
+        var preset = Microsoft.ML.TokenIdle.Backbone.RandomlyInitialised(model) with { WeightsPath = weights };
+        preset.Validate();
+        return preset;
     }
+
+    /// <summary>The architecture from <c>--config</c> or <c>--model</c> (one is required; a Hub checkpoint's config only).</summary>
+    public VisionTransformerConfig LoadConfig(ParseResult result) => Required(result).LoadConfig(Progress);
+
+    /// <summary>The weights file: <c>--weights</c>, the Hub checkpoint's or the embedded model's; null when neither.</summary>
+    public string? WeightsPath(ParseResult result) => Required(result).LoadWeights(Progress);
+
+    private Microsoft.ML.TokenIdle.Backbone Required(ParseResult result)
+        => Backbone(result) ?? throw new ArgumentException($"give --config FILE or --model NAME (a preset: {string.Join(", ", VisionTransformerConfig.PresetNames)}; {Microsoft.ML.TokenIdle.Backbone.FashionMnistName}; or a Hub checkpoint ORG/NAME)");
+
+    private static void Progress(string message) => Console.Error.WriteLine($"tokenidle: {message}");
+
+    /// <summary>The Hub checkpoint <c>--model ORG/NAME</c> names, fetched with its weights (progress on stderr); null for anything else.</summary>
+    /// <exception cref="HubException">It cannot be had (one line).</exception>
+    public HubCheckpoint? Checkpoint(ParseResult result)
+        => Backbone(result) is { Source: BackboneSource.HubModel } hub
+            ? HubCheckpoint.Fetch(hub.ModelId!, hub.Revision, progress: (file, done, total) => Progress($"{hub.ModelId}: {file} {done >> 20}/{total >> 20} MB ({(total > 0 ? done * 10 / total * 10 : 100)} %)"))
+            : null;
 
     /// <summary>
     /// Builds the model on <c>--device</c> (on the CPU when <paramref name="onCpu"/>: for export), converted to
@@ -117,8 +115,9 @@ internal sealed class ModelSource
     public VisionTransformer Build(ParseResult result, bool weightsOptional, bool onCpu = false, bool training = false)
     {
         var device = onCpu ? TorchSharp.torch.CPU : SelectDevice(result);
-        var config = LoadConfig(result);
-        var weights = WeightsPath(result);
+        var backbone = Required(result);
+        var config = backbone.LoadConfig(Progress);
+        var weights = backbone.LoadWeights(Progress);
 
         if (weights is null && !weightsOptional)
         {

@@ -2,140 +2,60 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle;
+using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Models;
-using Microsoft.ML.TokenIdle.Nn;
-using Microsoft.ML.TokenIdle.Training;
 using Microsoft.ML.TokenIdle.Training.Data;
-using Microsoft.ML.TokenIdle.Training.Losses;
-
-using TorchSharp;
 
 namespace TokenIdle.Cli.Commands;
 
 /// <summary>
-/// <c>tokenidle train</c>: pretraining from scratch (no <c>--weights</c>) or finetuning from a weights
-/// file, with or without a token-reduction method; checkpoints into <c>--output</c>; progress on
-/// standard error; one JSON summary line on standard output.
+/// <c>tokenidle train</c>: the ML.NET trainers' run on files — the same options (<see cref="RecipeFlags"/>: one flag per
+/// property, the same defaults), the same backbone (<c>--model</c>/<c>--config</c>/<c>--weights</c>; none: the default
+/// DeiT-S), the same stages and objective (<see cref="TrainingRun"/>) — on an image folder, a CSV or Fashion-MNIST;
+/// checkpoints into <c>--output</c>, progress on standard error, one JSON summary line on standard output.
 /// </summary>
 internal static class TrainCommand
 {
     public static Command Create()
     {
-        var source = new ModelSource();
-        var method = new MethodSource();
-        var data = new Option<string>("--data") { Description = $"training set: {DataSource.Description}", DefaultValueFactory = _ => "fashion-mnist:train" };
-        var limit = DataSource.LimitOption("--limit", "the training set");
-        var validation = new Option<string?>("--validation") { Description = "validation set evaluated after every epoch (same forms as --data); best.safetensors keeps its best top-1" };
-        var validationLimit = DataSource.LimitOption("--validation-limit", "the validation set");
-        var skipUnreadable = DataSource.SkipUnreadableOption();
-        var output = new Option<string>("--output") { Description = "folder for config.json, best.safetensors, best.predictor.safetensors (life) and last.ckpt.safetensors", Required = true };
-        var resume = new Option<string?>("--resume") { Description = "continue from a last.ckpt.safetensors (give the same --weights: they are the teacher)" };
-        var defaults = new TrainerOptions();
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => defaults.Epochs, Description = "passes over the training set" };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => defaults.BatchSize, Description = "images per optimizer step" };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => defaults.LearningRate, Description = "peak learning rate (cosine schedule)" };
-        var minLr = new Option<double>("--min-lr") { DefaultValueFactory = _ => defaults.MinLearningRate, Description = "learning-rate floor" };
-        var warmup = new Option<double>("--warmup-epochs") { DefaultValueFactory = _ => defaults.WarmupEpochs, Description = "linear warm-up length in epochs" };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay, Description = "AdamW decoupled weight decay" };
-        var clip = new Option<double>("--clip-grad") { DefaultValueFactory = _ => defaults.ClipGradNorm, Description = "global gradient-norm limit (0 = off)" };
-        var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => defaults.LabelSmoothing, Description = "label smoothing" };
-        var cropScale = new Option<double>("--min-crop-scale") { DefaultValueFactory = _ => defaults.MinCropScale, Description = "random resized crop: smallest area fraction (1 = off)" };
-        var flip = new Option<bool>("--flip") { Description = "random horizontal flips" };
-        var mixup = new Option<double>("--mixup") { DefaultValueFactory = _ => defaults.MixupAlpha, Description = "mixup alpha (0 = off)" };
-        var cutmix = new Option<double>("--cutmix") { DefaultValueFactory = _ => defaults.CutmixAlpha, Description = "cutmix alpha (0 = off)" };
-        var dropPath = new Option<double?>("--drop-path") { Description = "stochastic depth rate (default: the config's drop_path_rate)" };
-        var alpha = new Option<double?>("--logit-weight") { Description = "α, logit distillation from the starting model (default 5 for --method idle, else 0)" };
-        var beta = new Option<double?>("--feature-weight") { Description = "β, feature distillation (default 500 for --method idle, else 0)" };
-        var theta = new Option<double?>("--cut-weight") { Description = "θ, token cut loss (default 20 for --method idle, else 0)" };
-        var cutLoss = new Option<CutLossVariant>("--cut-loss") { DefaultValueFactory = _ => CutLossVariant.Both, Description = "cut-loss terms: Both, Inter, Intra, None" };
-        var temperature = new Option<double>("--temperature") { DefaultValueFactory = _ => 1.0, Description = "logit distillation temperature" };
-        var stage = new Option<TrainingStage>("--stage") { DefaultValueFactory = _ => TrainingStage.All, Description = "life regression: PredictorOnly (stage 1), BackboneOnly (stage 2) or All" };
-        var maxSteps = new Option<long?>("--max-steps") { Description = "stop after N optimiser steps (the learning-rate schedule is laid over them; --epochs is then not used)" };
-        var workers = new Option<int>("--workers") { DefaultValueFactory = _ => defaults.Data.Workers, Description = "threads that decode and resize images while the model trains (default: the cores available)" };
-        var prefetch = new Option<int>("--prefetch") { DefaultValueFactory = _ => defaults.Data.PrefetchBatches, Description = "batches decoded ahead of the model step" };
-        var cache = DataSource.CacheOption();
-        var checkpointSteps = new Option<long?>("--checkpoint-steps") { Description = "also write last.ckpt.safetensors every N steps within an epoch (resumable at that step)" };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "seed of initialisation, data order and augmentation" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
-        var command = new Command("train", "pretrain or finetune a ViT with or without token reduction; prints one JSON line when done");
-        source.AddTo(command, scoring: false);
-        method.AddTo(command);
-        foreach (var option in new Option[] { data, limit, validation, validationLimit, skipUnreadable, output, resume, epochs, batch, lr, minLr, warmup, weightDecay, clip, smoothing, cropScale, flip, mixup, cutmix, dropPath, alpha, beta, theta, cutLoss, temperature, stage, maxSteps, checkpointSteps, workers, prefetch, cache, seed, threads })
-        {
-            command.Options.Add(option);
-        }
-
+        var flags = new TrainFlags();
+        var command = flags.Command();
         command.SetAction(result => CommandRunner.Run(() =>
         {
-            CommandRunner.SetThreads(result.GetValue(threads));
-            var config = source.LoadConfig(result);
-            if (result.GetValue(dropPath) is { } rate)
+            CommandRunner.SetThreads(result.GetValue(flags.Threads));
+            var device = flags.Source.SelectDevice(result);
+
+            // The method's options need the architecture (life regression's predictor has its width): read it once, as the run will.
+            var architecture = (flags.Source.Backbone(result) ?? Backbone.Default).LoadConfig(Info);
+            var options = flags.Bind(result, architecture);
+            if (options.MaxEpoch == 0)
             {
-                config = config with { DropPathRate = rate };
-                config.Validate();
+                throw new ArgumentException(flags.Recipe.InFlagNames(result, "MaxEpoch 0 trains nothing: score the backbone with evaluate or infer"));
             }
 
-            // The model's config records the normalisation it was trained with, so scoring reproduces it.
-            var train = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable), result.GetValue(cache));
-            config = config with { Mean = train.Format.Mean.Select(m => (double)m).ToArray(), Std = train.Format.Std.Select(v => (double)v).ToArray() };
-            var seedValue = result.GetValue(seed);
-            var device = source.SelectDevice(result);
-            var weights = source.WeightsPath(result);
-            var model = weights is null ? new VisionTransformer(config, seedValue) : VisionTransformer.Load(config, weights);
-            if (weights is not null)
+            TrainingRun run;
+            try
             {
-                ModuleWeights.RequireFinite(model, weights);
+                run = new TrainingRun(options, Info);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException(flags.Recipe.InFlagNames(result, e.Message), e);
             }
 
-            model.to(device);
-            var strategy = method.Build(result, config, warnUntrained: false, model);
-            var idle = method.Name(result) == "idle";
-            var objective = new IdleVitObjective
-            {
-                LogitWeight = result.GetValue(alpha) ?? (idle ? 5 : 0),
-                FeatureWeight = result.GetValue(beta) ?? (idle ? 500 : 0),
-                CutWeight = result.GetValue(theta) ?? (idle ? 20 : 0),
-                CutLoss = new CutLoss { Variant = result.GetValue(cutLoss) },
-                LogitDistillation = new LogitDistillationLoss { Temperature = result.GetValue(temperature) },
-            };
-            var outputDir = result.GetValue(output)!;
-            var options = new TrainerOptions
-            {
-                Epochs = result.GetValue(epochs),
-                BatchSize = result.GetValue(batch),
-                LearningRate = result.GetValue(lr),
-                MinLearningRate = result.GetValue(minLr),
-                WarmupEpochs = result.GetValue(warmup),
-                WeightDecay = result.GetValue(weightDecay),
-                ClipGradNorm = result.GetValue(clip),
-                LabelSmoothing = result.GetValue(smoothing),
-                MinCropScale = result.GetValue(cropScale),
-                HorizontalFlip = result.GetValue(flip),
-                MixupAlpha = result.GetValue(mixup),
-                CutmixAlpha = result.GetValue(cutmix),
-                Stage = result.GetValue(stage),
-                Objective = objective,
-                Seed = seedValue,
-                CheckpointDirectory = outputDir,
-                MaxSteps = result.GetValue(maxSteps),
-                CheckpointSteps = result.GetValue(checkpointSteps),
-                Data = new DataPipelineOptions { Workers = result.GetValue(workers), PrefetchBatches = result.GetValue(prefetch) },
-                Precision = source.Precision(result),
-            };
-            var validationSpec = result.GetValue(validation);
-            if (validationSpec is null && result.GetValue(validationLimit) is not null)
+            var train = DataSource.Load(result.GetValue(flags.Data)!, run.Architecture, result.GetValue(flags.Limit), "--data", options.SkipUnreadableImages, options.CacheBudgetMegabytes, classes: null);
+            var validationSpec = result.GetValue(flags.Validation);
+            if (validationSpec is null && result.GetValue(flags.ValidationLimit) is not null)
             {
                 throw new ArgumentException("--validation-limit needs --validation");
             }
 
-            var validationSet = validationSpec is null ? null : DataSource.Load(validationSpec, config, result.GetValue(validationLimit), "--validation", result.GetValue(skipUnreadable), result.GetValue(cache));
-            using var trainer = new Trainer(model, strategy, options);
-            if (result.GetValue(resume) is { } checkpoint)
+            ImageSource? validation = validationSpec is null ? null
+                : DataSource.Load(validationSpec, run.Architecture, result.GetValue(flags.ValidationLimit), "--validation", options.SkipUnreadableImages, options.CacheBudgetMegabytes, train.Classes);
+            if (validation is null && options.ValidationSetFraction is { } fraction)
             {
-                trainer.Resume(checkpoint);
-                var within = trainer.StepsIntoEpoch > 0 ? $", {trainer.StepsIntoEpoch} steps into epoch {trainer.CompletedEpochs + 1}" : string.Empty;
-                var of = options.MaxSteps is null ? $" of {options.Epochs}" : string.Empty;
-                Console.Error.WriteLine($"tokenidle: resuming after epoch {trainer.CompletedEpochs}{of}{within} ({trainer.CompletedSteps} steps in all) from '{checkpoint}'");
+                (train, validation) = train.Split(fraction, options.Seed ?? 1);
+                Info($"holding out {validation.Count} of the training images for validation");
             }
 
             var progress = new ConsoleProgressBar(Console.Error, !Console.IsErrorRedirected);
@@ -146,21 +66,26 @@ internal static class TrainCommand
                 cancel.Cancel();
             };
             Console.CancelKeyPress += onCancel;
+            var outputDir = options.WorkspacePath!;
             var watch = Stopwatch.StartNew();
             try
             {
-                var last = trainer.Fit(train, validationSet, progress, cancel.Token);
-                var skipped = train.SkippedCount + (validationSet?.SkippedCount ?? 0);
+                var trained = run.Train(train, validation, device, options.Seed ?? 1, (_, _) => progress, cancel.Token, result.GetValue(flags.Resume));
+                using var model = trained.Model;
+                using var predictor = trained.Strategy?.Predictor;
+                var skipped = train.SkippedCount + (validation?.SkippedCount ?? 0);
                 if (skipped > 0)
                 {
-                    Console.Error.WriteLine($"tokenidle: skipped {skipped} unreadable image(s) in all");
+                    Info($"skipped {skipped} unreadable image(s) in all");
                 }
 
+                var last = trained.Validation;
                 var summary = new Dictionary<string, object?>
                 {
-                    ["epochs"] = trainer.CompletedEpochs,
-                    ["steps"] = trainer.CompletedSteps,
+                    ["epochs"] = trained.Epochs,
+                    ["steps"] = trained.Steps,
                     ["precision"] = options.Precision.Name(),
+                    ["backbone"] = run.Backbone.ToString(),
                     ["train_images"] = train.Count - train.SkippedCount,
                     ["skipped_images"] = skipped,
                     ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 1),
@@ -170,7 +95,7 @@ internal static class TrainCommand
                     ["validation_loss"] = last?.Loss,
                     ["output"] = outputDir,
                 };
-                foreach (var (key, value) in MacsCommand.Describe(config, strategy, method.Name(result), result.GetValue(method.KeepRate)))
+                foreach (var (key, value) in MacsCommand.Describe(model.Config, trained.Strategy, flags.Method.Name(result), result.GetValue(flags.Method.KeepRatio)))
                 {
                     summary[key] = value;
                 }
@@ -183,11 +108,76 @@ internal static class TrainCommand
                 Console.Error.WriteLine($"tokenidle: cancelled; continue with --resume {Path.Combine(outputDir, "last.ckpt.safetensors")} (written after each epoch{(options.CheckpointSteps is { } n ? $" and every {n} steps" : string.Empty)})");
                 return 130;
             }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException(flags.Recipe.InFlagNames(result, e.Message), e);
+            }
             finally
             {
                 Console.CancelKeyPress -= onCancel;
             }
         }));
         return command;
+    }
+
+    private static void Info(string message) => Console.Error.WriteLine($"tokenidle: {message}");
+}
+
+/// <summary><c>tokenidle train</c>'s flags, and the trainer options they describe.</summary>
+internal sealed class TrainFlags
+{
+    public ModelSource Source { get; } = new();
+
+    public MethodSource Method { get; } = new();
+
+    public RecipeFlags Recipe { get; } = new();
+
+    public Option<string> Data { get; } = new("--data") { Description = $"training set: {DataSource.Description}", DefaultValueFactory = _ => "fashion-mnist:train" };
+
+    public Option<int?> Limit { get; } = DataSource.LimitOption("--limit", "the training set");
+
+    public Option<string?> Validation { get; } = new("--validation") { Description = "validation set evaluated after every epoch (same forms as --data); best.safetensors keeps its best top-1" };
+
+    public Option<int?> ValidationLimit { get; } = DataSource.LimitOption("--validation-limit", "the validation set");
+
+    public Option<string> Output { get; } = new("--workspace-path", "--output") { Description = "folder for config.json, best.safetensors, best.predictor.safetensors (life) and last.ckpt.safetensors", Required = true };
+
+    public Option<string?> Resume { get; } = new("--resume") { Description = "continue from a last.ckpt.safetensors (give the same backbone: its weights are the teacher)" };
+
+    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads (default: all)" };
+
+    /// <summary>The <c>train</c> command with every flag.</summary>
+    public Command Command()
+    {
+        var command = new Command("train", "pretrain or finetune a ViT with or without token reduction, as the ML.NET trainers do; prints one JSON line when done");
+        Source.AddTo(command, scoring: false);
+        Method.AddTo(command);
+        Recipe.AddTo(command);
+        foreach (var option in new Option[] { Data, Limit, Validation, ValidationLimit, Output, Resume, Threads })
+        {
+            command.Options.Add(option);
+        }
+
+        return command;
+    }
+
+    /// <summary>
+    /// The trainer options the flags describe — what an ML.NET trainer would be given for the same run — for a backbone
+    /// of <paramref name="architecture"/>'s shape: the method's options at their defaults, then each flag given.
+    /// </summary>
+    /// <exception cref="ArgumentException">A flag that does not apply, or float16 (training runs in float32 or bfloat16).</exception>
+    public VisionTransformerTrainerBase.OptionsBase Bind(ParseResult result, VisionTransformerConfig architecture)
+    {
+        var options = VisionTransformerTrainerBase.OptionsBase.For(Method.Options(result, architecture, warnUntrained: false));
+        Recipe.Apply(result, options, Method.Name(result));
+        (options.Backbone, options.WorkspacePath, options.Precision) = (Source.Backbone(result), result.GetValue(Output), Source.Precision(result));
+        options.Device = result.GetResult(Source.Device) is { Implicit: false } ? result.GetValue(Source.Device) : null;
+        if (options.Precision == Precision.Float16)
+        {
+            // The ML.NET trainers train float16 models in float32 and score them in float16; train writes checkpoints only.
+            throw new ArgumentException("--precision float16 applies to scoring; training runs in float32 or bfloat16 (mixed precision): give one of those");
+        }
+
+        return options;
     }
 }

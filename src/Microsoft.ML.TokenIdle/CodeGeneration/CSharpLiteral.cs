@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Microsoft.ML.TokenIdle.CodeGeneration;
 
-/// <summary>C# source text for the values generated code passes: strings, numbers, booleans, enums, arrays.</summary>
+/// <summary>C# source text for the values generated code passes: strings, numbers, booleans, enums, arrays, backbones.</summary>
 internal static class CSharpLiteral
 {
     /// <summary>The literal of <paramref name="value"/> (an enum as <c>Type.Member</c>, flags joined with <c>|</c>).</summary>
@@ -17,8 +17,19 @@ internal static class CSharpLiteral
         double number => Number(number),
         int or long or uint or ulong or byte => Convert.ToString(value, CultureInfo.InvariantCulture)!,
         Enum member => Enum(member),
+        Backbone backbone => Backbone(backbone),
         IEnumerable items when value.GetType() != typeof(string) => Array(items),
         _ => throw new NotSupportedException($"no C# literal for a {value.GetType().Name}"),
+    };
+
+    // A backbone as the factory that names it.
+    private static string Backbone(Backbone backbone) => backbone.Source switch
+    {
+        BackboneSource.HubModel => $"Backbone.HubModel({Of(backbone.ModelId)}{(backbone.Revision is null ? string.Empty : $", {Of(backbone.Revision)}")})",
+        BackboneSource.Files => $"Backbone.Files({Of(backbone.ConfigPath)}{(backbone.WeightsPath is null ? string.Empty : $", {Of(backbone.WeightsPath)}")})",
+        BackboneSource.Architecture => $"Backbone.RandomlyInitialised({Of(backbone.Architecture)}){(backbone.WeightsPath is null ? string.Empty : $" with {{ WeightsPath = {Of(backbone.WeightsPath)} }}")}",
+        BackboneSource.FashionMnist => "Backbone.FashionMnist",
+        _ => throw new NotSupportedException($"no C# literal for backbone source {backbone.Source}"),
     };
 
     private static string Number(double value)

@@ -31,12 +31,15 @@ internal static class OptionsCode
             throw new InvalidDataException($"the model was trained by '{recipe.Trainer}', which has no code generator");
         }
 
-        object options;
+        VisionTransformerTrainerBase.OptionsBase options;
         try
         {
-            options = recipe.Options.Deserialize(trainer.Options) ?? throw new JsonException("empty options");
+            options = (VisionTransformerTrainerBase.OptionsBase)(recipe.Options.Deserialize(trainer.Options) ?? throw new JsonException("empty options"));
+
+            // Written in today's names; a recipe that names no backbone was saved when the embedded model was the default.
+            options.UseCurrentNames(recipe.Options.TryGetProperty(TrainerRecipe.BackboneKey, out _) ? null : Backbone.FashionMnist);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
             throw new InvalidDataException($"the model's {recipe.Trainer} options cannot be read: {e.Message}", e);
         }
@@ -73,7 +76,7 @@ internal static class OptionsCode
 
     private static IEnumerable<PropertyInfo> Settable(Type type)
         => type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.CanWrite && p.SetMethod!.IsPublic && p.GetCustomAttribute<JsonIgnoreAttribute>() is null)
+            .Where(p => p.CanWrite && p.SetMethod!.IsPublic && p.GetCustomAttribute<JsonIgnoreAttribute>() is null && p.GetCustomAttribute<ObsoleteAttribute>() is null)
             .OrderBy(p => p.DeclaringType == type ? 1 : 0)
             .ThenBy(p => p.MetadataToken);
 

@@ -272,6 +272,13 @@ public sealed class Trainer : IDisposable
         return last;
     }
 
+    /// <summary>One optimiser step on a batch at the recipe's peak learning rate, as <see cref="Fit"/> takes one (<c>tokenidle bench --train</c> times it).</summary>
+    internal double Step(Tensor images, Tensor targets)
+    {
+        using var scope = NewDisposeScope();
+        return Step(images, targets, _options.LearningRate, "a benchmark step");
+    }
+
     /// <summary>The run's optimiser steps (the schedule's length) and the epochs they span.</summary>
     private (long Steps, int Epochs) Length(int stepsPerEpoch)
         => _options.MaxSteps is { } steps

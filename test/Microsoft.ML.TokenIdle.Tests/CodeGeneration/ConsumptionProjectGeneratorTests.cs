@@ -27,7 +27,7 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
         var options = _data.Recipe(new LifeRegressionSlimmingTrainer.Options
         {
             ImageColumnName = "Copy",
-            TokenReduction = new LifeRegressionOptions { KeepRate = 0.5, Layers = new[] { 1, 2 }, Steepness = 2 },
+            TokenReduction = new LifeRegressionOptions { KeepRatio = 0.5, Layers = new[] { 1, 2 }, Steepness = 2 },
             PredictorEpochs = 2,
             EarlyStoppingCriteria = new EarlyStopping(MinDelta: 0.5, Patience: 1),
             ValidationSetFraction = 0.25,
@@ -65,11 +65,11 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
             ".Append(mlContext.MulticlassClassification.Trainers.LifeRegressionSlimming(new LifeRegressionSlimmingTrainer.Options",
             "ImageColumnName = @\"Copy\",",
             "TokenMaskColumnName = @\"Mask\",",
-            $"ConfigPath = @\"{_data.ConfigPath}\",",
+            $"Backbone = Backbone.Files(@\"{_data.ConfigPath}\"),",
             "ValidationSetFraction = 0.25,",
             "EarlyStoppingCriteria = new EarlyStopping(MinDelta: 0.5, Patience: 1, Metric: EarlyStoppingMetric.Accuracy),",
             "Seed = 4,",
-            "KeepRate = 0.5,",
+            "KeepRatio = 0.5,",
             "Layers = new int[] { 1, 2 },",
             "Steepness = 2d,",
             "PredictorEpochs = 2,",
@@ -87,6 +87,30 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
 
         // The generated code compiles (as a project referencing the library's project).
         ProcessRunner.Run("dotnet", folder, "build", "-c", "Release", "-nologo");
+    }
+
+    /// <summary>
+    /// Recipes saved before the backbone was one value are written in today's names: the older ConfigPath as
+    /// <c>Backbone.Files</c>, KeepRate as KeepRatio, float16's HalfPrecision as Precision, and a recipe that named no
+    /// backbone as the embedded Fashion-MNIST ViT, the default when it was saved (today's default is DeiT-S).
+    /// </summary>
+    [Fact]
+    public void RecipesOfEarlierBuildsAreWrittenInTodaysNames()
+    {
+        var saved = ((IEnumerable<ITransformer>)new MLContext().Model.Load(Path.Combine(AppContext.BaseDirectory, "Data", "mlnet-5.0.1.zip"), out _)).OfType<VisionTransformerClassifier>().Single();
+        var code = OptionsCode.TrainerCall(saved.Recipe!, "");
+        Assert.Contains("Backbone = Backbone.Files(@\"/tmp/tokenidle-saved-model.json\"),", code);
+        Assert.Contains("LearningRate = 0.003,", code);
+        Assert.DoesNotContain("ConfigPath", code);
+
+        var unnamed = new Microsoft.ML.TokenIdle.Components.TrainerRecipe(nameof(TokenIdleImageClassificationTrainer),
+            System.Text.Json.JsonDocument.Parse("""{"TokenReduction":{"KeepRate":0.5},"HalfPrecision":true,"MaxEpoch":1}""").RootElement);
+        code = OptionsCode.TrainerCall(unnamed, "");
+        Assert.Contains("Backbone = Backbone.FashionMnist,", code);
+        Assert.Contains("KeepRatio = 0.5,", code);
+        Assert.Contains("Precision = Precision.Float16,", code);
+        Assert.DoesNotContain("KeepRate", code);
+        Assert.DoesNotContain("HalfPrecision", code);
     }
 
     [Fact]

@@ -106,7 +106,7 @@ public sealed class DataViewImageSourceTests : IClassFixture<ImagePipelineData>
         var context = new MLContext(seed: 1);
         var log = new List<string>();
         context.Log += (_, e) => log.Add(e.RawMessage);
-        var options = new VisionTransformerTrainer.Options { ConfigPath = config, MaxSteps = 3, BatchSize = 8, DataWorkers = 2, Seed = 1 };
+        var options = new VisionTransformerTrainer.Options { Backbone = Backbone.Files(config), MaxSteps = 3, BatchSize = 8, DataWorkers = 2, Seed = 1 };
         GC.Collect();
         var before = GC.GetTotalAllocatedBytes(precise: true);
         _data.Prepare(context).Append(context.MulticlassClassification.Trainers.VisionTransformer(options)).Fit(context.Data.LoadFromEnumerable(rows));

@@ -23,7 +23,7 @@ public class MacsCounterTests
     [InlineData(0.5, 2.4)]
     public void IdleVitTableIsReproduced(double k, double gmacs)
     {
-        var report = MacsCounter.Count(DeitSmall, new TokenIdlingOptions { KeepRate = k }.CreateStrategy(DeitSmall));
+        var report = MacsCounter.Count(DeitSmall, new TokenIdlingOptions { KeepRatio = k }.CreateStrategy(DeitSmall));
         Assert.InRange(report.PaperGMacs, gmacs - 0.1, gmacs + 0.1);
 
         // Choosing tokens costs a little more than the papers count; queries and keys of idle tokens are never computed.
@@ -38,7 +38,7 @@ public class MacsCounterTests
     [InlineData(0.5, 2.3)]
     public void EvitWithFusionTableIsReproduced(double k, double gmacs)
     {
-        var report = MacsCounter.Count(DeitSmall, new TokenReorganizationOptions { KeepRate = k, FuseInattentive = true }.CreateStrategy(DeitSmall));
+        var report = MacsCounter.Count(DeitSmall, new TokenReorganizationOptions { KeepRatio = k, FuseInattentive = true }.CreateStrategy(DeitSmall));
         Assert.InRange(report.PaperGMacs, gmacs - 0.1, gmacs + 0.1);
         Assert.InRange(report.ExecutedGMacs - report.PaperGMacs, 0.0, 0.05);
     }
@@ -47,12 +47,12 @@ public class MacsCounterTests
     public void CountsFollowTheTokensOfEachPart()
     {
         // EViT at 0.7 on DeiT-S: layer 3 attends over 197 tokens, its MLP runs on 1 + 138 + 1 fused.
-        var plan = MacsCounter.Count(DeitSmall, new TokenReorganizationOptions { KeepRate = 0.7 }.CreateStrategy(DeitSmall)).Layers;
+        var plan = MacsCounter.Count(DeitSmall, new TokenReorganizationOptions { KeepRatio = 0.7 }.CreateStrategy(DeitSmall)).Layers;
         Assert.Equal(new LayerTokenCounts(197, 197, 197, 140, 140, 58, true), plan[3]);
         Assert.Equal(LayerTokenCounts.Plain(140), plan[4]);
 
         // Life regression slims before the block: 197 → 139 → 98 → 69 tokens at layers 4, 7, 10.
-        var life = MacsCounter.Count(DeitSmall, new LifeRegressionOptions { KeepRate = 0.7 }.CreateStrategy(DeitSmall));
+        var life = MacsCounter.Count(DeitSmall, new LifeRegressionOptions { KeepRatio = 0.7 }.CreateStrategy(DeitSmall));
         Assert.Equal(new[] { 197, 197, 197, 197, 139, 139, 139, 98, 98, 98, 69, 69 }, life.Layers.Select(c => c.MlpTokens));
         Assert.True(life.ExecutedMacs > life.PaperMacs, "the predictor's cost is executed but not in the paper figure");
     }

@@ -48,7 +48,7 @@ public sealed class ApplyOnnxModelTests : IDisposable
         var definition = SchemaDefinition.Create(typeof(ImageRow));
         definition["Label"].ColumnType = new KeyDataViewType(typeof(uint), set.Config.NumClasses);
         var data = context.Transforms.LoadImages("Image", null, "ImagePath").Fit(context.Data.LoadFromEnumerable(rows, definition)).Transform(context.Data.LoadFromEnumerable(rows, definition));
-        var options = new TokenIdleImageClassificationTrainer.Options { ConfigPath = set.ConfigPath, PretrainedWeightsPath = set.WeightsPath, MaxEpoch = 0, TokenReduction = { KeepRate = 0.5 } };
+        var options = new TokenIdleImageClassificationTrainer.Options { Backbone = Backbone.Files(set.ConfigPath, set.WeightsPath), MaxEpoch = 0, TokenReduction = { KeepRatio = 0.5 } };
         var classifier = context.MulticlassClassification.Trainers.TokenIdleImageClassification(options).Fit(data);
         var expected = context.Data.CreateEnumerable<Scores>(classifier.Transform(data), false, ignoreMissingColumns: true).ToList();
 

@@ -116,7 +116,7 @@ public sealed class VisionTransformerOnnxExporterTests
         var config = VisionTransformerConfig.Load(files.ConfigPath);
         using var model = VisionTransformer.Load(config, files.WeightsPath);
         model.eval();
-        TokenReductionOptions options = method == "idle" ? new TokenIdlingOptions { KeepRate = 0.7 } : new TokenReorganizationOptions { KeepRate = 0.7, FuseInattentive = true };
+        TokenReductionOptions options = method == "idle" ? new TokenIdlingOptions { KeepRatio = 0.7 } : new TokenReorganizationOptions { KeepRatio = 0.7, FuseInattentive = true };
         var strategy = options.CreateStrategy(config);
         var images = Microsoft.ML.TokenIdle.Training.Data.FashionMnist.Load("test", size: config.ImageSize);
         var (mean, std) = config.InputNormalization();
@@ -251,7 +251,7 @@ public sealed class VisionTransformerOnnxExporterTests
             }
 
             predictor.eval();
-            return new LifeRegressionOptions { KeepRate = 0.7, Predictor = predictor }.CreateStrategy(set.Config);
+            return new LifeRegressionOptions { KeepRatio = 0.7, Predictor = predictor }.CreateStrategy(set.Config);
         }
 
         TokenReductionOptions? options = name switch

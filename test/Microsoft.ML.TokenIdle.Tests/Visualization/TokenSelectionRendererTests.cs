@@ -76,7 +76,7 @@ public class TokenSelectionRendererTests
     {
         var set = FixtureSet.Get("micro");
         var model = set.LoadModel();
-        var strategy = new LifeRegressionOptions { KeepRate = 0.5 }.CreateStrategy(set.Config);
+        var strategy = new LifeRegressionOptions { KeepRatio = 0.5 }.CreateStrategy(set.Config);
         var image = ImageDecoder.Load(Path.Combine(AppContext.BaseDirectory, "Imaging", "Data", "photo.jpg"));
         var (strip, trace, logits) = new TokenSelectionRenderer().Render(model, strategy, image);
         Assert.Equal(set.Config.NumPatches, trace.PatchPriorities!.Length);

@@ -7,6 +7,9 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// </summary>
 public sealed class LifeRegressionOptions : TokenReductionOptions
 {
+    /// <inheritdoc/>
+    public override string Name => TokenReductionMethods.Names[(int)TokenReductionMethod.Life];
+
     /// <summary>The layer whose output the predictor reads; null for the layer before the first slimming layer.</summary>
     public int? PredictorLayer { get; set; }
 

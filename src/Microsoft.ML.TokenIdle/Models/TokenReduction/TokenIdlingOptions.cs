@@ -9,6 +9,9 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 public sealed class TokenIdlingOptions : TokenReductionOptions
 {
     /// <inheritdoc/>
+    public override string Name => TokenReductionMethods.Names[(int)TokenReductionMethod.Idle];
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<int> DefaultLayers(int depth)
     {
         var first = (int)Math.Round(depth / 3.0, MidpointRounding.AwayFromZero);
@@ -23,7 +26,7 @@ public sealed class TokenIdlingOptions : TokenReductionOptions
         for (var s = 0; s < stages; s++)
         {
             var length = count / stages + (s < count % stages ? 1 : 0);
-            ratios.AddRange(Enumerable.Repeat(Math.Pow(KeepRate, s + 1), length));
+            ratios.AddRange(Enumerable.Repeat(Math.Pow(KeepRatio, s + 1), length));
         }
 
         return ratios;

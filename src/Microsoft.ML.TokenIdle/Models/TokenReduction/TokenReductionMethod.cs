@@ -50,7 +50,7 @@ public static class TokenReductionMethods
             return schedule is null ? null : throw new ArgumentException("the full model takes no schedule");
         }
 
-        options.KeepRate = keepRate;
+        options.KeepRatio = keepRate;
         options.Schedule = schedule;
         return options;
     }

@@ -1,3 +1,5 @@
+using System.ComponentModel;
+
 namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 
 /// <summary>
@@ -7,7 +9,19 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 public abstract class TokenReductionOptions
 {
     /// <summary>Base keep ratio k in (0, 1]; default 0.7.</summary>
-    public double KeepRate { get; set; } = 0.7;
+    public double KeepRatio { get; set; } = 0.7;
+
+    /// <summary>The older spelling of <see cref="KeepRatio"/> (still read from saved trainer recipes).</summary>
+    [Obsolete("Use KeepRatio.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public double KeepRate
+    {
+        get => KeepRatio;
+        set => KeepRatio = value;
+    }
+
+    /// <summary>The method's name as the CLI, saved models and reports spell it (e.g. <c>idle</c>).</summary>
+    public virtual string Name => GetType().Name;
 
     /// <summary>The reducing layers; null for the method's default for the model's depth.</summary>
     public IReadOnlyList<int>? Layers { get; set; }
@@ -31,13 +45,30 @@ public abstract class TokenReductionOptions
             return explicitSchedule;
         }
 
-        if (!(KeepRate > 0 && KeepRate <= 1))
-        {
-            throw new ArgumentException($"keep rate {KeepRate} is outside (0, 1]");
-        }
-
+        ValidateRatios();
         var layers = Layers ?? DefaultLayers(depth);
         return TokenSchedule.AtLayers(depth, layers, LayerRatios(layers.Count));
+    }
+
+    /// <summary>Checks what can be checked without the model's depth: the keep ratio, the schedule's ratios, and not both a schedule and layers.</summary>
+    /// <exception cref="ArgumentException">A value is invalid; the message names it.</exception>
+    public void ValidateRatios()
+    {
+        if (Schedule is not null)
+        {
+            if (Layers is not null)
+            {
+                throw new ArgumentException("give either an explicit per-layer schedule or reduction layers with a keep ratio, not both");
+            }
+
+            _ = new TokenSchedule(Schedule);
+            return;
+        }
+
+        if (!(KeepRatio > 0 && KeepRatio <= 1))
+        {
+            throw new ArgumentException($"keep ratio {KeepRatio} is outside (0, 1]");
+        }
     }
 
     /// <summary>The method with these settings for a model of <paramref name="config"/>'s shape (validated).</summary>
@@ -52,7 +83,7 @@ public abstract class TokenReductionOptions
     protected abstract IReadOnlyList<int> DefaultLayers(int depth);
 
     /// <summary>The ratios of the reducing layers, in layer order; default: the base rate at each.</summary>
-    protected virtual IReadOnlyList<double> LayerRatios(int count) => Enumerable.Repeat(KeepRate, count).ToArray();
+    protected virtual IReadOnlyList<double> LayerRatios(int count) => Enumerable.Repeat(KeepRatio, count).ToArray();
 
     /// <summary>Pairs the method's selector and reduction under <paramref name="schedule"/>.</summary>
     protected abstract TokenReductionStrategy Create(VisionTransformerConfig config, TokenSchedule schedule);

@@ -11,6 +11,9 @@ public sealed class TokenReorganizationOptions : TokenReductionOptions
     public bool FuseInattentive { get; set; } = true;
 
     /// <inheritdoc/>
+    public override string Name => TokenReductionMethods.Names[(int)(FuseInattentive ? TokenReductionMethod.EvitFuse : TokenReductionMethod.Evit)];
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<int> DefaultLayers(int depth) => TokenSchedule.ScaleLayers(new[] { 3, 6, 9 }, depth);
 
     /// <inheritdoc/>

@@ -11,7 +11,7 @@ namespace Microsoft.ML.TokenIdle.Training.Losses;
 /// teacher, so the same objective is the distillation recipe of EViT and life regression, and plain
 /// cross-entropy without a teacher.
 /// </summary>
-public sealed class IdleVitObjective
+public sealed record IdleVitObjective
 {
     /// <summary>Plain (soft-target) cross-entropy: every other weight 0, no teacher.</summary>
     public static IdleVitObjective CrossEntropyOnly => new() { LogitWeight = 0, FeatureWeight = 0, CutWeight = 0 };
@@ -33,6 +33,24 @@ public sealed class IdleVitObjective
 
     /// <summary>The feature distillation.</summary>
     public FeatureDistillationLoss FeatureDistillation { get; init; } = new();
+
+    /// <summary>The objective in words, e.g. <c>cross-entropy + 5 × logit distillation + 500 × feature distillation + 20 × cut loss</c>.</summary>
+    public string Description
+    {
+        get
+        {
+            var terms = new List<string> { "cross-entropy" };
+            foreach (var (weight, name) in new[] { (LogitWeight, "logit distillation"), (FeatureWeight, "feature distillation"), (CutWeight, "cut loss") })
+            {
+                if (weight > 0)
+                {
+                    terms.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{weight} × {name}"));
+                }
+            }
+
+            return string.Join(" + ", terms);
+        }
+    }
 
     /// <summary>Whether <see cref="Compute"/> needs the teacher's outputs.</summary>
     public bool NeedsTeacher => LogitWeight > 0 || FeatureWeight > 0;

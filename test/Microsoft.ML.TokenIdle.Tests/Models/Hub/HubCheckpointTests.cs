@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.ML.Data;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.Hub;
 using static TorchSharp.torch;
@@ -201,6 +202,63 @@ public sealed class HubCheckpointTests : IDisposable
         public string Label { get; set; } = string.Empty;
     }
 
+    /// <summary>
+    /// A trainer that names no backbone finetunes the papers' DeiT-S from the Hub cache (here the loopback hub serves
+    /// the deit-tiny fixture under its id), checks every option before fetching anything (the architecture's small config
+    /// before the weights), and offline without a cache fails with one line that names the model and the ways out.
+    /// </summary>
+    [Fact]
+    public void ATrainerThatNamesNoBackboneFetchesDeitSmallAfterCheckingEverything()
+    {
+        const string Default = "timm/deit_small_patch16_224.fb_in1k";
+        Assert.Equal(Default, Backbone.DefaultModelId);
+        _hub.Commit(Default, new Dictionary<string, byte[]> { ["config.json"] = Config, ["model.safetensors"] = _weights });
+        var saved = (Environment.GetEnvironmentVariable("HF_ENDPOINT"), Environment.GetEnvironmentVariable("HF_HUB_CACHE"), Environment.GetEnvironmentVariable("HF_HUB_OFFLINE"));
+        Environment.SetEnvironmentVariable("HF_ENDPOINT", _hub.Url);
+        Environment.SetEnvironmentVariable("HF_HUB_CACHE", _cache.FullName);
+        try
+        {
+            var folder = Path.Combine(RepositoryPaths.FashionMnistSamples, "train");
+            var rows = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).Take(2)
+                .SelectMany(d => Directory.GetFiles(d).Order(StringComparer.Ordinal).Take(4).Select(f => new ImageRow { ImagePath = f, Label = Path.GetFileName(d) })).ToList();
+            var ml = new MLContext(seed: 1);
+            var messages = new List<string>();
+            ml.Log += (_, e) => { lock (messages) { messages.Add(e.Message); } };
+            var data = ml.Data.LoadFromEnumerable(rows);
+            ITransformer Fit(TokenIdleImageClassificationTrainer.Options options) => ml.Transforms.Conversion.MapValueToKey("Label")
+                .Append(ml.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))
+                .Append(ml.MulticlassClassification.Trainers.TokenIdleImageClassification(options))
+                .Fit(data);
+
+            // A bad option is refused before any request; a schedule that does not fit the architecture, after its config only.
+            var batch = Assert.Throws<ArgumentException>(() => Fit(new TokenIdleImageClassificationTrainer.Options { BatchSize = 0 }));
+            Assert.Equal("BatchSize must be at least 1, got 0", batch.Message);
+            Assert.Empty(_hub.Log);
+            var schedule = Assert.ThrowsAny<ArgumentException>(() => Fit(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { Schedule = new[] { 1.0, 0.5 } } }));
+            Assert.Contains("2 ratios", schedule.Message);
+            Assert.Equal(0, _hub.Count("HEAD", "model.safetensors"));
+
+            var model = (IEnumerable<ITransformer>)Fit(new TokenIdleImageClassificationTrainer.Options { MaxSteps = 1, BatchSize = 4 });
+            Assert.Equal(192, model.OfType<VisionTransformerClassifier>().Single().Model.Config.EmbedDim);
+            Assert.Contains(messages, m => m.Contains($"backbone: {Default} at main", StringComparison.Ordinal));
+            Assert.Contains(messages, m => m.Contains($"{Default}: downloading model.safetensors", StringComparison.Ordinal));
+
+            // Offline with an empty cache: one line naming the model, and what to do.
+            Environment.SetEnvironmentVariable("HF_HUB_CACHE", Directory.CreateTempSubdirectory("empty-hub").FullName);
+            Environment.SetEnvironmentVariable("HF_HUB_OFFLINE", "1");
+            var offline = Assert.Throws<HubException>(() => Fit(new TokenIdleImageClassificationTrainer.Options { MaxSteps = 1, BatchSize = 4 }));
+            Assert.DoesNotContain('\n', offline.Message);
+            Assert.StartsWith($"the backbone {Default} cannot be had: 'config.json' of {Default} at revision main is not in the cache", offline.Message);
+            Assert.Contains("Choose another backbone (local config and weights files, or another Hub id)", offline.Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("HF_ENDPOINT", saved.Item1);
+            Environment.SetEnvironmentVariable("HF_HUB_CACHE", saved.Item2);
+            Environment.SetEnvironmentVariable("HF_HUB_OFFLINE", saved.Item3);
+        }
+    }
+
     [Fact]
     public void ATrainerFinetunesAHubCheckpointNamedInItsOptions()
     {
@@ -216,7 +274,7 @@ public sealed class HubCheckpointTests : IDisposable
             var messages = new List<string>();
             ml.Log += (_, e) => { lock (messages) { messages.Add(e.Message); } };
             var data = ml.Data.LoadFromEnumerable(rows);
-            var options = new TokenIdleImageClassificationTrainer.Options { PretrainedModel = Repo, MaxSteps = 1, BatchSize = 4, TokenReduction = { KeepRate = 0.7 } };
+            var options = new TokenIdleImageClassificationTrainer.Options { Backbone = Backbone.HubModel(Repo), MaxSteps = 1, BatchSize = 4, TokenReduction = { KeepRatio = 0.7 } };
             var model = ml.Transforms.Conversion.MapValueToKey("Label")
                 .Append(ml.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))
                 .Append(ml.MulticlassClassification.Trainers.TokenIdleImageClassification(options))
@@ -224,10 +282,13 @@ public sealed class HubCheckpointTests : IDisposable
             var classifier = model.LastTransformer;
             Assert.Equal((224, 192, 2), (classifier.Model.Config.ImageSize, classifier.Model.Config.EmbedDim, classifier.Model.Config.NumClasses));
             Assert.Equal("bicubic", classifier.Model.Config.Interpolation);
-            Assert.Contains(messages, m => m.Contains($"{Repo} at main: '{Path.Combine(RepoFolder, "snapshots", _commit, "model.safetensors")}'", StringComparison.Ordinal));
+            Assert.Contains(messages, m => m.Contains($"backbone: {Repo} at main", StringComparison.Ordinal));
             Assert.Contains(messages, m => m.Contains("has a head for 1000 classes; training a new head for 2", StringComparison.Ordinal));
 
+            // The older spelling still names a backbone, and still refuses two at once.
+#pragma warning disable CS0618
             var both = new TokenIdleImageClassificationTrainer.Options { PretrainedModel = Repo, Architecture = "deit-tiny" };
+#pragma warning restore CS0618
             var e = Assert.ThrowsAny<Exception>(() => ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", imageFolder: null, "ImagePath"))
                 .Append(ml.MulticlassClassification.Trainers.TokenIdleImageClassification(both)).Fit(data));
             Assert.Contains($"PretrainedModel '{Repo}' brings its architecture and weights", e.Message);
@@ -248,13 +309,13 @@ public sealed class HubCheckpointTests : IDisposable
 
         var byId = Run("infer", "--model", Repo, "--input", set.ExpectedPath, "--method", "idle", "--keep-rate", "0.7");
         Assert.True(byId.Code == 0, byId.Err);
-        Assert.Contains($"tokenidle: {Repo}: model.safetensors", byId.Err);
+        Assert.Contains($"tokenidle: {Repo}: downloading model.safetensors", byId.Err);
         var byFiles = Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath!, "--input", set.ExpectedPath, "--method", "idle", "--keep-rate", "0.7");
         Assert.Equal(byFiles.Out, byId.Out);
 
         var mixed = Run("infer", "--model", Repo, "--weights", set.WeightsPath!, "--input", set.ExpectedPath);
         Assert.Equal(1, mixed.Code);
-        Assert.Contains($"--weights does not apply to --model {Repo}: the Hub checkpoint brings its weights", mixed.Err);
+        Assert.Contains($"--weights does not apply to --model {Repo}: it brings its weights", mixed.Err);
         var revision = Run("macs", "--model", "deit-small", "--revision", "v1");
         Assert.Equal(1, revision.Code);
         Assert.Contains("--revision v1 applies to a Hub model (--model ORG/NAME)", revision.Err);

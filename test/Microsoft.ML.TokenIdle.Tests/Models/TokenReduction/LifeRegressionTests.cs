@@ -11,7 +11,7 @@ public class LifeRegressionTests
     private static (FixtureSet Set, VisionTransformer Model, TokenReductionStrategy Strategy, LifeRegressionSelector Selector) Micro(double keepRate = 0.6)
     {
         var set = FixtureSet.Get("micro");
-        var strategy = new LifeRegressionOptions { KeepRate = keepRate }.CreateStrategy(set.Config);
+        var strategy = new LifeRegressionOptions { KeepRatio = keepRate }.CreateStrategy(set.Config);
         return (set, set.LoadModel(), strategy, (LifeRegressionSelector)strategy.Selector);
     }
 
@@ -31,7 +31,7 @@ public class LifeRegressionTests
     [Fact]
     public void DefaultLayersScaleThePaperSchedule()
     {
-        var twelve = new LifeRegressionOptions { KeepRate = 0.7 }.BuildSchedule(12);
+        var twelve = new LifeRegressionOptions { KeepRatio = 0.7 }.BuildSchedule(12);
         Assert.Equal(new[] { 4, 7, 10 }, twelve.ReducingLayers);
         var (_, _, strategy, selector) = Micro();
         Assert.Equal(new[] { 2, 4, 5 }, strategy.Schedule.ReducingLayers);

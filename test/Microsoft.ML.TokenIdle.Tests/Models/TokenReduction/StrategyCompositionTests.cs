@@ -10,8 +10,8 @@ public class StrategyCompositionTests
     {
         var set = FixtureSet.Get("micro");
         var model = set.LoadModel();
-        var life = (LifeRegressionSelector)new LifeRegressionOptions { KeepRate = 0.7 }.CreateStrategy(set.Config).Selector;
-        var schedule = new TokenIdlingOptions { KeepRate = 0.7 }.BuildSchedule(set.Config.Depth);
+        var life = (LifeRegressionSelector)new LifeRegressionOptions { KeepRatio = 0.7 }.CreateStrategy(set.Config).Selector;
+        var schedule = new TokenIdlingOptions { KeepRatio = 0.7 }.BuildSchedule(set.Config.Depth);
         var strategy = new TokenReductionStrategy(life, new TokenIdling(), schedule);
         var trace = new TokenReductionTrace();
         var tokens = strategy.ForwardTokens(model, set.Input, trace);
@@ -35,7 +35,7 @@ public class StrategyCompositionTests
     {
         var set = FixtureSet.Get("micro");
         var model = set.LoadModel();
-        var schedule = new TokenIdlingOptions { KeepRate = 0.5 }.BuildSchedule(set.Config.Depth);
+        var schedule = new TokenIdlingOptions { KeepRatio = 0.5 }.BuildSchedule(set.Config.Depth);
         var strategy = new TokenReductionStrategy(new ClassAttentionSelector(), new TokenIdling(), schedule);
         using var input = set.Input;
         using var exact = Float64Reference.Logits(model, strategy, Float64Reference.Rows(input));

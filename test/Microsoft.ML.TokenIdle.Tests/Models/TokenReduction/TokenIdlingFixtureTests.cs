@@ -46,7 +46,7 @@ public class TokenIdlingFixtureTests
     {
         var set = FixtureSet.Get(fixture);
         var name = FormattableString.Invariant($"idle.k{k}");
-        var schedule = new TokenIdlingOptions { KeepRate = k }.BuildSchedule(set.Config.Depth);
+        var schedule = new TokenIdlingOptions { KeepRatio = k }.BuildSchedule(set.Config.Depth);
         Assert.Equal(set.SettingList(name, "keep_ratio_per_layer"), schedule.Ratios);
     }
 

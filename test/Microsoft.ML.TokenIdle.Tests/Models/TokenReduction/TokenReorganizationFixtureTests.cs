@@ -75,7 +75,7 @@ public class TokenReorganizationFixtureTests
     public void DefaultScheduleForTwelveLayersIsTheReferenceOne()
     {
         var set = FixtureSet.Get("deit-tiny");
-        var schedule = new TokenReorganizationOptions { KeepRate = 0.7 }.BuildSchedule(set.Config.Depth);
+        var schedule = new TokenReorganizationOptions { KeepRatio = 0.7 }.BuildSchedule(set.Config.Depth);
         Assert.Equal(set.SettingList("evit.r0.7", "keep_rate_per_layer"), schedule.Ratios);
     }
 }

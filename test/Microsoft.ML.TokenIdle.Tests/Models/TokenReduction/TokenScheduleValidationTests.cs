@@ -14,7 +14,7 @@ public class TokenScheduleValidationTests
     [InlineData(double.NaN)]
     public void KeepRatesOutsideZeroToOneAreRejected(double rate)
     {
-        var e = Assert.Throws<ArgumentException>(() => new TokenIdlingOptions { KeepRate = rate }.CreateStrategy(Config));
+        var e = Assert.Throws<ArgumentException>(() => new TokenIdlingOptions { KeepRatio = rate }.CreateStrategy(Config));
         Assert.Contains("outside (0, 1]", e.Message);
         e = Assert.Throws<ArgumentException>(() => new TokenReorganizationOptions { Schedule = new[] { 1, 1, 1, rate, 1, 1, 1, 1, 1, 1, 1, 1 } }.CreateStrategy(Config));
         Assert.Contains("at layer 3", e.Message);
@@ -42,7 +42,7 @@ public class TokenScheduleValidationTests
     public void ACountThatRoundsToZeroIsRejected()
     {
         // floor(196 · 0.001) = 0 patches at the first idle layer.
-        var e = Assert.Throws<ArgumentException>(() => new TokenIdlingOptions { KeepRate = 0.001 }.CreateStrategy(Config));
+        var e = Assert.Throws<ArgumentException>(() => new TokenIdlingOptions { KeepRatio = 0.001 }.CreateStrategy(Config));
         Assert.Contains("keeps no token of 196", e.Message);
         Assert.Contains("layer 4", e.Message);
     }

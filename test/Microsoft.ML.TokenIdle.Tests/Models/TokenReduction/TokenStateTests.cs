@@ -36,7 +36,7 @@ public class TokenStateTests
         var set = FixtureSet.Get("micro");
         var model = set.LoadModel();
         model.train();
-        var strategy = new TokenIdlingOptions { KeepRate = 0.7 }.CreateStrategy(set.Config);
+        var strategy = new TokenIdlingOptions { KeepRatio = 0.7 }.CreateStrategy(set.Config);
         var withSelections = new TokenReductionTrace();
         var without = new TokenReductionTrace(selections: false);
         using (no_grad())
@@ -52,7 +52,7 @@ public class TokenStateTests
         Assert.Contains("selections: false", e.Message);
 
         // Life regression's per-patch lives come to the host only for a trace that asks for selections.
-        var life = new LifeRegressionOptions { KeepRate = 0.7 }.CreateStrategy(set.Config);
+        var life = new LifeRegressionOptions { KeepRatio = 0.7 }.CreateStrategy(set.Config);
         var (lives, noLives) = (new TokenReductionTrace(), new TokenReductionTrace(selections: false));
         using (no_grad())
         {

@@ -12,7 +12,7 @@ public class CutLossTests
         var model = set.LoadModel();
         model.train();
         var trace = new TokenReductionTrace();
-        new TokenIdlingOptions { KeepRate = 0.7 }.CreateStrategy(set.Config).Forward(model, set.Input, trace);
+        new TokenIdlingOptions { KeepRatio = 0.7 }.CreateStrategy(set.Config).Forward(model, set.Input, trace);
         return trace;
     }
 
