@@ -6,7 +6,8 @@ using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
 using TorchSharp.Modules;
-using static Microsoft.ML.TokenIdle.Onnx.OnnxGraph;
+using Microsoft.ML.TokenIdle.Serialization;
+using static Microsoft.ML.TokenIdle.Serialization.OnnxGraph;
 
 namespace Microsoft.ML.TokenIdle.Onnx;
 
@@ -16,7 +17,7 @@ namespace Microsoft.ML.TokenIdle.Onnx;
 /// size and the schedule, and only the batch axis dynamic. Tokens are chosen in the graph (TopK), gathered
 /// (Gather of whole rows), fused (MatMul) and, for idling, written back (ScatterND).
 /// </summary>
-public sealed class VisionTransformerOnnxExporter
+public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
 {
     /// <summary>The highest opset this exporter has been checked against (ONNX Runtime 1.31 reads it).</summary>
     public const int MaximumOpset = 21;
@@ -93,41 +94,53 @@ public sealed class VisionTransformerOnnxExporter
         onnx.WriteTo(output);
     }
 
+    /// <inheritdoc/>
+    OnnxGraph IOnnxNetworkWriter.Graph => _g;
+
+    /// <inheritdoc/>
+    long IOnnxNetworkWriter.Width => _width;
+
+    /// <inheritdoc/>
+    string IOnnxNetworkWriter.LayerNorm(string x, LayerNorm norm, string prefix) => LayerNorm(x, norm, prefix);
+
+    /// <inheritdoc/>
+    string IOnnxNetworkWriter.Linear(string x, Linear linear, string prefix, bool quantizable) => Linear(x, linear, prefix, quantizable);
+
+    /// <inheritdoc/>
+    string IOnnxNetworkWriter.Attention(string normed, Attention attention, string prefix, long tokens) => Attention(normed, attention, prefix, tokens);
+
+    /// <inheritdoc/>
+    string IOnnxNetworkWriter.MlpResidual(string x, Block block, string prefix) => MlpResidual(x, block, prefix);
+
+    /// <inheritdoc/>
+    string IOnnxNetworkWriter.Block(string x, Block block, string prefix, long tokens) => Block(x, block, prefix, tokens);
+
     private OnnxGraph Build()
     {
         var c = _model.Config;
+
+        // Each method writes its own pieces, as each runs its own forward pass; a part without a graph form is refused
+        // here, before anything is written.
+        IOnnxTokenSelector? selector = null;
+        IOnnxTokenReduction? reduction = null;
+        if (_strategy is { } strategy)
+        {
+            strategy.Plan(c);
+            selector = strategy.Selector as IOnnxTokenSelector ?? throw new ArgumentException($"ONNX export: the token selector '{strategy.Selector.Name}' has no ONNX form");
+            reduction = strategy.Reduction as IOnnxTokenReduction ?? throw new ArgumentException($"ONNX export: the token reduction '{strategy.Reduction.Name}' has no ONNX form");
+        }
+
         var input = _g.Input(_options.InputName, null, c.InChannels, c.ImageSize, c.ImageSize);
-        var x = Embed(Normalize(input, c));
-        // The strategy's own plan says which layers reduce and how many tokens leave each (as for the MACs counter).
-        var plan = _strategy?.Plan(c);
-        long tokens = 1 + c.NumPatches;
-        string? lives = null;
+        var tokens = new OnnxTokens(Embed(Normalize(input, c)), 1 + c.NumPatches);
         for (var layer = 0; layer < c.Depth; layer++)
         {
             var block = _model.Blocks[layer];
-            var prefix = $"blocks.{layer}.";
-            if (_strategy?.Selector is LifeRegressionSelector life && layer == life.PredictorLayer + 1)
-            {
-                lives = Lives(x, life, tokens);
-            }
-
-            if (_strategy is null || !plan![layer].Reducing)
-            {
-                x = Block(x, block, prefix, tokens);
-                continue;
-            }
-
-            var kept = _strategy.Reduction.KeptCount(_strategy.Schedule.Ratios[layer], (int)tokens - 1);
-            (x, lives) = _strategy.Reduction switch
-            {
-                TokenIdling => (Idle(x, block, prefix, tokens, kept), lives),
-                TokenDropping drop => Drop(x, block, prefix, tokens, kept, plan[layer].TokensOut, drop, lives, layer),
-                var other => throw new ArgumentException($"ONNX export: the token reduction '{other.Name}' has no ONNX form"),
-            };
-            tokens = plan[layer].TokensOut;
+            tokens = selector is null
+                ? tokens with { X = Block(tokens.X, block, $"blocks.{layer}.", tokens.Count) }
+                : reduction!.WriteBlock(this, block, layer, _strategy!.Schedule.Ratios[layer], selector.WritePrepare(this, layer, tokens), selector);
         }
 
-        var classToken = _g.Op("Gather", new[] { x, _g.Int64(0) }, Int("axis", 1));
+        var classToken = _g.Op("Gather", new[] { tokens.X, _g.Int64(0) }, Int("axis", 1));
         var logits = Linear(LayerNorm(classToken, _model.Norm, "norm."), _model.Head, "head.");
         _g.Output(logits, _options.LogitsName, null, c.NumClasses);
         if (_options.ProbabilitiesName is { } probabilities)
@@ -175,10 +188,7 @@ public sealed class VisionTransformerOnnxExporter
     }
 
     private string Block(string x, Block block, string prefix, long tokens)
-    {
-        var (attended, _) = Attention(LayerNorm(x, block.Norm1, prefix + "norm1."), block.Attn, prefix + "attn.", tokens, classAttention: false);
-        return MlpResidual(_g.Op("Add", new[] { x, attended }), block, prefix);
-    }
+        => MlpResidual(_g.Op("Add", new[] { x, Attention(LayerNorm(x, block.Norm1, prefix + "norm1."), block.Attn, prefix + "attn.", tokens) }), block, prefix);
 
     private string MlpResidual(string x, Block block, string prefix)
     {
@@ -186,8 +196,7 @@ public sealed class VisionTransformerOnnxExporter
         return _g.Op("Add", new[] { x, Linear(hidden, block.Mlp.Fc2, prefix + "mlp.fc2.") });
     }
 
-    /// <summary>Multi-head attention on <paramref name="tokens"/> tokens; optionally the head-mean class attention to each patch.</summary>
-    private (string Output, string? ClassAttention) Attention(string normed, Attention attention, string prefix, long tokens, bool classAttention)
+    private string Attention(string normed, Attention attention, string prefix, long tokens)
     {
         var d = _width / _heads;
         var qkv = _g.Op("Transpose", new[] { _g.Op("Reshape", new[] { Linear(normed, attention.Qkv, prefix + "qkv."), _g.Int64s(0, tokens, 3, _heads, d) }) }, Ints("perm", 2, 0, 3, 1, 4));
@@ -196,109 +205,12 @@ public sealed class VisionTransformerOnnxExporter
         var scaled = _g.Op("Mul", new[] { q, _g.Float((float)(1 / Math.Sqrt(d))) });
         var probabilities = _g.Op("Softmax", new[] { _g.Op("MatMul", new[] { scaled, _g.Op("Transpose", new[] { k }, Ints("perm", 0, 1, 3, 2)) }) }, Int("axis", -1));
         var heads = _g.Op("Transpose", new[] { _g.Op("MatMul", new[] { probabilities, v }) }, Ints("perm", 0, 2, 1, 3));
-        var output = Linear(_g.Op("Reshape", new[] { heads, _g.Int64s(0, tokens, _width) }), attention.Proj, prefix + "proj.");
-        if (!classAttention)
-        {
-            return (output, null);
-        }
-
-        var classRow = ReduceMean(_g.Op("Gather", new[] { probabilities, _g.Int64(0) }, Int("axis", 2)), 1);
-        return (output, Patches(classRow, tokens));
+        return Linear(_g.Op("Reshape", new[] { heads, _g.Int64s(0, tokens, _width) }), attention.Proj, prefix + "proj.");
     }
 
-    /// <summary>IdleViT at inference: the chosen tokens attend among themselves and run the MLP; the others pass through.</summary>
-    private string Idle(string x, Block block, string prefix, long tokens, long kept)
-    {
-        var normed = LayerNorm(x, block.Norm1, prefix + "norm1.");
-        var rows = Rows(WithClassToken(TopK(ClassQueryKeyScores(normed, block.Attn, prefix + "attn.", tokens), kept)), tokens);
-        var (attended, _) = Attention(GatherRows(normed, rows), block.Attn, prefix + "attn.", kept + 1, classAttention: false);
-        var active = MlpResidual(_g.Op("Add", new[] { GatherRows(x, rows), attended }), block, prefix);
-        var scattered = _g.Op("ScatterND", new[] { _g.Op("Reshape", new[] { x, _g.Int64s(-1, _width) }), _g.Op("Unsqueeze", new[] { rows, _g.Int64s(-1) }), active });
-        return _g.Op("Reshape", new[] { scattered, _g.Int64s(-1, tokens, _width) });
-    }
+    string IOnnxNetworkWriter.TopK(string scores, long k) => _g.Ops("TopK", 2, new[] { scores, _g.Int64s(k) }, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[1];
 
-    /// <summary>EViT (after attention, optionally fusing) and life regression (before the block): keep the top patches.</summary>
-    private (string X, string? Lives) Drop(string x, Block block, string prefix, long tokens, long kept, long tokensOut, TokenDropping drop, string? lives, int layer)
-    {
-        string scores;
-        switch (_strategy!.Selector, drop.Point)
-        {
-            case (ClassAttentionSelector, DropPoint.AfterAttention):
-                var (attended, classAttention) = Attention(LayerNorm(x, block.Norm1, prefix + "norm1."), block.Attn, prefix + "attn.", tokens, classAttention: true);
-                (x, scores) = (_g.Op("Add", new[] { x, attended }), classAttention!);
-                break;
-            case (LifeRegressionSelector life, DropPoint.BeforeBlock):
-                scores = lives ?? throw new ArgumentException($"ONNX export: life regression cannot select tokens at layer {layer}: its predictor reads the output of layer {life.PredictorLayer}");
-                break;
-            case var (selector, point):
-                throw new ArgumentException($"ONNX export: selecting by {selector.Name} when dropping {point} has no ONNX form");
-        }
-
-        var patches = tokens - 1;
-        var order = TopK(scores, drop.Fuse ? patches : kept);
-        var keptIndices = drop.Fuse ? _g.Op("Slice", new[] { order, _g.Int64s(0), _g.Int64s(kept), _g.Int64s(1) }) : order;
-        var reduced = GatherRows(x, Rows(WithClassToken(keptIndices), tokens));
-        if (drop.Fuse)
-        {
-            // The dropped patches, summed with their class-attention scores as weights, become one token after the kept ones.
-            var dropped = _g.Op("Slice", new[] { order, _g.Int64s(kept), _g.Int64s(patches), _g.Int64s(1) });
-            var weights = _g.Op("Unsqueeze", new[] { _g.Op("GatherElements", new[] { scores, dropped }, Int("axis", 1)), _g.Int64s(1) });
-            var droppedTokens = GatherRows(x, Rows(_g.Op("Add", new[] { dropped, _g.Int64(1) }), tokens));
-            reduced = _g.Op("Concat", new[] { reduced, _g.Op("MatMul", new[] { weights, droppedTokens }) }, Int("axis", 1));
-        }
-
-        var keptLives = lives is null ? null : _g.Op("GatherElements", new[] { lives, keptIndices }, Int("axis", 1));
-        var result = drop.Point == DropPoint.AfterAttention ? MlpResidual(reduced, block, prefix) : Block(reduced, block, prefix, tokensOut);
-        return (result, keptLives);
-    }
-
-    /// <summary>
-    /// IdleViT's ranking: the head-mean of the raw class-query/key logits. The mean over heads of per-head dot
-    /// products is the full dot product over H, so it is q_cls·k_j / H with k_j = W_k·x̄_j + b_k, folded as
-    /// x̄_j·(W_kᵀq_cls) + q_cls·b_k: no key is computed for any token.
-    /// </summary>
-    private string ClassQueryKeyScores(string normed, Attention attention, string prefix, long tokens)
-    {
-        var weight = TransposedWeight(attention.Qkv, prefix + "qkv.");
-        string Columns(string t, long from, long to, long axis) => _g.Op("Slice", new[] { t, _g.Int64s(from), _g.Int64s(to), _g.Int64s(axis) });
-        var classRow = _g.Op("Gather", new[] { normed, _g.Int64(0) }, Int("axis", 1));
-        var query = _g.Op("MatMul", new[] { classRow, Columns(weight, 0, _width, 1) });
-        var bias = attention.Qkv.bias is { } b ? _g.Weight(prefix + "qkv.bias", b) : null;
-        if (bias is not null)
-        {
-            query = _g.Op("Add", new[] { query, Columns(bias, 0, _width, 0) });
-        }
-
-        var folded = _g.Op("MatMul", new[] { query, _g.Op("Transpose", new[] { Columns(weight, _width, 2 * _width, 1) }) });
-        var logits = _g.Op("Squeeze", new[] { _g.Op("MatMul", new[] { normed, _g.Op("Unsqueeze", new[] { folded, _g.Int64s(-1) }) }), _g.Int64s(-1) });
-        if (bias is not null)
-        {
-            var keyBias = _g.Op("ReduceSum", new[] { _g.Op("Mul", new[] { query, Columns(bias, _width, 2 * _width, 0) }), _g.Int64s(-1) }, Int("keepdims", 1));
-            logits = _g.Op("Add", new[] { logits, keyBias });
-        }
-
-        return Patches(_g.Op("Div", new[] { logits, _g.Float(_heads) }), tokens);
-    }
-
-    /// <summary>Life regression's lives of the patches: the bilinear class/patch score, standardised to the schedule's mean and spread.</summary>
-    private string Lives(string x, LifeRegressionSelector life, long tokens)
-    {
-        var predictor = life.Predictor;
-        var normed = LayerNorm(x, predictor.Norm, "life_predictor.norm.");
-        // One [E, E] product per image: quantising it would save nothing measurable.
-        var classVector = Linear(_g.Op("Gather", new[] { normed, _g.Int64(0) }, Int("axis", 1)), predictor.Bilinear, "life_predictor.bilinear.", quantizable: false);
-        var patches = _g.Op("Slice", new[] { normed, _g.Int64s(1), _g.Int64s(tokens), _g.Int64s(1) });
-        var scores = _g.Op("Squeeze", new[] { _g.Op("MatMul", new[] { patches, _g.Op("Unsqueeze", new[] { classVector, _g.Int64s(-1) }) }), _g.Int64s(-1) });
-        var centred = _g.Op("Sub", new[] { scores, ReduceMean(scores, -1, keep: true) });
-        var std = _g.Op("Sqrt", new[] { _g.Op("Add", new[] { ReduceMean(_g.Op("Mul", new[] { centred, centred }), -1, keep: true), _g.Float(1e-6f) }) });
-        var statistics = life.Statistics;
-        return _g.Op("Add", new[] { _g.Op("Mul", new[] { _g.Op("Div", new[] { centred, std }), _g.Float((float)statistics.StdDev) }), _g.Float((float)statistics.Mean) });
-    }
-
-    private string TopK(string scores, long k) => _g.Ops("TopK", 2, new[] { scores, _g.Int64s(k) }, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[1];
-
-    /// <summary>Patch indices [B, k] → token positions [B, 1 + k] with the class token (position 0) first.</summary>
-    private string WithClassToken(string indices)
+    string IOnnxNetworkWriter.WithClassToken(string indices)
     {
         var zeros = _g.Op("Mul", new[] { _g.Op("Slice", new[] { indices, _g.Int64s(0), _g.Int64s(1), _g.Int64s(1) }), _g.Int64(0) });
         return _g.Op("Concat", new[] { zeros, _g.Op("Add", new[] { indices, _g.Int64(1) }) }, Int("axis", 1));
@@ -309,21 +221,31 @@ public sealed class VisionTransformerOnnxExporter
     /// view of the sequences: whole rows are then copied by Gather and ScatterND (GatherElements and
     /// ScatterElements would go element by element, through an index tensor as large as the tokens).
     /// </summary>
-    private string Rows(string positions, long tokens)
+    string IOnnxNetworkWriter.Rows(string positions, long tokens)
     {
         var batch = _g.Op("Squeeze", new[] { _g.Op("Slice", new[] { _g.Op("Shape", new[] { positions }), _g.Int64s(0), _g.Int64s(1) }), _g.Int64s(0) });
         var starts = _g.Op("Mul", new[] { _g.Op("Range", new[] { _g.Int64(0), batch, _g.Int64(1) }), _g.Int64(tokens) });
         return _g.Op("Add", new[] { positions, _g.Op("Unsqueeze", new[] { starts, _g.Int64s(1) }) });
     }
 
-    /// <summary>The rows <paramref name="rows"/> (from <see cref="Rows"/>) of sequences [B, N, E]: [B, m, E].</summary>
-    private string GatherRows(string x, string rows) => _g.Op("Gather", new[] { _g.Op("Reshape", new[] { x, _g.Int64s(-1, _width) }), rows }, Int("axis", 0));
+    string IOnnxNetworkWriter.GatherRows(string x, string rows) => _g.Op("Gather", new[] { _g.Op("Reshape", new[] { x, _g.Int64s(-1, _width) }), rows }, Int("axis", 0));
 
-    private string Patches(string perToken, long tokens) => _g.Op("Slice", new[] { perToken, _g.Int64s(1), _g.Int64s(tokens), _g.Int64s(1) });
+    string IOnnxNetworkWriter.ScatterRows(string x, string rows, string values, long tokens)
+    {
+        var scattered = _g.Op("ScatterND", new[] { _g.Op("Reshape", new[] { x, _g.Int64s(-1, _width) }), _g.Op("Unsqueeze", new[] { rows, _g.Int64s(-1) }), values });
+        return _g.Op("Reshape", new[] { scattered, _g.Int64s(-1, tokens, _width) });
+    }
 
-    private string ReduceMean(string x, long axis, bool keep = false) => _options.Opset >= 18
-        ? _g.Op("ReduceMean", new[] { x, _g.Int64s(axis) }, Int("keepdims", keep ? 1 : 0))
-        : _g.Op("ReduceMean", new[] { x }, Ints("axes", axis), Int("keepdims", keep ? 1 : 0));
+    string IOnnxNetworkWriter.Patches(string perToken, long tokens) => _g.Op("Slice", new[] { perToken, _g.Int64s(1), _g.Int64s(tokens), _g.Int64s(1) });
+
+    string IOnnxNetworkWriter.ReduceMean(string x, long axis, bool keep) => Reduce("ReduceMean", x, axis, keep);
+
+    string IOnnxNetworkWriter.ReduceMax(string x, long axis, bool keep) => Reduce("ReduceMax", x, axis, keep);
+
+    // Opset 18 moved the reductions' axes from an attribute to an input.
+    private string Reduce(string op, string x, long axis, bool keep) => _options.Opset >= 18
+        ? _g.Op(op, new[] { x, _g.Int64s(axis) }, Int("keepdims", keep ? 1 : 0))
+        : _g.Op(op, new[] { x }, Ints("axes", axis), Int("keepdims", keep ? 1 : 0));
 
     /// <summary>
     /// x·Wᵀ + b. With <see cref="OnnxQuantization.DynamicInt8"/> and a network layer (<paramref name="quantizable"/>), the
@@ -350,7 +272,7 @@ public sealed class VisionTransformerOnnxExporter
     }
 
     /// <summary>A linear layer's Wᵀ as a float32 [in, out] value of the graph: the weight itself, or its int8 form dequantised.</summary>
-    private string TransposedWeight(Linear linear, string prefix)
+    string IOnnxNetworkWriter.TransposedWeight(Linear linear, string prefix)
     {
         if (_options.Quantization != OnnxQuantization.DynamicInt8)
         {
@@ -369,7 +291,7 @@ public sealed class VisionTransformerOnnxExporter
     /// </summary>
     private (string Weight, string Scales, string Zeros) QuantizedWeight(Linear linear, string prefix)
     {
-        // qkv is read twice (IdleViT's ranking and the product): quantised once.
+        // qkv is read twice (the selectors' ranking and the product): quantised once.
         if (_quantized.TryGetValue(prefix, out var done))
         {
             return done;

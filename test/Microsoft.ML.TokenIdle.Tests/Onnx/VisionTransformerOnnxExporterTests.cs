@@ -56,6 +56,92 @@ public sealed class VisionTransformerOnnxExporterTests
         }
     }
 
+    public static TheoryData<string, string> Compositions
+    {
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (var selector in new[] { "class-attention", "class-query-key", "life" })
+            {
+                foreach (var reduction in new[] { "idle", "drop-after-attention", "fuse-after-attention", "drop-before-block", "fuse-before-block" })
+                {
+                    data.Add(selector, reduction);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    /// <summary>
+    /// Every pairing of a selector and a reduction runs (StrategyCompositionTests), so every pairing exports: the graph
+    /// each method writes for itself scores what its forward pass scores, within float32 rounding of the float64 run.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Compositions))]
+    public void EveryCompositionExportsWhatItScores(string selectorName, string reductionName)
+    {
+        var set = FixtureSet.Get("micro");
+        using var model = set.LoadModel();
+        model.eval();
+        var ratios = new[] { 1.0, 1, 0.6, 1, 0.6, 1 };
+        var schedule = new TokenSchedule(ratios);
+        ITokenSelector selector = selectorName switch
+        {
+            "class-attention" => new ClassAttentionSelector(),
+            "class-query-key" => new ClassQueryKeySelector(),
+            _ => Strategy(set, "life")!.Selector,
+        };
+        ITokenReduction reduction = reductionName switch
+        {
+            "idle" => new TokenIdling(),
+            "drop-after-attention" => new TokenDropping(false, DropPoint.AfterAttention),
+            "fuse-after-attention" => new TokenDropping(true, DropPoint.AfterAttention),
+            "drop-before-block" => new TokenDropping(false, DropPoint.BeforeBlock),
+            _ => new TokenDropping(true, DropPoint.BeforeBlock),
+        };
+        var strategy = new TokenReductionStrategy(selector, reduction, schedule);
+        using var input = set.Input;
+        using var expected = Logits(model, strategy, input);
+        using var onnx = new MemoryStream();
+        VisionTransformerOnnxExporter.Export(model, strategy, strategy.Name, null, onnx, new OnnxExportOptions());
+        using var session = new InferenceSession(onnx.ToArray());
+        using var exact = Float64Reference.Logits(model, strategy, Float64Reference.Rows(input));
+        var (onnxError, bound) = Float64Reference.LogitError(Run(session, "pixels", input)["logits"], exact);
+        var (torchError, _) = Float64Reference.LogitError(expected, exact);
+        NumericBounds.Within(nameof(NumericBounds.RelativeLogit), onnxError, bound, $"{strategy.Name}: ONNX Runtime's logits against float64");
+        NumericBounds.Within(nameof(NumericBounds.RelativeLogit), torchError, bound, $"{strategy.Name}: TorchSharp's logits against float64");
+        using var full = Logits(model, null, input);
+        Assert.True((full - expected).abs().max().item<float>() > 10 * bound, $"{strategy.Name} changes the logits");
+    }
+
+    /// <summary>A method part without a graph form is refused in one line before anything is written.</summary>
+    [Fact]
+    public void APartWithoutAGraphFormIsRefusedBeforeAnythingIsWritten()
+    {
+        var set = FixtureSet.Get("micro");
+        using var model = set.LoadModel();
+        var strategy = new TokenReductionStrategy(new NoGraphSelector(), new TokenIdling(), new TokenIdlingOptions().BuildSchedule(set.Config.Depth));
+        using var onnx = new MemoryStream();
+        var e = Assert.Throws<ArgumentException>(() => VisionTransformerOnnxExporter.Export(model, strategy, "custom", null, onnx, new OnnxExportOptions()));
+        Assert.Equal("ONNX export: the token selector 'no-graph' has no ONNX form", e.Message);
+        Assert.Equal(0, onnx.Length);
+    }
+
+    // A user's selector written for the forward pass only.
+    private sealed class NoGraphSelector : ITokenSelector
+    {
+        public string Name => "no-graph";
+
+        public TokenState Prepare(int layer, TokenState state) => state;
+
+        public Tensor Score(int layer, TokenState state, Tensor normed, Microsoft.ML.TokenIdle.Nn.Attention attention) => normed[.., 1.., 0];
+
+        public Tensor? SoftKeyWeights(int layer, TokenState state) => null;
+
+        public long SelectionMacs(int layer, int tokens, bool reducing, VisionTransformerConfig config) => 0;
+    }
+
     /// <summary>
     /// int8 (weights ±63 per output channel, activations per tensor at run time) against the float32 export of the same
     /// case, both on ONNX Runtime. On these random-weight fixtures the full model's logits move by 6–18 % of their

@@ -8,7 +8,7 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// averaged over heads (softmax over all current keys, class token included). The scores carry
 /// gradients, so fusion weights train the class row's queries and keys.
 /// </summary>
-public sealed class ClassAttentionSelector : ITokenSelector
+public sealed class ClassAttentionSelector : ITokenSelector, IOnnxTokenSelector
 {
     /// <inheritdoc/>
     public string Name => "class-attention";
@@ -27,6 +27,19 @@ public sealed class ClassAttentionSelector : ITokenSelector
 
     /// <inheritdoc/>
     public Tensor? SoftKeyWeights(int layer, TokenState state) => null;
+
+    /// <inheritdoc/>
+    OnnxTokens IOnnxTokenSelector.WritePrepare(IOnnxNetworkWriter writer, int layer, OnnxTokens tokens) => tokens;
+
+    /// <inheritdoc/>
+    string IOnnxTokenSelector.WriteScores(IOnnxNetworkWriter writer, int layer, OnnxTokens tokens, string normed, Attention attention, string prefix)
+    {
+        var g = writer.Graph;
+        var logits = g.Op("Transpose", new[] { ClassQueryLogits.WritePerHead(writer, normed, attention, prefix) }, Serialization.OnnxGraph.Ints("perm", 0, 2, 1));
+        var scaled = g.Op("Div", new[] { logits, g.Float((float)Math.Sqrt(writer.Width / attention.Heads)) });
+        var probabilities = g.Op("Softmax", new[] { scaled }, Serialization.OnnxGraph.Int("axis", -1));
+        return writer.Patches(writer.ReduceMean(probabilities, 1), tokens.Count);
+    }
 
     /// <inheritdoc/>
     public long SelectionMacs(int layer, int tokens, bool reducing, VisionTransformerConfig config)

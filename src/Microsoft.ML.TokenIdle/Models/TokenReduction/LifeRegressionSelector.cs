@@ -10,7 +10,7 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// β_t(l) = σ(U·(τ_t − l)) inside the softmax (log β added to the logits), so gradients reach the
 /// predictor.
 /// </summary>
-public sealed class LifeRegressionSelector : ITokenSelector
+public sealed class LifeRegressionSelector : ITokenSelector, IOnnxTokenSelector
 {
     /// <summary>Creates the selector.</summary>
     public LifeRegressionSelector(LifePredictor predictor, int predictorLayer, LifeStatistics statistics, double steepness = 1.5)
@@ -60,6 +60,31 @@ public sealed class LifeRegressionSelector : ITokenSelector
         var lives = state.Priority ?? throw new InvalidOperationException($"life regression cannot select tokens at layer {layer}: its predictor reads the output of layer {PredictorLayer}, so selection starts at layer {PredictorLayer + 1}");
         return lives[.., 1..];
     }
+
+    /// <inheritdoc/>
+    OnnxTokens IOnnxTokenSelector.WritePrepare(IOnnxNetworkWriter writer, int layer, OnnxTokens tokens)
+    {
+        if (layer != PredictorLayer + 1)
+        {
+            return tokens;
+        }
+
+        // The predictor's bilinear class/patch score, standardised to the schedule's mean and spread; the class token's life is T.
+        var g = writer.Graph;
+        var normed = writer.LayerNorm(tokens.X, Predictor.Norm, "life_predictor.norm.");
+        var classVector = writer.Linear(g.Op("Gather", new[] { normed, g.Int64(0) }, Serialization.OnnxGraph.Int("axis", 1)), Predictor.Bilinear, "life_predictor.bilinear.", quantizable: false);
+        var patches = writer.Patches(normed, tokens.Count);
+        var scores = g.Op("Squeeze", new[] { g.Op("MatMul", new[] { patches, g.Op("Unsqueeze", new[] { classVector, g.Int64s(-1) }) }), g.Int64s(-1) });
+        var centred = g.Op("Sub", new[] { scores, writer.ReduceMean(scores, -1, keep: true) });
+        var std = g.Op("Sqrt", new[] { g.Op("Add", new[] { writer.ReduceMean(g.Op("Mul", new[] { centred, centred }), -1, keep: true), g.Float(1e-6f) }) });
+        var lives = g.Op("Add", new[] { g.Op("Mul", new[] { g.Op("Div", new[] { centred, std }), g.Float((float)Statistics.StdDev) }), g.Float((float)Statistics.Mean) });
+        var classLife = g.Op("Add", new[] { g.Op("Mul", new[] { g.Op("Slice", new[] { lives, g.Int64s(0), g.Int64s(1), g.Int64s(1) }), g.Float(0) }), g.Float(Statistics.FinalLayer) });
+        return tokens with { Priority = g.Op("Concat", new[] { classLife, lives }, Serialization.OnnxGraph.Int("axis", 1)) };
+    }
+
+    /// <inheritdoc/>
+    string IOnnxTokenSelector.WriteScores(IOnnxNetworkWriter writer, int layer, OnnxTokens tokens, string normed, Attention attention, string prefix)
+        => writer.Patches(tokens.Priority ?? throw new ArgumentException($"ONNX export: life regression cannot select tokens at layer {layer}: its predictor reads the output of layer {PredictorLayer}, so selection starts at layer {PredictorLayer + 1}"), tokens.Count);
 
     /// <inheritdoc/>
     public Tensor? SoftKeyWeights(int layer, TokenState state)

@@ -9,7 +9,7 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// fusion) the dropped tokens are summed, weighted by their scores (not renormalised), into one
 /// token appended after the kept ones. Later layers run on the shorter sequence.
 /// </summary>
-public sealed class TokenDropping : ITokenReduction
+public sealed class TokenDropping : ITokenReduction, IOnnxTokenReduction
 {
     /// <summary>Creates the reduction.</summary>
     public TokenDropping(bool fuse, DropPoint point)
@@ -95,5 +95,47 @@ public sealed class TokenDropping : ITokenReduction
         // A fused token's priority is the highest among the tokens it absorbed.
         var priority = state.Priority?[.., 1..].scatter(1, kept, full(kept.shape, double.NegativeInfinity, dtype: state.Priority.dtype, device: state.Priority.device)).amax(new long[] { 1 }, keepdim: true);
         return reduced.AppendFused(fused, priority);
+    }
+
+    /// <inheritdoc/>
+    OnnxTokens IOnnxTokenReduction.WriteBlock(IOnnxNetworkWriter writer, Block block, int layer, double ratio, OnnxTokens tokens, IOnnxTokenSelector selector)
+    {
+        var (g, x, prefix, n) = (writer.Graph, tokens.X, $"blocks.{layer}.", (int)tokens.Count - 1);
+        var k = KeptCount(ratio, n);
+        if (ratio >= 1 || k >= n)
+        {
+            return tokens with { X = writer.Block(x, block, prefix, tokens.Count) };
+        }
+
+        // As Run: score from norm1, then drop after the attention (EViT) or before the block (life regression).
+        var normed = writer.LayerNorm(x, block.Norm1, prefix + "norm1.");
+        var scores = selector.WriteScores(writer, layer, tokens, normed, block.Attn, prefix + "attn.");
+        if (Point == DropPoint.AfterAttention)
+        {
+            x = g.Op("Add", new[] { x, writer.Attention(normed, block.Attn, prefix + "attn.", tokens.Count) });
+        }
+
+        var order = writer.TopK(scores, Fuse ? n : k);
+        var kept = Fuse ? g.Op("Slice", new[] { order, g.Int64s(0), g.Int64s(k), g.Int64s(1) }) : order;
+        var positions = writer.WithClassToken(kept);
+        var reduced = writer.GatherRows(x, writer.Rows(positions, tokens.Count));
+        var priority = tokens.Priority is { } p ? g.Op("GatherElements", new[] { p, positions }, Serialization.OnnxGraph.Int("axis", 1)) : null;
+        if (Fuse)
+        {
+            // The dropped tokens, summed with their scores as weights, become one token after the kept ones; its priority is their highest.
+            var dropped = g.Op("Slice", new[] { order, g.Int64s(k), g.Int64s(n), g.Int64s(1) });
+            var weights = g.Op("Unsqueeze", new[] { g.Op("GatherElements", new[] { scores, dropped }, Serialization.OnnxGraph.Int("axis", 1)), g.Int64s(1) });
+            var droppedTokens = writer.GatherRows(x, writer.Rows(g.Op("Add", new[] { dropped, g.Int64(1) }), tokens.Count));
+            reduced = g.Op("Concat", new[] { reduced, g.Op("MatMul", new[] { weights, droppedTokens }) }, Serialization.OnnxGraph.Int("axis", 1));
+            if (priority is not null)
+            {
+                var absorbed = g.Op("GatherElements", new[] { writer.Patches(tokens.Priority!, tokens.Count), dropped }, Serialization.OnnxGraph.Int("axis", 1));
+                priority = g.Op("Concat", new[] { priority, writer.ReduceMax(absorbed, 1, keep: true) }, Serialization.OnnxGraph.Int("axis", 1));
+            }
+        }
+
+        var count = 1L + k + (Fuse ? 1 : 0);
+        var result = Point == DropPoint.AfterAttention ? writer.MlpResidual(reduced, block, prefix) : writer.Block(reduced, block, prefix, count);
+        return new OnnxTokens(result, count, priority);
     }
 }

@@ -11,7 +11,7 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// masked (−30000 added to their logits) and the idle rows' residual updates masked, and records
 /// the layer's queries and keys for the token cut loss.
 /// </summary>
-public sealed class TokenIdling : ITokenReduction
+public sealed class TokenIdling : ITokenReduction, IOnnxTokenReduction
 {
     // Gives hidden keys exactly zero attention weight in every precision, and stays within float16's range (±65504):
     // (1 − mask)·(−100000) overflowed there, and 0·(−∞) is NaN.
@@ -62,5 +62,23 @@ public sealed class TokenIdling : ITokenReduction
         var updateMask = mask.unsqueeze(-1);
         var output = block.Attn.FromQkv(qkv, keyMask);
         return state.WithTokens(block.MlpResidual(block.Residual(x, output, updateMask), updateMask));
+    }
+
+    /// <inheritdoc/>
+    OnnxTokens IOnnxTokenReduction.WriteBlock(IOnnxNetworkWriter writer, Block block, int layer, double ratio, OnnxTokens tokens, IOnnxTokenSelector selector)
+    {
+        var (x, prefix, n) = (tokens.X, $"blocks.{layer}.", (int)tokens.Count - 1);
+        var k = KeptCount(ratio, n);
+        if (ratio >= 1 || k >= n)
+        {
+            return tokens with { X = writer.Block(x, block, prefix, tokens.Count) };
+        }
+
+        // The chosen tokens attend among themselves and run the MLP; the others pass through (the scoring path of Run).
+        var normed = writer.LayerNorm(x, block.Norm1, prefix + "norm1.");
+        var rows = writer.Rows(writer.WithClassToken(writer.TopK(selector.WriteScores(writer, layer, tokens, normed, block.Attn, prefix + "attn."), k)), tokens.Count);
+        var attended = writer.Attention(writer.GatherRows(normed, rows), block.Attn, prefix + "attn.", k + 1);
+        var active = writer.MlpResidual(writer.Graph.Op("Add", new[] { writer.GatherRows(x, rows), attended }), block, prefix);
+        return tokens with { X = writer.ScatterRows(x, rows, active, tokens.Count) };
     }
 }

@@ -2,7 +2,7 @@ using Google.Protobuf;
 using Onnx;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.TokenIdle.Onnx;
+namespace Microsoft.ML.TokenIdle.Serialization;
 
 /// <summary>
 /// Builds an ONNX graph (ONNX's own protobuf types, from OnnxSharp) one operator at a time: each call adds a node
