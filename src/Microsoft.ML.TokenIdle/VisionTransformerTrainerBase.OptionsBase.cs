@@ -18,6 +18,9 @@ public abstract partial class VisionTransformerTrainerBase
     /// </summary>
     public abstract class OptionsBase
     {
+        // The recipe's defaults are defined once, in the engine's settings.
+        private static readonly TrainerOptions Recipe = new();
+
         private protected OptionsBase()
         {
         }
@@ -79,43 +82,46 @@ public abstract partial class VisionTransformerTrainerBase
         public string? PretrainedModelRevision { get; set; }
 
         /// <summary>Images per optimizer step, and per forward pass when scoring.</summary>
-        public int BatchSize { get; set; } = 32;
+        public int BatchSize { get; set; } = Recipe.BatchSize;
 
         /// <summary>Epochs; 0 scores the pretrained weights as they are (the backbone's head must fit the label's classes).</summary>
-        public int MaxEpoch { get; set; } = 3;
+        public int MaxEpoch { get; set; } = Recipe.Epochs;
 
         /// <summary>Stop after this many optimiser steps (the learning-rate schedule laid over them, <see cref="MaxEpoch"/> not used); null: <see cref="MaxEpoch"/> epochs.</summary>
         public long? MaxSteps { get; set; }
 
         /// <summary>Peak learning rate of the cosine schedule.</summary>
-        public double LearningRate { get; set; } = 1e-4;
+        public double LearningRate { get; set; } = Recipe.LearningRate;
 
         /// <summary>The learning rate the cosine schedule decays to.</summary>
-        public double MinLearningRate { get; set; } = 1e-6;
+        public double MinLearningRate { get; set; } = Recipe.MinLearningRate;
 
         /// <summary>Linear warm-up in epochs (may be fractional).</summary>
-        public double WarmupEpochs { get; set; }
+        public double WarmupEpochs { get; set; } = Recipe.WarmupEpochs;
 
         /// <summary>AdamW's decoupled weight decay (biases, norms, position embedding and class token excluded).</summary>
-        public double WeightDecay { get; set; } = 0.05;
+        public double WeightDecay { get; set; } = Recipe.WeightDecay;
 
         /// <summary>Global gradient-norm limit, as PyTorch's <c>clip_grad_norm_</c> (0: no clipping).</summary>
-        public double ClipGradNorm { get; set; } = 5;
+        public double ClipGradNorm { get; set; } = Recipe.ClipGradNorm;
 
         /// <summary>Label smoothing ε.</summary>
-        public double LabelSmoothing { get; set; } = 0.1;
+        public double LabelSmoothing { get; set; } = Recipe.LabelSmoothing;
 
-        /// <summary>Random-resized-crop smallest area fraction (1 = off).</summary>
-        public double MinCropScale { get; set; } = 1.0;
+        /// <summary>
+        /// Random-resized-crop smallest area fraction of the decoded source image (1 = off); timm's finetuning default
+        /// 0.08. The crop is resampled once to the model's size, so it keeps the source's detail.
+        /// </summary>
+        public double MinCropScale { get; set; } = Recipe.MinCropScale;
 
-        /// <summary>Random horizontal flips (half of the images).</summary>
-        public bool HorizontalFlip { get; set; }
+        /// <summary>Random horizontal flips of half of the images (false where orientation carries the label).</summary>
+        public bool HorizontalFlip { get; set; } = Recipe.HorizontalFlip;
 
         /// <summary>Mixup α (0 = off).</summary>
-        public double MixupAlpha { get; set; }
+        public double MixupAlpha { get; set; } = Recipe.MixupAlpha;
 
         /// <summary>CutMix α (0 = off).</summary>
-        public double CutmixAlpha { get; set; }
+        public double CutmixAlpha { get; set; } = Recipe.CutmixAlpha;
 
         /// <summary>Stochastic-depth rate of the last block (timm's <c>drop_path_rate</c>, linear over the blocks); null: the backbone config's.</summary>
         public double? DropPathRate { get; set; }
@@ -127,7 +133,7 @@ public abstract partial class VisionTransformerTrainerBase
         public double FeatureDistillationWeight { get; set; }
 
         /// <summary>Temperature of the logit distillation.</summary>
-        public double DistillationTemperature { get; set; } = 1;
+        public double DistillationTemperature { get; set; } = Recipe.Objective.LogitDistillation.Temperature;
 
         /// <summary>Evaluated after each epoch (top-1 reported; with <see cref="WorkspacePath"/>, best.safetensors there keeps the best epoch).</summary>
         [JsonIgnore]
@@ -167,7 +173,7 @@ public abstract partial class VisionTransformerTrainerBase
         public int? DataWorkers { get; set; }
 
         /// <summary>Batches read ahead of the model step (resident images stay below (this + 1) × <see cref="BatchSize"/> + workers).</summary>
-        public int PrefetchBatches { get; set; } = 4;
+        public int PrefetchBatches { get; set; } = Recipe.Data.PrefetchBatches;
 
         /// <summary>
         /// Decoded images are kept in memory after their first read when the whole set fits this many megabytes (as

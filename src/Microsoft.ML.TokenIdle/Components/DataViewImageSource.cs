@@ -82,9 +82,9 @@ internal sealed class DataViewImageSource : ImageSource
 
     internal override RowOrder Order(int? seed) => RowOrder.Permutation(Count, seed, _labels);
 
-    internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options)
+    internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options, RowAugmentation? augmentation = null)
     {
-        if (_cache.Complete)
+        if (_cache.Complete && augmentation is null)
         {
             return RowReader.Inline(rank => _cache.TryGet(order.Keys[rank], order.Labels[rank], out var row) ? row : throw new InvalidOperationException("a complete cache lacks a row"), start, order.Count);
         }
@@ -133,7 +133,7 @@ internal sealed class DataViewImageSource : ImageSource
                     return;
                 }
 
-                if (worker < set.Length && !Read(set[worker], rows, rankOf, bounds[c], bounds[c + 1]))
+                if (worker < set.Length && !Read(set[worker], rows, rankOf, bounds[c], bounds[c + 1], augmentation))
                 {
                     return;
                 }
@@ -142,7 +142,7 @@ internal sealed class DataViewImageSource : ImageSource
     }
 
     // Reads the rows of one cursor whose ranks are in [first, end); false when the consumer has gone.
-    private bool Read(DataViewRowCursor cursor, RowWindow rows, int[] rankOf, int first, int end)
+    private bool Read(DataViewRowCursor cursor, RowWindow rows, int[] rankOf, int first, int end, RowAugmentation? augmentation)
     {
         using var reader = new ImageColumnReader(cursor, _image, _config);
         var readId = cursor.GetIdGetter();
@@ -160,8 +160,8 @@ internal sealed class DataViewImageSource : ImageSource
                 continue;
             }
 
-            // A cached row costs no decoding and no memory of the window's.
-            if (_cache.TryGet(key, _labels[key], out var cached))
+            // A cached row costs no decoding and no memory of the window's (a pass that crops needs the kept source image).
+            if (augmentation is null && _cache.TryGet(key, _labels[key], out var cached))
             {
                 rows.Put(rank, cached, TimeSpan.Zero);
                 continue;
@@ -176,14 +176,33 @@ internal sealed class DataViewImageSource : ImageSource
             SourceRow row;
             try
             {
-                var (pixels, values) = reader.Read(_positions[key]);
+                // A pass that crops reads an image's source (kept, or read again) and crops it at full resolution; inputs
+                // given already normalised at the model's size are cropped as a batch by the trainer.
+                var source = augmentation is null ? null : _cache.Source(key);
+                var (pixels, values) = ((byte[]?)null, (float[]?)null);
+                if (augmentation is null)
+                {
+                    (pixels, values) = reader.Read(_positions[key]);
+                }
+                else if (source is null)
+                {
+                    (source, values) = reader.ReadSource(_positions[key]);
+                    if (source is not null)
+                    {
+                        _cache.Add(key, source);
+                    }
+                }
+
                 if (values is not null && ModelInputList.HoldsNonFinite(values))
                 {
                     throw new InvalidDataException($"image column '{_image.Name}', row {_positions[key]}: holds NaN or infinite values; training on it would make every weight NaN");
                 }
 
-                row = new SourceRow(key, _labels[key], pixels, values, null);
-                _cache.Add(row);
+                row = new SourceRow(key, _labels[key], source is null ? pixels : augmentation!.Apply(key, source, Format), values, null);
+                if (augmentation is null)
+                {
+                    _cache.Add(row);
+                }
             }
             catch (InvalidDataException e)
             {

@@ -14,7 +14,8 @@ internal sealed class ImageColumnReader : IDisposable
 {
     private readonly DataViewRow _row;
     private readonly DataViewSchema.Column _column;
-    private readonly Func<(byte[]? Pixels, float[]? Values)> _read;
+    private readonly Func<(PixelImage? Source, float[]? Values)> _read;
+    private readonly ImageInputFormat _format;
     private readonly ValueGetter<ReadOnlyMemory<char>>[] _describers;
     private readonly string[] _describerNames;
     private MLImage? _image;
@@ -22,8 +23,8 @@ internal sealed class ImageColumnReader : IDisposable
     /// <summary>A reader over <paramref name="row"/>, whose cursor must have the image column and <see cref="ImageColumn.DescribingColumns"/> active.</summary>
     public ImageColumnReader(DataViewRow row, DataViewSchema.Column column, VisionTransformerConfig config)
     {
-        (_row, _column) = (row, column);
-        var format = config.InputFormat;
+        (_row, _column, _format) = (row, column, config.InputFormat);
+        var channels = _format.Channels;
         var describing = ImageColumn.DescribingColumns(row.Schema).Where(row.IsColumnActive).ToArray();
         _describers = describing.Select(c => row.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
         _describerNames = describing.Select(c => c.Name).ToArray();
@@ -36,7 +37,7 @@ internal sealed class ImageColumnReader : IDisposable
                 {
                     // ML.NET's getter disposes the image it is handed back and makes the next one.
                     getter(ref _image!);
-                    return (format.ToPlanar(_image ?? throw new InvalidDataException("the row has no image (an empty path)")), null);
+                    return (ImageDecoder.FromMLImage(_image ?? throw new InvalidDataException("the row has no image (an empty path)")).ToColorChannels(channels), null);
                 };
                 break;
             }
@@ -53,7 +54,7 @@ internal sealed class ImageColumnReader : IDisposable
                         throw new InvalidDataException("the row has no image bytes (LoadRawImageBytes gives none for a missing or unreadable file)");
                     }
 
-                    return (format.ToPlanar(ImageDecoder.Decode(encoded.DenseValues().ToArray(), "encoded image")), null);
+                    return (ImageDecoder.Decode(encoded.DenseValues().ToArray(), "encoded image").ToColorChannels(channels), null);
                 };
                 break;
             }
@@ -72,7 +73,7 @@ internal sealed class ImageColumnReader : IDisposable
         }
     }
 
-    /// <summary>Reads the current row's input into <paramref name="inputs"/>.</summary>
+    /// <summary>Reads the current row's input into <paramref name="inputs"/>, fitted to the model's size.</summary>
     /// <exception cref="InvalidDataException">The value is missing or cannot be decoded; the message names the column, row and path.</exception>
     public void ReadInto(ModelInputList inputs)
     {
@@ -90,6 +91,17 @@ internal sealed class ImageColumnReader : IDisposable
     /// <summary>The current row's input: planar pixel bytes, or normalised values; <paramref name="row"/> is the row number errors name.</summary>
     /// <exception cref="InvalidDataException">The value is missing or cannot be decoded; the message names the column, row and path.</exception>
     public (byte[]? Pixels, float[]? Values) Read(long row)
+    {
+        var (source, values) = ReadSource(row);
+        return (source is null ? null : _format.ToPlanar(source), values);
+    }
+
+    /// <summary>
+    /// The current row's decoded source image at its own size with the model's channels (what a training crop reads), or
+    /// its normalised values; <paramref name="row"/> is the row number errors name.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The value is missing or cannot be decoded; the message names the column, row and path.</exception>
+    public (PixelImage? Source, float[]? Values) ReadSource(long row)
     {
         try
         {

@@ -21,13 +21,27 @@ public sealed record ImageInputFormat(int Size, int Channels, float[] Mean, floa
     /// <summary>Interpolation kernel of the resize.</summary>
     public ResamplingFilter Filter { get; init; } = ResamplingFilter.Bilinear;
 
+    /// <summary>
+    /// timm's evaluation crop (<c>crop_pct</c>, e.g. 0.875 for DeiT): the shorter side is scaled to
+    /// floor(<see cref="Size"/> / crop_pct) and the centre <see cref="Size"/> × <see cref="Size"/> kept, done as one
+    /// resampling of the central source box; null: the largest centred square (crop_pct 1).
+    /// </summary>
+    public double? CropPercent { get; init; }
+
     /// <summary>Bytes of one image in the model's layout (C·S·S).</summary>
     public int PlanarLength => Channels * Size * Size;
 
-    /// <summary>The image with the model's channels at the model's size (resized only when it is another size).</summary>
+    /// <summary>The image with the model's channels at the model's size (resized only when it is another size, cropped by <see cref="CropPercent"/>).</summary>
     public PixelImage Fit(PixelImage image)
     {
         var fitted = image.ToColorChannels(Channels);
+        if (CropPercent is { } crop && Resize == ResizeMode.IsoCrop)
+        {
+            // The centre square timm keeps after scaling the shorter side to floor(Size / crop_pct), in source pixels.
+            var side = Math.Min(fitted.Width, fitted.Height) * Size / Math.Floor(Size / crop);
+            return ImageResizer.ResizedCrop(fitted, Math.Floor((fitted.Width - side) / 2), Math.Floor((fitted.Height - side) / 2), side, side, Size, Size, Filter);
+        }
+
         return fitted.Width == Size && fitted.Height == Size ? fitted : ImageResizer.Resize(fitted, Size, Size, Resize, ResizeAnchor.Center, Filter);
     }
 
@@ -44,6 +58,11 @@ public sealed record ImageInputFormat(int Size, int Channels, float[] Mean, floa
         if (Size < 1 || Channels is not (1 or 3) || Mean.Length != Channels || Std.Length != Channels || Std.Any(s => !(s > 0)))
         {
             throw new ArgumentException($"image input: size {Size} must be positive, channels 1 or 3 (got {Channels}), one mean and one positive std per channel");
+        }
+
+        if (CropPercent is { } crop && !(crop > 0 && crop <= 1))
+        {
+            throw new ArgumentException($"image input: crop_pct {crop} is outside (0, 1]");
         }
     }
 }

@@ -49,6 +49,21 @@ public static class ImageResizer
         }
     }
 
+    /// <summary>
+    /// The source box (<paramref name="left"/>, <paramref name="top"/>, <paramref name="width"/> × <paramref name="height"/>,
+    /// in source pixels, fractions allowed) resampled once to <paramref name="outWidth"/> × <paramref name="outHeight"/>:
+    /// torchvision's <c>resized_crop</c>, so a small crop of a large image keeps the source's detail.
+    /// </summary>
+    public static PixelImage ResizedCrop(PixelImage image, double left, double top, double width, double height, int outWidth, int outHeight, ResamplingFilter filter = ResamplingFilter.Bilinear)
+    {
+        if (outWidth < 1 || outHeight < 1 || !(width > 0 && height > 0) || left < 0 || top < 0 || left + width > image.Width + 1e-9 || top + height > image.Height + 1e-9)
+        {
+            throw new ArgumentException($"resized crop: box ({left}, {top}, {width}x{height}) must lie in the {image.Width}x{image.Height} image and the target {outWidth}x{outHeight} be positive");
+        }
+
+        return Resample(image, left, top, width, height, outWidth, outHeight, filter);
+    }
+
     // Offset of a box along one axis: 0 at the low anchor, all the slack at the high one, half otherwise.
     private static double Place(ResizeAnchor anchor, ResizeAnchor low, ResizeAnchor high, double slack)
         => anchor == low ? 0 : anchor == high ? slack : Math.Floor(slack / 2);

@@ -77,6 +77,42 @@ public sealed class PixelImage
         return new PixelImage(Width, Height, channels, result);
     }
 
+    /// <summary>The image mirrored left to right.</summary>
+    public PixelImage Mirrored()
+    {
+        var mirrored = new byte[Pixels.Length];
+        for (var y = 0; y < Height; y++)
+        {
+            for (var x = 0; x < Width; x++)
+            {
+                Pixels.AsSpan((y * Width + x) * Channels, Channels).CopyTo(mirrored.AsSpan((y * Width + Width - 1 - x) * Channels, Channels));
+            }
+        }
+
+        return new PixelImage(Width, Height, Channels, mirrored);
+    }
+
+    /// <summary>An image from planar samples [channels, height, width] (the inverse of <see cref="ToPlanar"/>).</summary>
+    public static PixelImage FromPlanar(ReadOnlySpan<byte> planar, int channels, int width, int height)
+    {
+        var plane = width * height;
+        if (planar.Length != channels * plane)
+        {
+            throw new ArgumentException($"planar image: {planar.Length} bytes are not {channels}x{height}x{width}");
+        }
+
+        var pixels = new byte[planar.Length];
+        for (var p = 0; p < plane; p++)
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                pixels[p * channels + c] = planar[c * plane + p];
+            }
+        }
+
+        return new PixelImage(width, height, channels, pixels);
+    }
+
     /// <summary>The samples in planar order [channels, height, width] (the layout a ViT takes).</summary>
     public byte[] ToPlanar()
     {

@@ -75,6 +75,12 @@ public sealed record VisionTransformerConfig
     [JsonPropertyName("interpolation")] public string? Interpolation { get; init; }
 
     /// <summary>
+    /// timm's evaluation crop, <c>crop_pct</c> of the pretrained config (0.875 for DeiT: resize the shorter side to
+    /// 256, keep the centre 224); null: no crop beyond the centred square.
+    /// </summary>
+    [JsonPropertyName("crop_pct")] public double? CropPercent { get; init; }
+
+    /// <summary>
     /// The input normalisation: <see cref="Mean"/>/<see cref="Std"/> when recorded, else timm's ImageNet
     /// defaults for RGB models and 0.5/0.5 for others.
     /// </summary>
@@ -100,6 +106,7 @@ public sealed record VisionTransformerConfig
             return new Imaging.ImageInputFormat(ImageSize, InChannels, mean, std)
             {
                 Filter = Interpolation == "bicubic" ? Imaging.ResamplingFilter.Bicubic : Imaging.ResamplingFilter.Bilinear,
+                CropPercent = CropPercent,
             };
         }
     }
@@ -283,6 +290,11 @@ public sealed record VisionTransformerConfig
         if (Interpolation is not (null or "bilinear" or "bicubic"))
         {
             throw new ArgumentException($"interpolation '{Interpolation}' is not one of bilinear, bicubic");
+        }
+
+        if (CropPercent is { } crop && !(crop > 0 && crop <= 1))
+        {
+            throw new ArgumentException($"crop_pct {crop} is outside (0, 1]");
         }
     }
 

@@ -193,7 +193,9 @@ public sealed class Trainer : IDisposable
             var stepsThisSession = 0;
             TrainingProgress? latest = null;
             var epochEnded = false;
-            using (var batches = new BatchReader(train, order, _rowsInEpoch, o.BatchSize, dropLast: true, o.Data))
+            // Each row is cropped and flipped from its decoded source image as the pipeline reads it (seeded by row and epoch).
+            var augmentation = crop.Enabled ? new RowAugmentation(crop, o.Seed, _epoch) : null;
+            using (var batches = new BatchReader(train, order, _rowsInEpoch, o.BatchSize, dropLast: true, o.Data, augmentation))
             {
                 while (_globalStep < totalSteps)
                 {
@@ -211,8 +213,9 @@ public sealed class Trainer : IDisposable
                         var random = new Random(Seeds.Derive(o.Seed, 2, _globalStep));
                         _model.SeedStochasticDepth(Seeds.Derive(o.Seed, 3, _globalStep));
                         var images = batch.ToTensor(device);
-                        if (o.MinCropScale < 1 || o.HorizontalFlip)
+                        if (augmentation is not null && batch.HoldsValues)
                         {
+                            // Inputs given already normalised at the model's size have no other source: cropped as a batch.
                             images = crop.Apply(images, random);
                         }
 

@@ -79,6 +79,7 @@ public static partial class TimmArchitectures
             : null;
         var interpolation = pretrained.ValueKind == JsonValueKind.Object && pretrained.TryGetProperty("interpolation", out var kernel) && kernel.ValueKind == JsonValueKind.String ? kernel.GetString() : null;
         var classes = root.TryGetProperty("num_classes", out var count) && count.ValueKind == JsonValueKind.Number ? count.GetInt32() : 1000;
+        var crop = pretrained.ValueKind == JsonValueKind.Object && pretrained.TryGetProperty("crop_pct", out var cropValue) && cropValue.ValueKind == JsonValueKind.Number ? cropValue.GetDouble() : (double?)null;
         var config = new VisionTransformerConfig
         {
             ImageSize = inputSize[1],
@@ -91,6 +92,7 @@ public static partial class TimmArchitectures
             Mean = Floats("mean"),
             Std = Floats("std"),
             Interpolation = interpolation is "bilinear" or "bicubic" ? interpolation : null,
+            CropPercent = crop,
         };
         try
         {

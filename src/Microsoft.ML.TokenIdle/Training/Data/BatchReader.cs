@@ -16,12 +16,12 @@ internal sealed class BatchReader : IDisposable
     private readonly bool _dropLast;
     private readonly Stopwatch _waiting = new();
 
-    /// <summary>Starts reading <paramref name="order"/> from rank <paramref name="start"/> in batches of <paramref name="batchSize"/>.</summary>
-    public BatchReader(ImageSource source, RowOrder order, int start, int batchSize, bool dropLast, DataPipelineOptions options)
+    /// <summary>Starts reading <paramref name="order"/> from rank <paramref name="start"/> in batches of <paramref name="batchSize"/>, each row augmented by <paramref name="augmentation"/> when given (training).</summary>
+    public BatchReader(ImageSource source, RowOrder order, int start, int batchSize, bool dropLast, DataPipelineOptions options, RowAugmentation? augmentation = null)
     {
         options.Validate();
         (_source, _batchSize, _dropLast, Consumed) = (source, batchSize, dropLast, start);
-        _reader = source.Open(order, start, batchSize * options.PrefetchBatches, options);
+        _reader = source.Open(order, start, batchSize * options.PrefetchBatches, options, augmentation);
     }
 
     /// <summary>Ranks of the pass consumed so far (skipped rows included): where a resumed pass starts.</summary>

@@ -26,6 +26,9 @@ internal sealed class ImageBatch
     /// <summary>Images in the batch.</summary>
     public int Count => Labels.Length;
 
+    /// <summary>Whether the batch holds inputs given already normalised (a float vector column), not pixels.</summary>
+    public bool HoldsValues => _values is not null;
+
     /// <summary>A batch of planar images ([C, S, S] bytes each) or of normalised inputs ([C, S, S] floats each); labels null: all 0 (scoring).</summary>
     public static ImageBatch Of(IReadOnlyList<byte[]> pixels, IReadOnlyList<float[]> values, int[]? labels, ImageInputFormat format)
     {

@@ -45,13 +45,18 @@ public sealed class ImageDataset : ImageSource
 
     internal override RowOrder Order(int? seed) => RowOrder.Permutation(Count, seed, _labels);
 
-    internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options)
+    internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options, RowAugmentation? augmentation = null)
     {
-        var length = Format.PlanarLength;
-        return RowReader.Inline(rank =>
+        var (length, size) = (Format.PlanarLength, Format.Size);
+        SourceRow Read(int rank)
         {
             var key = order.Keys[rank];
-            return new SourceRow(key, order.Labels[rank], _pixels.AsSpan((int)((long)key * length), length).ToArray(), null, null);
-        }, start, order.Count);
+            var pixels = _pixels.AsSpan((int)((long)key * length), length);
+
+            // The images held here are the sources: a training pass crops them.
+            return new SourceRow(key, order.Labels[rank], augmentation is null ? pixels.ToArray() : augmentation.Apply(key, PixelImage.FromPlanar(pixels, Format.Channels, size, size), Format), null, null);
+        }
+
+        return augmentation is null ? RowReader.Inline(Read, start, order.Count) : RowReader.Indexed(Read, start, order.Count, window, options.Workers);
     }
 }

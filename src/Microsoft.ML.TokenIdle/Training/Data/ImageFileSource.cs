@@ -34,20 +34,21 @@ public sealed class ImageFileSource : ImageSource
 
     internal override RowOrder Order(int? seed) => RowOrder.Permutation(Count, seed, _labels);
 
-    internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options)
+    internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options, RowAugmentation? augmentation = null)
     {
         SourceRow Read(int rank)
         {
             var (key, label) = (order.Keys[rank], order.Labels[rank]);
-            if (_cache.TryGet(key, label, out var cached))
+            if (augmentation is null && _cache.TryGet(key, label, out var cached))
             {
                 return cached;
             }
 
-            SourceRow row;
+            // A pass that crops reads the decoded source image (kept, or decoded again) and crops it at full resolution.
+            var source = augmentation is null ? null : _cache.Source(key);
             try
             {
-                row = new SourceRow(key, label, Format.ToPlanar(ImageDecoder.Load(_files[key], _options.MaxPixels)), null, null);
+                source ??= ImageDecoder.Load(_files[key], _options.MaxPixels).ToColorChannels(Format.Channels);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -56,11 +57,18 @@ public sealed class ImageFileSource : ImageSource
                 return SourceRow.Failed(key, label, $"{message} (row {key + 1} of {_files.Length})");
             }
 
+            if (augmentation is not null)
+            {
+                _cache.Add(key, source);
+                return new SourceRow(key, label, augmentation.Apply(key, source, Format), null, null);
+            }
+
+            var row = new SourceRow(key, label, Format.ToPlanar(source), null, null);
             _cache.Add(row);
             return row;
         }
 
-        return _cache.Complete ? RowReader.Inline(Read, start, order.Count) : RowReader.Indexed(Read, start, order.Count, window, options.Workers);
+        return _cache.Complete && augmentation is null ? RowReader.Inline(Read, start, order.Count) : RowReader.Indexed(Read, start, order.Count, window, options.Workers);
     }
 
     internal override void ReportSkipped(string error) => _options.OnSkipped?.Invoke(error);

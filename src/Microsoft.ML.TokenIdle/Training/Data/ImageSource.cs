@@ -87,8 +87,11 @@ public abstract class ImageSource
     /// <summary>The rows of a pass: canonical order for a null <paramref name="seed"/>, else shuffled by it.</summary>
     internal abstract RowOrder Order(int? seed);
 
-    /// <summary>Starts reading <paramref name="order"/>'s rows from rank <paramref name="start"/>; <paramref name="window"/> rows may be read ahead.</summary>
-    internal abstract RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options);
+    /// <summary>
+    /// Starts reading <paramref name="order"/>'s rows from rank <paramref name="start"/>; <paramref name="window"/> rows may
+    /// be read ahead; <paramref name="augmentation"/>, for a training pass, crops and flips each row's source image.
+    /// </summary>
+    internal abstract RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options, RowAugmentation? augmentation = null);
 
     /// <summary>Records a skipped row; true the first time it is met (when it is reported).</summary>
     internal bool MarkSkipped(int key) => Root._skipped.TryAdd(key, true);

@@ -1,18 +1,26 @@
+using Microsoft.ML.TokenIdle.Imaging;
+
 namespace Microsoft.ML.TokenIdle.Training.Data;
 
 /// <summary>
 /// Decoded rows kept after their first read when the whole source fits a memory budget (as ML.NET's
-/// <c>AppendCacheCheckpoint</c>): later passes read from memory instead of decoding again. A source larger than the
-/// budget gets no cache at all, so memory stays bounded by the pipeline's window.
+/// <c>AppendCacheCheckpoint</c>): later passes read from memory instead of decoding again. A row is kept in the form its
+/// first read made: the model's input (planar bytes, or normalised values) or, for a training pass that crops, the
+/// decoded source image, which a later pass crops again. A source whose rows at the model's size exceed the budget gets
+/// no cache at all, and one whose kept source images outgrow it drops the cache, so memory stays bounded by the budget
+/// and the pipeline's window.
 /// </summary>
 internal sealed class RowCache
 {
-    private readonly object?[]? _rows;
+    private readonly long _budget;
+    private object?[]? _rows;
+    private long _used;
     private int _filled;
 
-    /// <summary>A cache for <paramref name="count"/> rows of <paramref name="rowBytes"/> bytes each, or none when they exceed <paramref name="budgetBytes"/>.</summary>
+    /// <summary>A cache for <paramref name="count"/> rows of at least <paramref name="rowBytes"/> bytes each, or none when they exceed <paramref name="budgetBytes"/>.</summary>
     public RowCache(int count, long rowBytes, long budgetBytes)
     {
+        _budget = budgetBytes;
         if (count > 0 && (long)count * rowBytes <= budgetBytes)
         {
             _rows = new object?[count];
@@ -20,15 +28,15 @@ internal sealed class RowCache
     }
 
     /// <summary>Whether rows are kept.</summary>
-    public bool Enabled => _rows is not null;
+    public bool Enabled => Volatile.Read(ref _rows) is not null;
 
     /// <summary>Whether every row has been read once (later passes need no decoding).</summary>
-    public bool Complete => _rows is not null && Volatile.Read(ref _filled) == _rows.Length;
+    public bool Complete => Volatile.Read(ref _rows) is { } rows && Volatile.Read(ref _filled) == rows.Length;
 
-    /// <summary>The cached row for <paramref name="key"/>, if any.</summary>
+    /// <summary>The model's input of row <paramref name="key"/> when it is kept in that form.</summary>
     public bool TryGet(int key, int label, out SourceRow row)
     {
-        switch (_rows is null ? null : Volatile.Read(ref _rows[key]))
+        switch (Entry(key))
         {
             case byte[] pixels:
                 row = new SourceRow(key, label, pixels, null, null);
@@ -42,11 +50,34 @@ internal sealed class RowCache
         }
     }
 
-    /// <summary>Keeps a successfully read row (failures are not kept: they are read, and reported, again).</summary>
+    /// <summary>The decoded source image of row <paramref name="key"/> when it is kept in that form.</summary>
+    public PixelImage? Source(int key) => Entry(key) as PixelImage;
+
+    /// <summary>Keeps a successfully read row's input (failures are not kept: they are read, and reported, again).</summary>
     public void Add(SourceRow row)
     {
-        if (_rows is null || row.Error is not null || Interlocked.CompareExchange(ref _rows[row.Key], (object?)row.Pixels ?? row.Values, null) is not null)
+        if (row.Error is null)
         {
+            Keep(row.Key, (object?)row.Pixels ?? row.Values!, row.Pixels?.LongLength ?? 4L * row.Values!.LongLength);
+        }
+    }
+
+    /// <summary>Keeps row <paramref name="key"/>'s decoded source image (for passes that crop it).</summary>
+    public void Add(int key, PixelImage source) => Keep(key, source, source.Pixels.LongLength);
+
+    private object? Entry(int key) => Volatile.Read(ref _rows) is { } rows ? Volatile.Read(ref rows[key]) : null;
+
+    private void Keep(int key, object entry, long bytes)
+    {
+        if (Volatile.Read(ref _rows) is not { } rows || Interlocked.CompareExchange(ref rows[key], entry, null) is not null)
+        {
+            return;
+        }
+
+        if (Interlocked.Add(ref _used, bytes) > _budget)
+        {
+            // Source images larger than the model's input outgrew the budget: stream from now on.
+            Volatile.Write(ref _rows, null);
             return;
         }
 

@@ -31,7 +31,7 @@ internal sealed class SubsetImageSource : ImageSource
         return new RowOrder(order.Keys.Select(i => _canonical.Keys[i]).ToArray(), order.Labels);
     }
 
-    internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options) => _inner.Open(order, start, window, options);
+    internal override RowReader Open(RowOrder order, int start, int window, DataPipelineOptions options, RowAugmentation? augmentation = null) => _inner.Open(order, start, window, options, augmentation);
 
     internal override void ReportSkipped(string error) => Root.ReportSkipped(error);
 }

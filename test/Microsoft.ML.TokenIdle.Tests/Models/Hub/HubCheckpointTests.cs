@@ -42,6 +42,7 @@ public sealed class HubCheckpointTests : IDisposable
         var checkpoint = HubCheckpoint.Fetch(Repo, settings: Settings());
         Assert.Equal((224, 16, 192, 12, 3, 1000, "bicubic"), (checkpoint.Config.ImageSize, checkpoint.Config.PatchSize, checkpoint.Config.EmbedDim, checkpoint.Config.Depth, checkpoint.Config.NumHeads, checkpoint.Config.NumClasses, checkpoint.Config.Interpolation));
         Assert.Equal(new[] { 0.485, 0.456, 0.406 }, checkpoint.Config.Mean);
+        Assert.Equal(0.875, checkpoint.Config.CropPercent);
 
         // huggingface_hub's layout: blobs named by ETag (SHA-256 for LFS files, git blob hash otherwise), snapshot
         // entries as relative links to them, refs/main holding the commit.
