@@ -90,6 +90,24 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
     }
 
     /// <summary>
+    /// Generated code writes only what differs from the Options' defaults, so a recipe at the defaults is written as the
+    /// trainer with its backbone alone: the generated code's defaults are the Options' (and the CLI's, TrainFlagsTests).
+    /// </summary>
+    [Theory]
+    [InlineData(typeof(VisionTransformerTrainer.Options))]
+    [InlineData(typeof(TokenIdleImageClassificationTrainer.Options))]
+    [InlineData(typeof(TokenReorganizationImageClassificationTrainer.Options))]
+    [InlineData(typeof(LifeRegressionSlimmingTrainer.Options))]
+    public void ARecipeAtTheDefaultsIsWrittenAsItsTrainerAndBackboneAlone(Type optionsType)
+    {
+        var options = (VisionTransformerTrainerBase.OptionsBase)Activator.CreateInstance(optionsType)!;
+        options.Backbone = Backbone.Default;
+        var recipe = new Microsoft.ML.TokenIdle.Components.TrainerRecipe(optionsType.DeclaringType!.Name, System.Text.Json.JsonSerializer.SerializeToElement(options, optionsType));
+        var lines = OptionsCode.TrainerCall(recipe, "").Split('\n').Select(l => l.Trim()).Where(l => l.EndsWith(',')).ToList();
+        Assert.Equal(new[] { "Backbone = Backbone.HubModel(@\"timm/deit_small_patch16_224.fb_in1k\")," }, lines);
+    }
+
+    /// <summary>
     /// Recipes saved before the backbone was one value are written in today's names: the older ConfigPath as
     /// <c>Backbone.Files</c>, KeepRate as KeepRatio, float16's HalfPrecision as Precision, and a recipe that named no
     /// backbone as the embedded Fashion-MNIST ViT, the default when it was saved (today's default is DeiT-S).
