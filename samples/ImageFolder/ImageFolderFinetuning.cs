@@ -19,8 +19,8 @@ public static class ImageFolderFinetuning
         /// <summary>Epochs.</summary>
         public int Epochs { get; init; } = 3;
 
-        /// <summary>Input size (the checkpoint's position embedding is resampled to it).</summary>
-        public int ImageSize { get; init; } = 224;
+        /// <summary>Input size; null: the checkpoint's (another size resamples its position embedding).</summary>
+        public int? ImageSize { get; init; }
 
         /// <summary>Images per step.</summary>
         public int BatchSize { get; init; } = 16;
@@ -50,7 +50,7 @@ public static class ImageFolderFinetuning
             "idle" => new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRatio = settings.KeepRate } },
             "evit" => new TokenReorganizationImageClassificationTrainer.Options { TokenReduction = { KeepRatio = settings.KeepRate } },
             "life" => new LifeRegressionSlimmingTrainer.Options { TokenReduction = { KeepRatio = settings.KeepRate } },
-            _ => throw new ArgumentException($"unknown method '{settings.Method}': use full, idle, evit or life"),
+            _ => throw new ArgumentException($"--method {settings.Method} is not one of full, idle, evit, life"),
         };
         options.Backbone = Backbone.Files(settings.ConfigPath, settings.WeightsPath);
         options.ImageSize = settings.ImageSize;

@@ -1,6 +1,7 @@
 // QuickStart: finetune the embedded Fashion-MNIST ViT with token idling (IdleViT, k = 0.7) inside an ML.NET
 // pipeline, compare it with the full model (ML.NET's evaluator), save the ML.NET model zip, load it back in
-// a fresh MLContext and predict a few images with a prediction engine.
+// a fresh MLContext and predict a few images with a prediction engine. The zip goes to artifacts/quickstart/model.zip
+// (relative to the current folder), where the README's command-line examples read it.
 // usage: dotnet run --project samples/QuickStart -c Release [-- DATA_FOLDER]   (default samples/data/fashion-mnist)
 using System.Diagnostics;
 using Microsoft.ML;
@@ -56,7 +57,8 @@ foreach (var (name, model) in models)
     Console.WriteLine($"{name,-14} accuracy {metrics.MicroAccuracy:P1}  log-loss {metrics.LogLoss:F3}  {gmacs:F3} GMACs  {test.GetRowCount() / seconds:F0} images/s (decoding included)");
 }
 
-var path = Path.Combine(Path.GetTempPath(), "tokenidle-quickstart.zip");
+var path = Path.Combine("artifacts", "quickstart", "model.zip");
+Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 ml.Model.Save(idle, train.Schema, path);
 var loaded = new MLContext().Model.Load(path, out _);
 Console.WriteLine($"saved and reloaded {path} ({new FileInfo(path).Length / 1024} KiB)");

@@ -14,6 +14,19 @@ using Microsoft.ML.Transforms;
 
 var data = args.Length > 0 ? args[0] : Path.Combine("samples", "data", "fashion-mnist");
 var output = args.Length > 1 ? args[1] : "model.zip";
+if (args.Length > 2)
+{
+    Console.Error.WriteLine("usage: dotnet run samples/Script/finetune.cs -- [DATA_FOLDER [MODEL.zip]]");
+    return 2;
+}
+
+// One line for a folder of another layout, rather than ML.NET's exception from an empty or missing folder.
+if (new[] { "train", "test" }.FirstOrDefault(split => !Directory.Exists(Path.Combine(data, split))) is { } missing)
+{
+    Console.Error.WriteLine($"finetune.cs: '{data}' has no '{missing}' folder: DATA_FOLDER holds train/ and test/, each with one sub-folder of images per class");
+    return 1;
+}
+
 var ml = new MLContext(seed: 1);
 var train = ml.Data.LoadImagesFromFolder(Path.Combine(data, "train"));
 var test = ml.Data.LoadImagesFromFolder(Path.Combine(data, "test"));
@@ -31,3 +44,4 @@ var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
 Console.WriteLine($"IdleViT k = 0.7: accuracy {metrics.MicroAccuracy:P1}, macro {metrics.MacroAccuracy:P1}, log-loss {metrics.LogLoss:F3}");
 ml.Model.Save(model, train.Schema, output);
 Console.WriteLine($"saved {Path.GetFullPath(output)}");
+return 0;

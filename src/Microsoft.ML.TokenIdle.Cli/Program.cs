@@ -13,4 +13,13 @@ root.Subcommands.Add(PlotCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MacsCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
-return root.Parse(args).Invoke();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // One line, as every other refusal, instead of System.CommandLine's errors followed by the whole help.
+    var verb = string.Join(' ', parsed.CommandResult.Command == root ? ["tokenidle"] : ["tokenidle", parsed.CommandResult.Command.Name]);
+    Console.Error.WriteLine($"tokenidle: error: {string.Join("; ", parsed.Errors.Select(e => e.Message.TrimEnd('.')).Distinct())} ({verb} --help lists the flags)");
+    return 1;
+}
+
+return parsed.Invoke();

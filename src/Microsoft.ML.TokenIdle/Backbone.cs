@@ -133,7 +133,7 @@ public sealed record Backbone
         }
         catch (HubException e)
         {
-            throw new HubException($"the backbone {ModelId} cannot be had: {e.Message}. Choose another backbone (local config and weights files, or another Hub id), or fetch it once where the Hub is reachable (tokenidle download --model {ModelId}) and run with HF_HUB_OFFLINE=1", e);
+            throw new HubException($"the backbone {ModelId} cannot be had: {e.Message}. Or choose another backbone (local config and weights files, or another Hub id)", e);
         }
     }
 

@@ -472,6 +472,8 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
             channel.Warning($"input {bad} of a batch of {inputs.Count} in '{ImageColumnName}' holds NaN or infinite values; its scores will be NaN");
         }
 
+        Model.EnsureScoringFits(inputs.Count, Strategy, "the batch size (BatchSize)");
+
         using (NewDisposeScope())
         using (no_grad())
         {

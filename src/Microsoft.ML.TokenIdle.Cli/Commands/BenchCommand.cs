@@ -25,7 +25,7 @@ internal static class BenchCommand
         var source = new ModelSource();
         var method = new MethodSource();
         var runtime = new RuntimeSource();
-        var batch = new Option<int>("--batch") { Description = "images per pass", DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch-size", "--batch") { Description = "images per pass", DefaultValueFactory = _ => 32 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var seconds = new Option<double>("--seconds") { Description = "measuring time after one warm-up pass", DefaultValueFactory = _ => 10 };
         var train = new Option<bool>("--train") { Description = "time a training step of the method's own recipe and objective (the full model: cross-entropy and AdamW; IdleViT: with distillation and the cut loss) instead of inference" };
@@ -41,6 +41,9 @@ internal static class BenchCommand
         command.Options.Add(steps);
         command.SetAction(result => CommandRunner.Run(() =>
         {
+            // Resident memory with libtorch loaded, before anything is built: what the run adds to it is what the memory estimate predicts.
+            Microsoft.ML.TokenIdle.Engine.TorchEngine.EnsureLoaded();
+            var rssAtStart = Environment.WorkingSet;
             CommandRunner.SetThreads(result.GetValue(threads));
             var b = CommandRunner.Count(result, batch);
             var limit = result.GetValue(seconds);
@@ -71,6 +74,10 @@ internal static class BenchCommand
 
             // A training step is the trainers' own (the method's options at their defaults: its objective, AdamW, clipping), on random images.
             var recipe = isTrain ? TrainingOptions(result, method, precision).ToTrainerOptions(b, 1, precision) : null;
+            var estimate = recipe is null
+                ? MemoryEstimate.ForScoring(c, strategy, b, model.ClsToken.dtype)
+                : MemoryEstimate.ForTraining(c, strategy, b, ScalarType.Float32, recipe.Objective.NeedsTeacher, recipe.Objective.CutWeight > 0 && recipe.Objective.CutLoss.Variant != CutLossVariant.None);
+            estimate.EnsureFits(Microsoft.ML.TokenIdle.Engine.AvailableMemory.For(device), "--batch-size");
             using var trainer = recipe is null ? null : new Trainer(model, strategy, recipe);
             using var targets = recipe is null ? null : SoftTargetCrossEntropy.Targets(Enumerable.Range(0, b).Select(i => i % c.NumClasses).ToArray(), c.NumClasses, recipe.LabelSmoothing, device);
             Action step = isTrain ? () => trainer!.Step(images, targets!) : () => InferStep(scorer, images);
@@ -103,6 +110,7 @@ internal static class BenchCommand
                 ["mode"] = isTrain ? "train" : "inference",
                 ["img_size"] = c.ImageSize,
                 ["embed_dim"] = c.EmbedDim,
+                ["parameters"] = c.ParameterCount(),
                 ["depth"] = c.Depth,
                 ["batch"] = b,
                 ["threads"] = get_num_threads(),
@@ -116,6 +124,8 @@ internal static class BenchCommand
                 ["passes"] = passes,
                 ["seconds"] = Math.Round(elapsed, 3),
                 ["images_per_second"] = Math.Round(passes * b / elapsed, 2),
+                ["rss_mb_at_start"] = rssAtStart >> 20,
+                ["memory_estimate_mb"] = estimate.Bytes >> 20,
                 ["rss_mb_after_warmup"] = rssStart >> 20,
                 ["rss_mb_end"] = process.WorkingSet64 >> 20,
                 ["peak_rss_mb"] = process.PeakWorkingSet64 >> 20,

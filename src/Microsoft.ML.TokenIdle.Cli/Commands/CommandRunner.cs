@@ -13,6 +13,12 @@ internal static class CommandRunner
         {
             return body();
         }
+        catch (InsufficientMemoryException e)
+        {
+            // A run refused before it started, by the memory estimate: its message names the estimate and the flags that lower it.
+            Console.Error.WriteLine($"tokenidle: error: {e.Message}");
+            return 1;
+        }
         catch (OutOfMemoryException e)
         {
             // Nothing is allocated here: the message is a constant and the failed request's memory was never granted.
@@ -39,10 +45,13 @@ internal static class CommandRunner
         }
     }
 
-    /// <summary>The value of a count option such as <c>--batch-size</c>; a value below 1 is refused with the option's name.</summary>
+    /// <summary>The value of a count option such as <c>--batch-size</c>; a value below 1 is refused with the flag as typed.</summary>
     public static int Count(ParseResult result, Option<int> option)
     {
         var value = result.GetValue(option);
-        return value >= 1 ? value : throw new ArgumentException($"{option.Name} must be at least 1, got {value}");
+        return value >= 1 ? value : throw new ArgumentException($"{Typed(result, option)} must be at least 1, got {value}");
     }
+
+    /// <summary>The flag as the user typed it (an alias or the name), or the option's name when it was not given.</summary>
+    public static string Typed(ParseResult result, Option option) => result.GetResult(option)?.IdentifierToken?.Value is { Length: > 0 } typed ? typed : option.Name;
 }

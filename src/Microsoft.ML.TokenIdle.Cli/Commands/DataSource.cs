@@ -18,8 +18,19 @@ internal static class DataSource
     /// <summary>The <c>--skip-unreadable</c> flag of the verbs that read image files.</summary>
     public static Option<bool> SkipUnreadableOption() => new("--skip-unreadable") { Description = "skip corrupt or unsupported image files (each is reported) instead of stopping" };
 
-    /// <summary>An optional positive image-count limit option.</summary>
-    public static Option<int?> LimitOption(string name, string what) => new(name) { Description = $"use only the first N images of {what}" };
+    /// <summary>An optional image-count limit option; a value below 1 is a parse error naming the flag.</summary>
+    public static Option<int?> LimitOption(string name, string what)
+    {
+        var option = new Option<int?>(name) { Description = $"use only the first N images of {what}" };
+        option.Validators.Add(given =>
+        {
+            if (given.GetValueOrDefault<int?>() is { } n and < 1)
+            {
+                given.AddError($"{name} must be at least 1, got {n}");
+            }
+        });
+        return option;
+    }
 
     /// <summary>The <c>--cache-mb</c> option of the verbs that read labelled images.</summary>
     public static Option<long> CacheOption() => new("--cache-mb")
@@ -30,7 +41,7 @@ internal static class DataSource
 
     /// <summary>
     /// <paramref name="spec"/> for a model of <paramref name="config"/>, listed, not decoded (image files stream through
-    /// the data pipeline; Fashion-MNIST is read into memory); <paramref name="limit"/> keeps the first images.
+    /// the data pipeline; Fashion-MNIST is read into memory); <paramref name="limit"/> (at least 1: the limit options check it) keeps the first images.
     /// </summary>
     public static ImageSource Load(string spec, VisionTransformerConfig config, int? limit, string option, bool skipUnreadable = false, long cacheMegabytes = ImageFileOptions.DefaultCacheBudgetBytes >> 20)
         => Load(spec, config, limit, option, skipUnreadable, cacheMegabytes, config.NumClasses);
@@ -41,11 +52,6 @@ internal static class DataSource
     /// </summary>
     public static ImageSource Load(string spec, VisionTransformerConfig config, int? limit, string option, bool skipUnreadable, long cacheMegabytes, int? classes)
     {
-        if (limit is < 1)
-        {
-            throw new ArgumentException($"{option} limit must be at least 1, got {limit}");
-        }
-
         if (cacheMegabytes < 0)
         {
             throw new ArgumentException($"--cache-mb must not be negative, got {cacheMegabytes}");

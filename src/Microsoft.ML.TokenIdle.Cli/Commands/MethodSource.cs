@@ -51,7 +51,7 @@ internal sealed class MethodSource
     public TokenReductionOptions? Options(ParseResult result, VisionTransformerConfig config, bool warnUntrained)
     {
         var method = TokenReductionMethods.Parse(result.GetValue(Method)!);
-        var schedule = result.GetValue(Schedule) is { } text ? TokenSchedule.Parse(text).Ratios : null;
+        var schedule = result.GetValue(Schedule) is { } text ? Flagged(result, () => TokenSchedule.Parse(text).Ratios) : null;
         if (method != TokenReductionMethod.Life && new Option[] { Predictor, PredictorLayer, Steepness }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } lifeOnly)
         {
             throw new ArgumentException($"{lifeOnly.Name} applies to --method life only, not {Name(result)}");
@@ -78,13 +78,14 @@ internal sealed class MethodSource
             return result.GetResult(Layers) is { Implicit: false } ? throw new ArgumentException("the full model takes no --layers") : null;
         }
 
-        options.Layers = result.GetValue(Layers) is { } layers ? layers.Split(',').Select(l => int.Parse(l.Trim(), System.Globalization.CultureInfo.InvariantCulture)).ToArray() : null;
+        options.Layers = result.GetValue(Layers) is { } layers ? Flagged(result, () => layers.Split(',').Select(l => int.Parse(l.Trim(), System.Globalization.CultureInfo.InvariantCulture)).ToArray()) : null;
         if (options is LifeRegressionOptions life)
         {
             life.PredictorLayer = result.GetValue(PredictorLayer);
             life.Steepness = result.GetValue(Steepness) ?? life.Steepness;
         }
 
+        Flagged(result, () => { options.ValidateRatios(); return options; });
         return options;
     }
 
@@ -94,12 +95,30 @@ internal sealed class MethodSource
     /// </summary>
     public TokenReductionStrategy? Build(ParseResult result, VisionTransformerConfig config, bool warnUntrained, VisionTransformer? model = null)
     {
-        var strategy = Options(result, config, warnUntrained)?.CreateStrategy(config);
+        var options = Options(result, config, warnUntrained);
+        var strategy = options is null ? null : Flagged(result, () => options.CreateStrategy(config));
         if (model is not null)
         {
             strategy?.PlaceWith(model);
         }
 
         return strategy;
+    }
+
+    /// <summary>
+    /// <paramref name="create"/>'s result; its refusal of a keep ratio, schedule or layers (worded after the options)
+    /// is prefixed with the flag the user typed for it.
+    /// </summary>
+    private T Flagged<T>(ParseResult result, Func<T> create)
+    {
+        try
+        {
+            return create();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            var flag = new Option[] { Schedule, Layers }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) ?? KeepRatio;
+            throw new ArgumentException($"{CommandRunner.Typed(result, flag)}: {e.Message}", e);
+        }
     }
 }

@@ -96,6 +96,7 @@ internal sealed class ModelRuntime : IDisposable
     {
         if (_session is null)
         {
+            Model.EnsureScoringFits((int)images.shape[0], Strategy, "--batch-size");
             return Model.Forward(images, Strategy);
         }
 

@@ -70,7 +70,7 @@ internal sealed class RecipeFlags
         {
             if (!flag.AppliesTo.IsInstanceOfType(options))
             {
-                throw new ArgumentException($"{Typed(result, flag.Option)} does not apply to --method {method}");
+                throw new ArgumentException($"{CommandRunner.Typed(result, flag.Option)} does not apply to --method {method}");
             }
 
             flag.Apply(result, options);
@@ -85,13 +85,11 @@ internal sealed class RecipeFlags
     {
         foreach (var flag in _flags.Where(f => f.Option.Name != "--early-stopping-min-delta" && f.Option.Name != "--early-stopping-metric").OrderByDescending(f => f.Property.Length))
         {
-            message = Regex.Replace(message, $@"\b{flag.Property}\b", Typed(result, flag.Option));
+            message = Regex.Replace(message, $@"\b{flag.Property}\b", CommandRunner.Typed(result, flag.Option));
         }
 
         return message;
     }
-
-    private static string Typed(ParseResult result, Option option) => result.GetResult(option)?.IdentifierToken?.Value is { Length: > 0 } typed ? typed : option.Name;
 
     private void Add<T>(string name, string property, string description, string? alias = null, Type? appliesTo = null, Action<OptionsBase, T>? apply = null)
         where T : struct
@@ -111,7 +109,7 @@ internal sealed class RecipeFlags
 
         _flags.Add(new Flag(option, property, type, (result, options) =>
         {
-            var given = result.GetValue(option) ?? (typeof(T) == typeof(bool) ? (T)(object)true : throw new ArgumentException($"{Typed(result, option)} needs a value"));
+            var given = result.GetValue(option) ?? (typeof(T) == typeof(bool) ? (T)(object)true : throw new ArgumentException($"{CommandRunner.Typed(result, option)} needs a value"));
             if (apply is not null)
             {
                 apply(options, given);

@@ -12,7 +12,7 @@ internal sealed record SavedModel(MLContext Context, ITransformer Model, DataVie
     public static SavedModel Load(string path, Precision? precision = null)
     {
         var context = new MLContext();
-        var model = context.Model.Load(path, out var schema);
+        var model = ModelZip.Load(context, path, out var schema);
         var steps = TransformerSteps.Flatten(model).ToList();
         var classifier = steps.OfType<VisionTransformerClassifier>().FirstOrDefault()
             ?? throw new InvalidDataException($"model '{path}' has no ViT classifier step");

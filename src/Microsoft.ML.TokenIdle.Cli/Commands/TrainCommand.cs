@@ -112,6 +112,10 @@ internal static class TrainCommand
             {
                 throw new ArgumentException(flags.Recipe.InFlagNames(result, e.Message), e);
             }
+            catch (InsufficientMemoryException e)
+            {
+                throw new InsufficientMemoryException(flags.Recipe.InFlagNames(result, e.Message), e);
+            }
             finally
             {
                 Console.CancelKeyPress -= onCancel;

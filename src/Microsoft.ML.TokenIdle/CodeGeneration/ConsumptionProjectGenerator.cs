@@ -37,7 +37,7 @@ public static class ConsumptionProjectGenerator
 
         var reference = Reference(library);
         var context = new MLContext();
-        var model = context.Model.Load(modelPath, out var inputSchema);
+        var model = ModelZip.Load(context, modelPath, out var inputSchema);
         if (inputSchema is null)
         {
             throw new InvalidDataException($"model '{modelPath}' was saved without an input schema (pass the training data's schema to MLContext.Model.Save)");

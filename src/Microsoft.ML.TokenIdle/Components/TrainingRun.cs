@@ -1,3 +1,4 @@
+using Microsoft.ML.TokenIdle.Engine;
 using Microsoft.ML.TokenIdle.Imaging;
 using Microsoft.ML.TokenIdle.Models;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
@@ -74,16 +75,28 @@ internal sealed class TrainingRun
     /// <paramref name="resume"/> continues the main stage from a checkpoint.
     /// </summary>
     /// <exception cref="ArgumentException">The data does not fit, or a resume is asked of two stages at once.</exception>
+    /// <exception cref="InsufficientMemoryException">The step's estimated memory exceeds what the device has available; checked before the weights are fetched.</exception>
     public TrainingResult Train(ImageSource train, ImageSource? validation, Device device, int seed, Func<VisionTransformerConfig, TokenReductionStrategy?, IProgress<TrainingProgress>>? progress = null, CancellationToken cancellation = default, string? resume = null)
-        => Build(train.Classes, train.Format, device, seed, (model, strategy, _) => Fit(model, strategy, train, validation, seed, progress?.Invoke(model.Config, strategy), cancellation, resume));
+        => Build(train.Classes, train.Format, device, seed, (model, strategy, _) => Fit(model, strategy, train, validation, seed, progress?.Invoke(model.Config, strategy), cancellation, resume), training: true);
 
-    private TrainingResult Build(int classes, ImageInputFormat format, Device device, int seed, Func<VisionTransformer, TokenReductionStrategy?, bool, TrainingResult> use)
+    private TrainingResult Build(int classes, ImageInputFormat format, Device device, int seed, Func<VisionTransformer, TokenReductionStrategy?, bool, TrainingResult> use, bool training = false)
     {
         // The model's config records the input convention its training data used, so scoring reproduces it.
         var config = Architecture with { NumClasses = classes, Mean = format.Mean.Select(m => (double)m).ToArray(), Std = format.Std.Select(s => (double)s).ToArray() };
         config.Validate();
         var givenPredictor = (_options.Method as LifeRegressionOptions)?.Predictor;
         var strategy = _options.Method?.CreateStrategy(config);
+        if (training)
+        {
+            // Before anything is fetched or allocated: a step that cannot fit is refused in seconds, not killed minutes later.
+            var objective = _options.Objective;
+            var cutLoss = objective.CutWeight > 0 && objective.CutLoss.Variant != CutLossVariant.None;
+            var estimate = MemoryEstimate.ForTraining(config, strategy, _options.BatchSize, ScalarType.Float32, objective.NeedsTeacher, cutLoss);
+            var available = AvailableMemory.For(device);
+            _info($"memory: a training step needs about {MemoryEstimate.Gigabytes(estimate.Bytes)} GB ({estimate}); {(available is { } a ? MemoryEstimate.Gigabytes(a) + " GB" : "an unknown amount")} available");
+            estimate.EnsureFits(available, "the image size (ImageSize) or the batch size (BatchSize)");
+        }
+
         VisionTransformer? model = null;
         try
         {

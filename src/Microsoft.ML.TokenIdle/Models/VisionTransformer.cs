@@ -1,4 +1,5 @@
 using Microsoft.ML.TokenIdle.Engine;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
 using TorchSharp;
@@ -16,6 +17,9 @@ namespace Microsoft.ML.TokenIdle.Models;
 /// </summary>
 public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 {
+    // The largest scoring batch whose memory estimate was checked against what the device has.
+    private int _scoringCheckedBatch;
+
     /// <summary>Builds the model with timm's initialisation drawn from <paramref name="seed"/> (truncated normal 0.02, zero biases, class token N(0, 1e-6)).</summary>
     public VisionTransformer(VisionTransformerConfig config, int seed = 0)
         : this(config, (int?)seed)
@@ -70,6 +74,21 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 
     /// <summary>The device the parameters are on (where inputs must go).</summary>
     public Device Device => Head.weight!.device;
+
+    /// <summary>
+    /// Refuses in one line to score batches of <paramref name="batchSize"/> images with <paramref name="strategy"/> when
+    /// their estimated memory exceeds what the model's device has available, naming <paramref name="knobs"/>; checked
+    /// again only for a larger batch.
+    /// </summary>
+    /// <exception cref="InsufficientMemoryException">The estimate exceeds what is available.</exception>
+    public void EnsureScoringFits(int batchSize, TokenReductionStrategy? strategy, string knobs)
+    {
+        if (batchSize > _scoringCheckedBatch)
+        {
+            MemoryEstimate.ForScoring(Config, strategy, batchSize, ClsToken.dtype).EnsureFits(AvailableMemory.For(Device), knobs);
+            _scoringCheckedBatch = batchSize; // scoring threads may race here: a lost update only checks again
+        }
+    }
 
     /// <summary>Classifier.</summary>
     [field: ComponentName(Name = "head")]

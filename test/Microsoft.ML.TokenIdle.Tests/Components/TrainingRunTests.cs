@@ -31,4 +31,25 @@ public sealed class TrainingRunTests : IDisposable
         Assert.NotNull(built);
         Assert.All(built!.parameters(), p => Assert.True(p.IsInvalid));
     }
+
+    [Fact]
+    public void ARunThatCannotFitInMemoryIsRefusedBeforeTheWeightsAreReadOrTheModelBuilt()
+    {
+        // IdleViT on the embedded 28-px model at 448 px: 12,545 tokens per image; the estimate is far beyond any machine here.
+        var data = ImageFiles.Folder(WriteImages(8), new ImageFileOptions { Format = new ImageInputFormat(448, 1, new[] { 0.3f }, new[] { 0.3f }), CacheBudgetBytes = 0 });
+        var messages = new List<string>();
+        VisionTransformer? built = null;
+        var run = new TrainingRun(new TokenIdleImageClassificationTrainer.Options { Backbone = Backbone.FashionMnist, ImageSize = 448, MaxEpoch = 1, BatchSize = 64 }, messages.Add) { ModelBuilt = m => built = m };
+        var e = Assert.Throws<InsufficientMemoryException>(() => run.Train(data, null, CPU, seed: 1));
+        Assert.Matches(@"^training needs about [\d.]+ GB \(12,545 tokens per image at 448 px in 4-px patches, batch 64, float32\) and [\d.]+ GB are available: lower the image size \(ImageSize\) or the batch size \(BatchSize\)$", e.Message);
+        Assert.Null(built);
+        Assert.Contains(messages, m => m.StartsWith("memory: a training step needs about ", StringComparison.Ordinal));
+    }
+
+    private string WriteImages(int count)
+    {
+        var images = Path.Combine(_dir.FullName, $"images-{count}");
+        ImageFilesTests.WriteFolder(images, count);
+        return images;
+    }
 }

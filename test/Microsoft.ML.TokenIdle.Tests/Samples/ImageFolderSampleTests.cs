@@ -27,4 +27,27 @@ public class ImageFolderSampleTests
             File.Delete(output);
         }
     }
+
+    [Fact]
+    public void WithoutAnImageSizeTheSampleTrainsAtTheCheckpointsOwnSize()
+    {
+        // The micro checkpoint is made for 32-px images: the sample's default must be that, as the trainers' is (it was 224).
+        var set = FixtureSet.Get("micro");
+        var folder = Path.Combine(RepositoryPaths.Root, "samples", "data", "shapes-jpeg");
+        var output = Path.Combine(Path.GetTempPath(), $"imagefolder-{Guid.NewGuid():N}.zip");
+        try
+        {
+            var settings = new ImageFolderFinetuning.Settings(folder, set.ConfigPath, set.WeightsPath) { Epochs = 1, BatchSize = 8, Output = output };
+            Assert.Null(settings.ImageSize);
+            var log = new List<string>();
+            ImageFolderFinetuning.Run(settings, log.Add);
+            Assert.Contains(log, m => m.Contains("65 tokens per image at 32 px", StringComparison.Ordinal));
+            var loaded = (IEnumerable<ITransformer>)new MLContext().Model.Load(output, out _);
+            Assert.Equal(32, loaded.OfType<VisionTransformerClassifier>().Single().Model.Config.ImageSize);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
 }

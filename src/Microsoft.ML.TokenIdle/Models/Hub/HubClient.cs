@@ -45,7 +45,7 @@ internal sealed class HubClient : IDisposable
         var where = $"'{file}' of {repository.Id} at revision {revision}";
         if (_settings.Offline)
         {
-            return cache.Cached(revision, file) ?? throw new HubException($"{where} is not in the cache '{cache.Root}' and HF_HUB_OFFLINE forbids fetching it: fetch it once online");
+            return cache.Cached(revision, file) ?? throw new HubException($"{where} is not in the cache '{cache.Root}' and HF_HUB_OFFLINE forbids fetching it: {FetchOnce(repository)}, or unset HF_HUB_OFFLINE where the Hub is reachable");
         }
 
         if (HubCache.IsCommit(revision) && cache.Cached(revision, file) is { } pinned)
@@ -61,7 +61,7 @@ internal sealed class HubClient : IDisposable
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
             return cache.Cached(revision, file)
-                ?? throw new HubException($"cannot reach {_settings.Endpoint} ({ErrorMessages.OneLine(e.Message)}) and {where} is not in the cache '{cache.Root}'", e);
+                ?? throw new HubException($"cannot reach {_settings.Endpoint} ({ErrorMessages.OneLine(e.Message)}) and {where} is not in the cache '{cache.Root}': {FetchOnce(repository)} and run here with HF_HUB_OFFLINE=1, or use local config and weights files", e);
         }
 
         if (!File.Exists(cache.Blob(metadata.Etag)))
@@ -73,6 +73,10 @@ internal sealed class HubClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>What a user without the file can do: fill this cache where the Hub is reachable.</summary>
+    private string FetchOnce(HubRepository repository)
+        => $"fetch it once where the Hub is reachable (tokenidle download --model {repository.Id}) into this cache (HF_HUB_CACHE = '{_settings.CacheFolder}')";
 
     private Metadata Head(HubRepository repository, string revision, string file, string where)
     {

@@ -24,4 +24,10 @@ public interface ITokenReduction
 
     /// <summary>Runs block <paramref name="layer"/> on <paramref name="state"/> at <paramref name="ratio"/> (1 = plain block).</summary>
     TokenState Run(Block block, int layer, double ratio, TokenState state, ITokenSelector selector, TokenReductionTrace? trace);
+
+    /// <summary>
+    /// How a training forward at <paramref name="layer"/> (planned as <paramref name="counts"/>) treats its keys: it
+    /// removes tokens, or it attends over all of them with a key mask (memory estimates read it); by default no mask.
+    /// </summary>
+    TrainingKeyMask KeyMaskInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => TrainingKeyMask.None;
 }

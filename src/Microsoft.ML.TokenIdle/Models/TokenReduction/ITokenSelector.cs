@@ -32,6 +32,12 @@ public interface ITokenSelector
     /// </summary>
     Tensor? SoftKeyWeights(int layer, TokenState state);
 
+    /// <summary>
+    /// Whether <see cref="SoftKeyWeights"/> gives weights at <paramref name="layer"/> in training, known before a forward
+    /// runs (memory estimates read it); by default no layer.
+    /// </summary>
+    bool WeightsKeysInTraining(int layer) => false;
+
     /// <summary>Multiply-accumulates spent choosing tokens at a layer with <paramref name="tokens"/> tokens (0 if none).</summary>
     long SelectionMacs(int layer, int tokens, bool reducing, VisionTransformerConfig config);
 }

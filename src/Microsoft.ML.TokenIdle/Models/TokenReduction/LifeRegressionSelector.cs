@@ -99,6 +99,9 @@ public sealed class LifeRegressionSelector : ITokenSelector, IOnnxTokenSelector
     }
 
     /// <inheritdoc/>
+    public bool WeightsKeysInTraining(int layer) => layer > PredictorLayer;
+
+    /// <inheritdoc/>
     public long SelectionMacs(int layer, int tokens, bool reducing, VisionTransformerConfig config)
         => layer == PredictorLayer + 1 ? (long)config.EmbedDim * config.EmbedDim + (long)(tokens - 1) * config.EmbedDim : 0;
 }

@@ -48,6 +48,9 @@ public sealed class TokenDropping : ITokenReduction, IOnnxTokenReduction
     }
 
     /// <inheritdoc/>
+    public TrainingKeyMask KeyMaskInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => selector.WeightsKeysInTraining(layer) ? TrainingKeyMask.Learned : TrainingKeyMask.None;
+
+    /// <inheritdoc/>
     public TokenState Run(Block block, int layer, double ratio, TokenState state, ITokenSelector selector, TokenReductionTrace? trace)
     {
         var x = state.Tokens;

@@ -33,6 +33,9 @@ public sealed class TokenIdling : ITokenReduction, IOnnxTokenReduction
     }
 
     /// <inheritdoc/>
+    public TrainingKeyMask KeyMaskInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => counts.Reducing ? TrainingKeyMask.Fixed : TrainingKeyMask.None;
+
+    /// <inheritdoc/>
     public TokenState Run(Block block, int layer, double ratio, TokenState state, ITokenSelector selector, TokenReductionTrace? trace)
     {
         var x = state.Tokens;

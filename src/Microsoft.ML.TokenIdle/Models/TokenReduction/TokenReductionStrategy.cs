@@ -47,6 +47,13 @@ public sealed class TokenReductionStrategy
     /// <exception cref="ArgumentException">The schedule has the wrong length or a layer would keep no token.</exception>
     public IReadOnlyList<LayerTokenCounts> Plan(VisionTransformerConfig config) => Schedule.Plan(Reduction, config);
 
+    /// <summary>
+    /// Per layer of a model of <paramref name="config"/>'s shape: whether a training forward attends over all tokens with
+    /// a key mask there (IdleViT's idle layers, life regression's soft lifetimes) instead of removing tokens.
+    /// </summary>
+    public IReadOnlyList<TrainingKeyMask> KeyMasksInTraining(VisionTransformerConfig config)
+        => Plan(config).Select((counts, layer) => Reduction.KeyMaskInTraining(layer, counts, Selector)).ToArray();
+
     /// <summary>The tokens after the last block (class token first); each block runs in its own dispose scope.</summary>
     public TokenState ForwardTokens(VisionTransformer model, Tensor images, TokenReductionTrace? trace = null)
     {

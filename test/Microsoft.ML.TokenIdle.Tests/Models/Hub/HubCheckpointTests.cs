@@ -154,6 +154,7 @@ public sealed class HubCheckpointTests : IDisposable
         var e = Assert.Throws<HubException>(() => HubCheckpoint.Fetch(Repo, settings: Settings(endpoint: closed)));
         Assert.StartsWith("cannot reach http://127.0.0.1:9 (", e.Message);
         Assert.Contains("is not in the cache", e.Message);
+        Assert.EndsWith($"fetch it once where the Hub is reachable (tokenidle download --model {Repo}) into this cache (HF_HUB_CACHE = '{_cache.FullName}') and run here with HF_HUB_OFFLINE=1, or use local config and weights files", e.Message);
 
         var online = HubCheckpoint.Fetch(Repo, settings: Settings());
         Assert.Equal(online.WeightsPath!, HubCheckpoint.Fetch(Repo, settings: Settings(endpoint: closed)).WeightsPath!);
@@ -250,7 +251,8 @@ public sealed class HubCheckpointTests : IDisposable
             var offline = Assert.Throws<HubException>(() => Fit(new TokenIdleImageClassificationTrainer.Options { MaxSteps = 1, BatchSize = 4 }));
             Assert.DoesNotContain('\n', offline.Message);
             Assert.StartsWith($"the backbone {Default} cannot be had: 'config.json' of {Default} at revision main is not in the cache", offline.Message);
-            Assert.Contains("Choose another backbone (local config and weights files, or another Hub id)", offline.Message);
+            Assert.Contains($"tokenidle download --model {Default}", offline.Message);
+            Assert.EndsWith("Or choose another backbone (local config and weights files, or another Hub id)", offline.Message);
         }
         finally
         {
