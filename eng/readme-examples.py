@@ -17,9 +17,11 @@ promises, and the block fails when its output does not keep the promise:
   timeout=S       seconds the block may take (default 900)
   illustrative    not run (hours of benchmarks, the network, a GPU); the reason is printed
 
-usage: python3 eng/readme-examples.py [--keep] [--list]
+usage: python3 eng/readme-examples.py [--keep] [--list] [--in FOLDER --from PAGE:LINE]
   --keep   leave the working folder (its path is printed); by default it is removed when every block passed
   --list   print the blocks and their checks, run nothing
+  --in FOLDER --from PAGE:LINE   while editing the README: continue in a kept folder (the path printed, which holds
+           tokenidle/ and logs/) from the block at PAGE:LINE, its files refreshed from this checkout
 """
 import argparse
 import json
@@ -111,7 +113,10 @@ def pages():
 
 def fresh_copy():
     """A folder holding the repository's files as a clone does: tracked and untracked files git does not ignore."""
-    folder = tempfile.mkdtemp(prefix="readme-examples.")
+    return copy_into(tempfile.mkdtemp(prefix="readme-examples."))
+
+
+def copy_into(folder):
     work = os.path.join(folder, "tokenidle")
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                            check=True, capture_output=True).stdout.split(b"\0")
@@ -177,7 +182,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--in", dest="folder")
+    parser.add_argument("--from", dest="start")
     args = parser.parse_args()
+    if (args.folder is None) != (args.start is None):
+        parser.error("--in and --from go together")
 
     blocks = [b for page in pages() for b in blocks_of(page)]
     if args.list:
@@ -186,9 +195,15 @@ def main():
             print(f"{b.where}: {shown or 'exit 0'}\n    " + b.text.replace("\n", "\n    "))
         return 0
 
-    folder, work = fresh_copy()
+    if args.folder:
+        if not any(b.where == args.start for b in blocks):
+            parser.error(f"no block at {args.start}: run --list")
+        folder, work = copy_into(os.path.abspath(args.folder))
+        blocks = blocks[[b.where for b in blocks].index(args.start):]
+    else:
+        folder, work = fresh_copy()
     logs = os.path.join(folder, "logs")
-    os.makedirs(logs)
+    os.makedirs(logs, exist_ok=True)
     print(f"readme-examples: {len(blocks)} blocks of {', '.join(pages())} in {work}", flush=True)
     failed = 0
     for index, block in enumerate(blocks):
