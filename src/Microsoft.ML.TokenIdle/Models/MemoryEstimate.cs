@@ -10,7 +10,7 @@ namespace Microsoft.ML.TokenIdle.Models;
 /// later. Scoring frees each block's temporaries as the block ends, so it needs one block's worth at the widest
 /// layer; training keeps every layer's activations for the backward pass, and the methods that train with masks over
 /// all tokens (IdleViT's idle layers, life regression's soft lifetimes) hold their attention weights, [B, heads, N, N]
-/// per layer, and IdleViT's cut loss its token-token matrices, [B, N, N] per idle layer. The coefficients (how many
+/// per layer, and IdleViT's cut loss its token-token matrices, [B, N, N] per masked layer. The coefficients (how many
 /// tensors of each shape a layer keeps) were measured against peak resident memory on this library's own forward and
 /// training step (docs/reliability.md, Memory, with the command and its error).
 /// </summary>
@@ -22,13 +22,13 @@ public sealed record MemoryEstimate
     // Per image and trained layer: tensors of tokens × width kept for the backward pass (activations and their gradients).
     private const double TrainingTokenWidths = 20.5;
 
-    // Per image and key-masked trained layer: tensors of heads × tokens² (the materialised attention weights and their
-    // gradient), and more with a learned mask, whose gradient runs through the whole map before it is summed.
-    private const double FixedMaskAttentionMaps = 1.5;
-    private const double LearnedMaskAttentionMaps = 2.75;
+    // Per image and key-masked trained layer: tensors of tokens × width beyond an unmasked layer's (the mask's
+    // broadcasts and the attention's unfused intermediates), and of heads × tokens² (the materialised attention weights).
+    private const double MaskedTokenWidths = 10;
+    private const double MaskedAttentionMaps = 1.3;
 
-    // Per image and idle layer under the cut loss: tensors of tokens² (logits, weights, the two masks, their products).
-    private const double CutLossMaps = 6;
+    // Per image and masked layer under IdleViT's cut loss: tensors of tokens² (logits, weights, the two masks, their products).
+    private const double CutLossMaps = 5;
 
     // Per parameter in training: weights, gradients and AdamW's two moments (float32 whatever the precision).
     private const int TrainingCopiesPerParameter = 4;
@@ -72,20 +72,17 @@ public sealed record MemoryEstimate
     /// </summary>
     public static MemoryEstimate ForTraining(VisionTransformerConfig config, TokenReductionStrategy? strategy, int batchSize, ScalarType computeType, bool teacher, bool cutLoss)
     {
-        var plan = strategy?.Plan(config) ?? Enumerable.Repeat(LayerTokenCounts.Plain(config.NumPatches + 1), config.Depth).ToList();
-        var masks = strategy?.KeyMasksInTraining(config) ?? new TrainingKeyMask[config.Depth];
+        var plan = strategy?.TrainingPlan(config)
+            ?? Enumerable.Repeat(new TrainingLayerTokens(LayerTokenCounts.Plain(config.NumPatches + 1), false), config.Depth).ToList();
         double perImage = 0;
-        for (var layer = 0; layer < plan.Count; layer++)
+        foreach (var (counts, masked) in plan)
         {
-            // A masked layer runs all of its tokens; a reducing one runs attention at its attention tokens and the MLP at its MLP tokens.
-            var masked = masks[layer] != TrainingKeyMask.None;
-            var (attention, mlp) = masked ? (plan[layer].TokensIn, plan[layer].TokensIn) : (plan[layer].AttentionTokens, plan[layer].MlpTokens);
-            perImage += TrainingTokenWidths * config.EmbedDim * (attention + mlp) / 2.0;
+            // Attention runs at the layer's attention tokens and the MLP at its MLP tokens (a masked layer: all of its tokens).
+            perImage += TrainingTokenWidths * config.EmbedDim * (counts.AttentionTokens + counts.MlpTokens) / 2.0;
             if (masked)
             {
-                double square = (double)attention * attention;
-                var maps = masks[layer] == TrainingKeyMask.Learned ? LearnedMaskAttentionMaps : FixedMaskAttentionMaps;
-                perImage += maps * config.NumHeads * square + (cutLoss && plan[layer].Reducing ? CutLossMaps * square : 0);
+                double square = (double)counts.TokensIn * counts.TokensIn;
+                perImage += MaskedTokenWidths * config.EmbedDim * counts.TokensIn + MaskedAttentionMaps * config.NumHeads * square + (cutLoss ? CutLossMaps * square : 0);
             }
         }
 

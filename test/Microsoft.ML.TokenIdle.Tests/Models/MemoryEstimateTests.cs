@@ -50,10 +50,18 @@ public class MemoryEstimateTests
         Assert.True(Train(224, evit) < Train(224, null), "EViT trains fewer tokens after its first reduction");
 
         // The strategy says which layers train over all tokens with a key mask: IdleViT's reducing layers, life regression's after its predictor.
-        Assert.Equal(new[] { 4, 5, 6, 7, 8, 9, 10, 11 }, Masked(idle.CreateStrategy(Small), TrainingKeyMask.Fixed));
-        Assert.Empty(Masked(evit.CreateStrategy(Small), TrainingKeyMask.Fixed).Concat(Masked(evit.CreateStrategy(Small), TrainingKeyMask.Learned)));
+        Assert.Equal(new[] { 4, 5, 6, 7, 8, 9, 10, 11 }, Masked(idle.CreateStrategy(Small)));
+        Assert.Empty(Masked(evit.CreateStrategy(Small)));
         using var predictor = new LifePredictor(Small.EmbedDim, Small.LayerNormEps);
-        Assert.Equal(Enumerable.Range(4, 8), Masked(new LifeRegressionOptions { KeepRatio = 0.7, Predictor = predictor }.CreateStrategy(Small), TrainingKeyMask.Learned));
+        var life = new LifeRegressionOptions { KeepRatio = 0.7, Predictor = predictor }.CreateStrategy(Small);
+        Assert.Equal(Enumerable.Range(4, 8), Masked(life));
+
+        // In training life regression removes no token: every layer runs all 197, where scoring runs fewer after layer 4;
+        // EViT removes tokens in training as when scoring.
+        Assert.All(life.TrainingPlan(Small), layer => Assert.Equal(197, layer.Counts.TokensIn));
+        Assert.True(life.Plan(Small)[5].TokensIn < 197);
+        var evitStrategy = evit.CreateStrategy(Small);
+        Assert.Equal(evitStrategy.Plan(Small), evitStrategy.TrainingPlan(Small).Select(layer => layer.Counts));
     }
 
     [Fact]
@@ -76,8 +84,8 @@ public class MemoryEstimateTests
         model.EnsureScoringFits(1, null, "--batch-size");
     }
 
-    private static IEnumerable<int> Masked(TokenReductionStrategy strategy, TrainingKeyMask kind)
-        => strategy.KeyMasksInTraining(Small).Select((mask, layer) => (mask, layer)).Where(p => p.mask == kind).Select(p => p.layer);
+    private static IEnumerable<int> Masked(TokenReductionStrategy strategy)
+        => strategy.TrainingPlan(Small).Select((plan, layer) => (plan.KeysMasked, layer)).Where(p => p.KeysMasked).Select(p => p.layer);
 
     // The fixed part of a scoring estimate: what ForScoring adds at any batch (the batch-1 estimate less one image's share).
     private static long Overhead(VisionTransformerConfig config)

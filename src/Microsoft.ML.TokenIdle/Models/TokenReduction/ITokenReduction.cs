@@ -26,8 +26,8 @@ public interface ITokenReduction
     TokenState Run(Block block, int layer, double ratio, TokenState state, ITokenSelector selector, TokenReductionTrace? trace);
 
     /// <summary>
-    /// How a training forward at <paramref name="layer"/> (planned as <paramref name="counts"/>) treats its keys: it
-    /// removes tokens, or it attends over all of them with a key mask (memory estimates read it); by default no mask.
+    /// Whether a training forward at <paramref name="layer"/> (planned for scoring as <paramref name="counts"/>) keeps
+    /// all of its tokens and masks keys instead of removing tokens (memory estimates read it); by default no layer.
     /// </summary>
-    TrainingKeyMask KeyMaskInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => TrainingKeyMask.None;
+    bool MasksKeysInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => false;
 }

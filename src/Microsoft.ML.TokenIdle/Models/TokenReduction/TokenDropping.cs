@@ -48,7 +48,7 @@ public sealed class TokenDropping : ITokenReduction, IOnnxTokenReduction
     }
 
     /// <inheritdoc/>
-    public TrainingKeyMask KeyMaskInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => selector.WeightsKeysInTraining(layer) ? TrainingKeyMask.Learned : TrainingKeyMask.None;
+    public bool MasksKeysInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => selector.WeightsKeysInTraining(layer);
 
     /// <inheritdoc/>
     public TokenState Run(Block block, int layer, double ratio, TokenState state, ITokenSelector selector, TokenReductionTrace? trace)

@@ -33,7 +33,7 @@ public sealed class TokenIdling : ITokenReduction, IOnnxTokenReduction
     }
 
     /// <inheritdoc/>
-    public TrainingKeyMask KeyMaskInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => counts.Reducing ? TrainingKeyMask.Fixed : TrainingKeyMask.None;
+    public bool MasksKeysInTraining(int layer, LayerTokenCounts counts, ITokenSelector selector) => counts.Reducing;
 
     /// <inheritdoc/>
     public TokenState Run(Block block, int layer, double ratio, TokenState state, ITokenSelector selector, TokenReductionTrace? trace)

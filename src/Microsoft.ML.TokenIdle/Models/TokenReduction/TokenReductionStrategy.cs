@@ -48,11 +48,25 @@ public sealed class TokenReductionStrategy
     public IReadOnlyList<LayerTokenCounts> Plan(VisionTransformerConfig config) => Schedule.Plan(Reduction, config);
 
     /// <summary>
-    /// Per layer of a model of <paramref name="config"/>'s shape: whether a training forward attends over all tokens with
-    /// a key mask there (IdleViT's idle layers, life regression's soft lifetimes) instead of removing tokens.
+    /// Per layer of a training forward of a model of <paramref name="config"/>'s shape: the tokens it runs and whether
+    /// it masks keys over all of them. A masked layer removes no token (IdleViT's idle layers, life regression's soft
+    /// lifetimes), so the layers after it run more tokens in training than when scoring.
     /// </summary>
-    public IReadOnlyList<TrainingKeyMask> KeyMasksInTraining(VisionTransformerConfig config)
-        => Plan(config).Select((counts, layer) => Reduction.KeyMaskInTraining(layer, counts, Selector)).ToArray();
+    public IReadOnlyList<TrainingLayerTokens> TrainingPlan(VisionTransformerConfig config)
+    {
+        var scoring = Plan(config);
+        var plan = new TrainingLayerTokens[scoring.Count];
+        var tokens = config.NumPatches + 1;
+        for (var layer = 0; layer < scoring.Count; layer++)
+        {
+            var masked = Reduction.MasksKeysInTraining(layer, scoring[layer], Selector);
+            var counts = masked ? LayerTokenCounts.Plain(tokens) : Reduction.Plan(Schedule.Ratios[layer], tokens);
+            plan[layer] = new TrainingLayerTokens(counts, masked);
+            tokens = counts.TokensOut;
+        }
+
+        return plan;
+    }
 
     /// <summary>The tokens after the last block (class token first); each block runs in its own dispose scope.</summary>
     public TokenState ForwardTokens(VisionTransformer model, Tensor images, TokenReductionTrace? trace = null)
