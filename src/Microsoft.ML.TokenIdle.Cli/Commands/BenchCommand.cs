@@ -76,7 +76,7 @@ internal static class BenchCommand
             var recipe = isTrain ? TrainingOptions(result, method, precision).ToTrainerOptions(b, 1, precision) : null;
             var estimate = recipe is null
                 ? MemoryEstimate.ForScoring(c, strategy, b, model.ClsToken.dtype)
-                : MemoryEstimate.ForTraining(c, strategy, b, ScalarType.Float32, recipe.Objective.NeedsTeacher, recipe.Objective.CutWeight > 0 && recipe.Objective.CutLoss.Variant != CutLossVariant.None);
+                : MemoryEstimate.ForTraining(c, strategy, b, recipe.Objective.NeedsTeacher, recipe.Objective.ComputesCutLoss);
             estimate.EnsureFits(Microsoft.ML.TokenIdle.Engine.AvailableMemory.For(device), "--batch-size");
             using var trainer = recipe is null ? null : new Trainer(model, strategy, recipe);
             using var targets = recipe is null ? null : SoftTargetCrossEntropy.Targets(Enumerable.Range(0, b).Select(i => i % c.NumClasses).ToArray(), c.NumClasses, recipe.LabelSmoothing, device);

@@ -90,8 +90,7 @@ internal sealed class TrainingRun
         {
             // Before anything is fetched or allocated: a step that cannot fit is refused in seconds, not killed minutes later.
             var objective = _options.Objective;
-            var cutLoss = objective.CutWeight > 0 && objective.CutLoss.Variant != CutLossVariant.None;
-            var estimate = MemoryEstimate.ForTraining(config, strategy, _options.BatchSize, ScalarType.Float32, objective.NeedsTeacher, cutLoss);
+            var estimate = MemoryEstimate.ForTraining(config, strategy, _options.BatchSize, objective.NeedsTeacher, objective.ComputesCutLoss);
             var available = AvailableMemory.For(device);
             _info($"memory: a training step needs about {MemoryEstimate.Gigabytes(estimate.Bytes)} GB ({estimate}); {(available is { } a ? MemoryEstimate.Gigabytes(a) + " GB" : "an unknown amount")} available");
             estimate.EnsureFits(available, "the image size (ImageSize) or the batch size (BatchSize)");

@@ -68,9 +68,10 @@ public sealed record MemoryEstimate
     /// <summary>
     /// The estimate for a training step on batches of <paramref name="batchSize"/> images with
     /// <paramref name="strategy"/> (null: the full model); <paramref name="teacher"/>: a frozen copy of the model runs
-    /// beside it (distillation); <paramref name="cutLoss"/>: IdleViT's cut loss at the idle layers.
+    /// beside it (distillation); <paramref name="cutLoss"/>: IdleViT's cut loss at the idle layers. Mixed-precision
+    /// bfloat16 training is estimated as float32: its weights, optimiser state and much of what it keeps stay float32.
     /// </summary>
-    public static MemoryEstimate ForTraining(VisionTransformerConfig config, TokenReductionStrategy? strategy, int batchSize, ScalarType computeType, bool teacher, bool cutLoss)
+    public static MemoryEstimate ForTraining(VisionTransformerConfig config, TokenReductionStrategy? strategy, int batchSize, bool teacher, bool cutLoss)
     {
         var plan = strategy?.TrainingPlan(config)
             ?? Enumerable.Repeat(new TrainingLayerTokens(LayerTokenCounts.Plain(config.NumPatches + 1), false), config.Depth).ToList();
@@ -93,7 +94,7 @@ public sealed record MemoryEstimate
         }
 
         var parameters = (double)config.ParameterCount() * sizeof(float) * (TrainingCopiesPerParameter + (teacher ? 1 : 0));
-        return Create(config, batchSize, training: true, computeType, batchSize * perImage * ElementSize(computeType) + parameters + RunOverheadBytes);
+        return Create(config, batchSize, training: true, ScalarType.Float32, batchSize * perImage * sizeof(float) + parameters + RunOverheadBytes);
     }
 
     /// <summary>

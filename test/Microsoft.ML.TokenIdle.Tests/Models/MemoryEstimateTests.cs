@@ -35,7 +35,7 @@ public class MemoryEstimateTests
         long Train(int size, TokenReductionOptions? method, bool teacher = false, bool cut = false)
         {
             var config = Small with { ImageSize = size };
-            return MemoryEstimate.ForTraining(config, method?.CreateStrategy(config), 16, ScalarType.Float32, teacher, cut).Bytes;
+            return MemoryEstimate.ForTraining(config, method?.CreateStrategy(config), 16, teacher, cut).Bytes;
         }
 
         // Each doubling of the image size has ~4x the tokens: the full model's estimate grows 4x per doubling, IdleViT's
@@ -67,7 +67,7 @@ public class MemoryEstimateTests
     [Fact]
     public void ARunBeyondWhatIsAvailableIsRefusedInOneLineNamingTokensEstimateAndKnobs()
     {
-        var estimate = MemoryEstimate.ForTraining(Small, null, 32, ScalarType.Float32, teacher: false, cutLoss: false);
+        var estimate = MemoryEstimate.ForTraining(Small, null, 32, teacher: false, cutLoss: false);
         estimate.EnsureFits(estimate.Bytes, "x");
         estimate.EnsureFits(null, "x");
         var e = Assert.Throws<InsufficientMemoryException>(() => estimate.EnsureFits(estimate.Bytes - 1, "the batch size (BatchSize)"));

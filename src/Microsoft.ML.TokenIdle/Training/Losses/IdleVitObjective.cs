@@ -55,6 +55,9 @@ public sealed record IdleVitObjective
     /// <summary>Whether <see cref="Compute"/> needs the teacher's outputs.</summary>
     public bool NeedsTeacher => LogitWeight > 0 || FeatureWeight > 0;
 
+    /// <summary>Whether <see cref="Compute"/> computes the cut loss (over every idle layer's token pairs; its terms are recorded even when <see cref="CutLoss"/> adds none).</summary>
+    public bool ComputesCutLoss => CutWeight > 0;
+
     /// <summary>
     /// The objective for one batch: <paramref name="targets"/> are class distributions [B, classes]
     /// (one-hot, smoothed or mixed), <paramref name="teacher"/> the teacher's logits and class feature.
@@ -70,7 +73,7 @@ public sealed record IdleVitObjective
         var total = classification;
         var zero = zeros(Array.Empty<long>(), device: studentLogits.device);
         CutLossResult? cut = null;
-        if (CutWeight > 0 && trace.Records.Any(r => r.Qkv is not null))
+        if (ComputesCutLoss && trace.Records.Any(r => r.Qkv is not null))
         {
             cut = CutLoss.Compute(trace);
             total = total + cut.Total * (CutWeight / cut.IdleLayers);
