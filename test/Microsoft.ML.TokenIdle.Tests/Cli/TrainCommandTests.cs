@@ -254,7 +254,7 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--epochs -4", "--epochs must not be negative, got -4")]
     [InlineData("--image-size=-4", "--image-size must be at least 1, got -4")]
     [InlineData("--method evit --cut-weight 2", "--cut-weight does not apply to --method evit")]
-    [InlineData("--validation fashion-mnist:test --validation-limit 0", "--validation limit must be at least 1")]
+    [InlineData("--validation fashion-mnist:test --validation-limit 0", "--validation-limit must be at least 1")]
     [InlineData("--validation-limit 5", "--validation-limit needs --validation")]
     [InlineData("--weights missing.safetensors", "missing.safetensors")]
     [InlineData("--max-steps 0", "--max-steps must be at least 1, got 0")]
