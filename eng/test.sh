@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds (warnings are errors), runs xunit under four CPU settings, every
-# command block of the README, the package in an application outside the repository and the published CLI.
+# command block of the README, the generated web API under load, the package in an application outside the repository and
+# the published CLI.
 # The fixtures are read from ../shared/fixtures (or TOKENIDLE_FIXTURES).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,9 @@ if dotnet run samples/Script/finetune.cs --artifacts-path artifacts/script-build
 fi
 [[ $(wc -l <artifacts/script-layout.txt) -eq 1 ]] && grep -q "has no 'train' folder" artifacts/script-layout.txt \
   || { echo "eng/test.sh: expected one line naming the missing folder, got:" >&2; cat artifacts/script-layout.txt >&2; exit 1; }
+# The generated web API built and run on loopback: concurrent clients get predict's labels in batches; bad bodies,
+# overload, a replaced zip and 10,000 requests (docs/serving.md).
+bash eng/serving/test-web-api.sh
 # The package as users get it: packed to a local feed, consumed outside the repository on Microsoft.ML 6.0.0 (build,
 # publish, a second process scores the zip identically; beside Microsoft.ML.TorchSharp; a file-based app).
 bash eng/package/test-package.sh

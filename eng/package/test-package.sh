@@ -3,7 +3,8 @@
 # package carries, then, outside the repository (no Directory.Build.*, no project reference), builds and publishes
 # eng/package/consumer — an application on Microsoft.ML 6.0.0 with warnings as errors — which trains in an ML.NET
 # pipeline and saves the zip; a second process, the published application (framework-dependent and self-contained
-# linux-x64), loads it and must score identically. The same again with Microsoft.ML.TorchSharp 0.24.0 referenced,
+# linux-x64), loads it and must score identically; `tokenidle generate --web-api` on that zip builds against the package
+# and answers a request. The same again with Microsoft.ML.TorchSharp 0.24.0 referenced,
 # the script sample as a file-based app on the package, and, where this system's libstdc++ lacks GLIBCXX_3.4.32, the
 # one-line error an application built without the package's libstdc++ step gets.
 set -euo pipefail
@@ -61,6 +62,22 @@ consumer() { # NAME [MSBUILD PROPERTIES...]: copy the app, build it, train, publ
 done_with() { rm -rf "$work/$1"; }
 
 consumer plain
+step "plain: the generated web API on the package (warnings as errors), started, one image through POST /predict"
+dotnet src/Microsoft.ML.TokenIdle.Cli/bin/Release/net10.0/tokenidle.dll generate --model "$work/plain/model.zip" --name Service --output "$work/web" --web-api >/dev/null
+# The generator names the library's release version; the feed holds this check's own pack of it.
+sed -i "s|Include=\"Microsoft.ML.TokenIdle\" Version=\"[^\"]*\"|Include=\"Microsoft.ML.TokenIdle\" Version=\"$version\"|" "$work/web/ServiceApp.WebApi/ServiceApp.WebApi.csproj"
+grep -q "Version=\"$version\"" "$work/web/ServiceApp.WebApi/ServiceApp.WebApi.csproj"
+dotnet build "$work/web/ServiceApp.WebApi" -c Release --nologo -v quiet -o "$work/web/out" >"$work/web/build.log" || { cat "$work/web/build.log"; exit 1; }
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+(cd / && ASPNETCORE_URLS=http://127.0.0.1:$port exec dotnet "$work/web/out/ServiceApp.WebApi.dll" >"$work/web/server.log" 2>&1) &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 120); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.5; done
+images=("$data"/test/*/*.png)
+answer=$(curl -s -H 'Content-Type: image/png' --data-binary "@${images[0]}" "http://127.0.0.1:$port/predict")
+grep -q '"predicted":' <<<"$answer" || { echo "package: the web API answered '$answer'" >&2; cat "$work/web/server.log" >&2; exit 1; }
+kill $server; wait $server 2>/dev/null || true
+done_with web
 step "plain: publish self-contained linux-x64 and score"
 dotnet publish "$work/plain" -c Release --nologo -v quiet -r linux-x64 --self-contained -o "$work/plain/self-contained" -p:TokenIdleVersion=$version >"$work/plain/sc.log" || { cat "$work/plain/sc.log"; exit 1; }
 "$work/plain/self-contained/Consumer" score "$work/plain/model.zip" "$data" "$work/plain/scores.json"

@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Imaging;
+using Microsoft.ML.TokenIdle.Serving;
 
 namespace TokenIdle.Cli.Commands;
 
@@ -61,14 +62,13 @@ internal static class PredictCommand
             {
                 cursor.MoveNext();
                 score(ref probabilities);
-                var p = probabilities.DenseValues().ToArray();
-                var ranked = Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).Take(k).ToArray();
+                var prediction = ImagePrediction.From(probabilities.DenseValues().ToArray(), classifier.ClassNames, k);
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["image"] = file,
-                    ["predicted"] = classifier.ClassNames[ranked[0]],
-                    ["probability"] = Math.Round(p[ranked[0]], 6),
-                    ["top"] = ranked.Select(i => new Dictionary<string, object> { ["class"] = classifier.ClassNames[i], ["probability"] = Math.Round(p[i], 6) }).ToArray(),
+                    ["predicted"] = prediction.Predicted,
+                    ["probability"] = prediction.Probability,
+                    ["top"] = prediction.Top,
                 }));
             }
 

@@ -12,7 +12,8 @@ namespace Microsoft.ML.TokenIdle.CodeGeneration;
 /// <c>PredictEngine</c> over the zip loaded by a fresh MLContext, <c>Predict(ModelInput)</c>), <c>NAME.training.cs</c>
 /// (<c>BuildPipeline(MLContext)</c> rebuilding the model's estimator chain with its trainer's saved options,
 /// <c>RetrainModel</c>, <c>Train</c>), a <c>Program.cs</c> that prints one JSON line per image given on its command line,
-/// the zip as <c>NAME.mlnet</c>, and <c>NAMEApp.csproj</c> (with the native libtorch package); the classes are in
+/// the zip as <c>NAME.mlnet</c>, and <c>NAMEApp.csproj</c> (with the native libtorch package) — and, asked for, an
+/// ASP.NET Core web API in <c>NAMEApp.WebApi/</c> (<see cref="WebApiProjectCode"/>); the classes are in
 /// namespace <c>NAMEApp</c> (as Model Builder puts a model's class in its app's namespace). A project that references
 /// the library's package gets its build targets (TorchSharp made loadable on systems with an older libstdc++) from the
 /// package; one that references the library's project or assembly gets a copy, <c>LibTorchSharpCompat.targets</c>.
@@ -24,11 +25,12 @@ public static class ConsumptionProjectGenerator
     /// <summary>
     /// Writes the project for <paramref name="modelPath"/> into <paramref name="outputFolder"/> (created); returns the files.
     /// <paramref name="library"/> says how the project references this library: null for its NuGet package,
-    /// a <c>.csproj</c> path for a project reference, a <c>.dll</c> path for an assembly reference.
+    /// a <c>.csproj</c> path for a project reference, a <c>.dll</c> path for an assembly reference. With
+    /// <paramref name="webApi"/>, also the web API project in <c>NAMEApp.WebApi/</c>, with its own copy of the zip.
     /// </summary>
     /// <exception cref="ArgumentException">The name is not a C# identifier, or the library reference is neither .csproj nor .dll.</exception>
     /// <exception cref="InvalidDataException">The zip has no ViT classifier, or its images come from neither a path nor a byte column of its input.</exception>
-    public static IReadOnlyList<string> Write(string modelPath, string name, string outputFolder, string? library = null)
+    public static IReadOnlyList<string> Write(string modelPath, string name, string outputFolder, string? library = null, bool webApi = false)
     {
         if (name.Length == 0 || !(char.IsLetter(name[0]) || name[0] == '_') || !name.All(c => char.IsLetterOrDigit(c) || c == '_'))
         {
@@ -47,7 +49,7 @@ public static class ConsumptionProjectGenerator
         var classifier = steps.OfType<VisionTransformerClassifier>().FirstOrDefault() ?? throw new InvalidDataException($"model '{modelPath}' has no ViT classifier step");
         var outputSchema = model.GetOutputSchema(inputSchema);
         var added = outputSchema.Where(c => inputSchema.GetColumnOrNull(c.Name) is not { } same || same.Type != c.Type || c.Index >= inputSchema.Count).ToList();
-        var image = ImageInput(steps, inputSchema, classifier, modelPath);
+        var image = ImageInput.Of(steps, inputSchema, classifier, modelPath);
 
         var folder = Directory.CreateDirectory(outputFolder).FullName;
         var files = new List<(string Name, string Text)>
@@ -55,11 +57,27 @@ public static class ConsumptionProjectGenerator
             ($"{name}.consumption.cs", Consumption(name, inputSchema, added, classifier.ScoreColumnName)),
             ($"{name}.training.cs", Training(name, steps, inputSchema)),
             ("Program.cs", Program(name, image)),
-            ($"{name}App.csproj", Project(name, reference, importCompatTargets: library is not null)),
+            ($"{name}App.csproj", Project(name, reference, importCompatTargets: library is not null, webApi)),
         };
         if (library is not null)
         {
             files.Add((CompatTargets, CompatTargetsText()));
+        }
+
+        var zips = new List<string> { $"{name}.mlnet" };
+        if (webApi)
+        {
+            var web = WebApiProjectCode.Folder(name);
+            files.Add((Path.Combine(web, "Program.cs"), WebApiProjectCode.Program(name)));
+            files.Add((Path.Combine(web, "appsettings.json"), WebApiProjectCode.AppSettings()));
+            files.Add((Path.Combine(web, $"{web}.csproj"), WebApiProjectCode.Project(name, reference, library is null ? null : CompatTargets)));
+            if (library is not null)
+            {
+                files.Add((Path.Combine(web, CompatTargets), CompatTargetsText()));
+            }
+
+            zips.Add(Path.Combine(web, $"{name}.mlnet"));
+            Directory.CreateDirectory(Path.Combine(folder, web));
         }
 
         var written = new List<string>();
@@ -70,30 +88,17 @@ public static class ConsumptionProjectGenerator
             written.Add(path);
         }
 
-        var zip = Path.Combine(folder, $"{name}.mlnet");
-        AtomicFile.Write(zip, stream =>
+        foreach (var zip in zips.Select(z => Path.Combine(folder, z)))
         {
-            using var source = File.OpenRead(modelPath);
-            source.CopyTo(stream);
-        });
-        written.Add(zip);
+            AtomicFile.Write(zip, stream =>
+            {
+                using var source = File.OpenRead(modelPath);
+                source.CopyTo(stream);
+            });
+            written.Add(zip);
+        }
+
         return written;
-    }
-
-    /// <summary>How the sample program feeds an image: a path column (read by the model's LoadImages) or the bytes of the file.</summary>
-    private static (string Property, bool Bytes) ImageInput(IReadOnlyList<ITransformer> steps, DataViewSchema input, VisionTransformerClassifier classifier, string modelPath)
-    {
-        if (InputRows.ImagePathColumn(steps) is { } pathColumn && input.GetColumnOrNull(pathColumn) is { Type: TextDataViewType })
-        {
-            return (ModelTypesCode.Identifier(pathColumn), false);
-        }
-
-        if (input.GetColumnOrNull(classifier.ImageColumnName) is { Type: VectorDataViewType { ItemType: var item, IsKnownSize: false } } && item == NumberDataViewType.Byte)
-        {
-            return (ModelTypesCode.Identifier(classifier.ImageColumnName), true);
-        }
-
-        throw new InvalidDataException($"model '{modelPath}' takes its images neither from a path column loaded by LoadImages/LoadRawImageBytes nor as encoded bytes in its input column '{classifier.ImageColumnName}'");
     }
 
     private static string Consumption(string name, DataViewSchema input, IEnumerable<DataViewSchema.Column> added, string scoreColumn) => $$"""
@@ -172,7 +177,7 @@ public static class ConsumptionProjectGenerator
 
         """;
 
-    private static string Program(string name, (string Property, bool Bytes) image) => $$"""
+    private static string Program(string name, ImageInput image) => $$"""
         // Generated by `tokenidle generate` (Microsoft.ML.TokenIdle): scores the image files given on the command line,
         // one JSON line each (the predicted class and the Score vector).
         using System.Text.Json;
@@ -180,7 +185,7 @@ public static class ConsumptionProjectGenerator
 
         foreach (var path in args)
         {
-            var input = new {{name}}.ModelInput { {{image.Property}} = {{(image.Bytes ? "File.ReadAllBytes(path)" : "Path.GetFullPath(path)")}} };
+            var input = new {{name}}.ModelInput { {{ModelTypesCode.Identifier(image.Column)}} = {{(image.EncodedBytes ? "File.ReadAllBytes(path)" : "Path.GetFullPath(path)")}} };
             var output = {{name}}.Predict(input);
             var best = Array.IndexOf(output.Score, output.Score.Max());
             Console.WriteLine(JsonSerializer.Serialize(new { image = path, predicted = {{name}}.ClassNames[best], score = output.Score }));
@@ -188,7 +193,7 @@ public static class ConsumptionProjectGenerator
 
         """;
 
-    private static string Project(string name, string reference, bool importCompatTargets) => $$"""
+    private static string Project(string name, string reference, bool importCompatTargets, bool besideWebApi) => $$"""
         <Project Sdk="Microsoft.NET.Sdk">
 
           <PropertyGroup>
@@ -196,7 +201,7 @@ public static class ConsumptionProjectGenerator
             <TargetFramework>net10.0</TargetFramework>
             <ImplicitUsings>enable</ImplicitUsings>
             <Nullable>enable</Nullable>
-            <RootNamespace>{{name}}App</RootNamespace>
+            <RootNamespace>{{name}}App</RootNamespace>{{(besideWebApi ? $"\n    <!-- The web API beside it is a project of its own. -->\n    <DefaultItemExcludes>$(DefaultItemExcludes);{WebApiProjectCode.Folder(name)}/**</DefaultItemExcludes>" : "")}}
           </PropertyGroup>
 
           <ItemGroup>

@@ -47,11 +47,24 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
         context.Model.Save(model, train.Schema, zip);
         var folder = Path.Combine(_data.Root, "steps");
         var library = Path.Combine(RepositoryPaths.Root, "src", "Microsoft.ML.TokenIdle", "Microsoft.ML.TokenIdle.csproj");
-        var files = ConsumptionProjectGenerator.Write(zip, "Steps", folder, library);
-        Assert.Equal(new[] { "Steps.consumption.cs", "Steps.training.cs", "Program.cs", "StepsApp.csproj", "LibTorchSharpCompat.targets", "Steps.mlnet" }, files.Select(Path.GetFileName));
+        var files = ConsumptionProjectGenerator.Write(zip, "Steps", folder, library, webApi: true);
+        Assert.Equal(new[]
+        {
+            "Steps.consumption.cs", "Steps.training.cs", "Program.cs", "StepsApp.csproj", "LibTorchSharpCompat.targets",
+            "StepsApp.WebApi/Program.cs", "StepsApp.WebApi/appsettings.json", "StepsApp.WebApi/StepsApp.WebApi.csproj", "StepsApp.WebApi/LibTorchSharpCompat.targets",
+            "Steps.mlnet", "StepsApp.WebApi/Steps.mlnet",
+        }, files.Select(f => Path.GetRelativePath(folder, f)));
         var project = File.ReadAllText(Path.Combine(folder, "StepsApp.csproj"));
         Assert.Contains("<PackageReference Include=\"libtorch-cpu-linux-x64\" Version=\"2.10.0\" />", project);
         Assert.Contains("<Import Project=\"LibTorchSharpCompat.targets\" />", project);
+        // The console project leaves the web API's folder alone (its Program.cs would be a second entry point).
+        Assert.Contains("<DefaultItemExcludes>$(DefaultItemExcludes);StepsApp.WebApi/**</DefaultItemExcludes>", project);
+        var web = File.ReadAllText(Path.Combine(folder, "StepsApp.WebApi", "StepsApp.WebApi.csproj"));
+        Assert.Contains("<Project Sdk=\"Microsoft.NET.Sdk.Web\">", web);
+        Assert.Contains("<TreatWarningsAsErrors>true</TreatWarningsAsErrors>", web);
+        Assert.Contains($"<ProjectReference Include=\"{library}\" />", web);
+        Assert.Contains("builder.Services.AddTokenIdlePredictor(modelPath, options => builder.Configuration.GetSection(\"Predictor\").Bind(options));", File.ReadAllText(Path.Combine(folder, "StepsApp.WebApi", "Program.cs")));
+        Assert.Equal(File.ReadAllBytes(zip), File.ReadAllBytes(Path.Combine(folder, "StepsApp.WebApi", "Steps.mlnet")));
 
         var training = File.ReadAllText(Path.Combine(folder, "Steps.training.cs"));
         foreach (var expected in new[]
@@ -85,7 +98,8 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
         Assert.Contains("// 'Copy' (Image) is not bound here.", consumption);
         Assert.Contains("= Path.GetFullPath(path) };", File.ReadAllText(Path.Combine(folder, "Program.cs")));
 
-        // The generated code compiles (as a project referencing the library's project).
+        // The generated code compiles (as a project referencing the library's project; the web API is built and run by
+        // eng/serving/test-web-api.sh).
         ProcessRunner.Run("dotnet", folder, "build", "-c", "Release", "-nologo");
     }
 
