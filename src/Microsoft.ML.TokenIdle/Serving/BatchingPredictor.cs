@@ -7,7 +7,8 @@ namespace Microsoft.ML.TokenIdle.Serving;
 /// <summary>
 /// Scores images with a model zip for many concurrent callers: requests wait in a bounded queue and are scored
 /// together — up to <see cref="BatchingPredictorOptions.MaxBatchSize"/>, or once the first has waited
-/// <see cref="BatchingPredictorOptions.MaxWait"/> — in one pass of the zip's pipeline on a dedicated scoring thread,
+/// <see cref="BatchingPredictorOptions.MaxWait"/> while requests come concurrently (a lone caller's request is scored
+/// at once) — in one pass of the zip's pipeline on a dedicated scoring thread,
 /// so request threads never run libtorch (its threads are not oversubscribed) and a ViT does its work in batches.
 /// Thread-safe; one instance per model in a process (an ASP.NET Core app registers it with
 /// <c>AddTokenIdlePredictor</c>). A changed zip is loaded beside the served one and swapped in between two batches;
@@ -30,6 +31,10 @@ public sealed class BatchingPredictor : IDisposable
     private FileSignature _failedSignature;
     private string? _loadError;
     private bool _stopping;
+
+    // Whether requests come together (the last batch held several, or more came while it was scored): only then does a
+    // batch wait for others. It starts true: a server under load from its first second batches from its first batch.
+    private bool _concurrent = true;
     private long _scored, _batches, _largestBatch, _rejected, _canceled, _failed, _reloads;
 
     /// <summary>
@@ -214,7 +219,9 @@ public sealed class BatchingPredictor : IDisposable
                 Monitor.Wait(_gate);
             }
 
-            var deadline = Stopwatch.GetTimestamp() + (long)(_options.MaxWait.TotalSeconds * Stopwatch.Frequency);
+            // A lone client's request is scored at once: waiting would only add MaxWait to its latency.
+            var wait = _concurrent || _queue.Count > 1 ? _options.MaxWait : TimeSpan.Zero;
+            var deadline = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
             while (RemoveCompleted() < most && !_stopping)
             {
                 var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
@@ -288,8 +295,18 @@ public sealed class BatchingPredictor : IDisposable
         }
     }
 
+    /// <summary>Before a batch's callers hear back (so that their next requests do not count): whether requests come together.</summary>
+    private void NoteConcurrency(int batchSize)
+    {
+        lock (_gate)
+        {
+            _concurrent = batchSize > 1 || _queue.Count > 0;
+        }
+    }
+
     private void Answer(List<Request> batch, float[][] probabilities, ServedModel served)
     {
+        NoteConcurrency(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
             if (batch[i].Completion.TrySetResult(ImagePrediction.From(probabilities[i], served.Classifier.ClassNames, Math.Min(_options.TopClasses, served.Classifier.ClassNames.Count))))
@@ -301,6 +318,7 @@ public sealed class BatchingPredictor : IDisposable
 
     private void Fail(List<Request> batch, Exception error)
     {
+        NoteConcurrency(batch.Count);
         foreach (var request in batch)
         {
             if (request.Fail(error))

@@ -11,8 +11,10 @@ public sealed class BatchingPredictorOptions
     public int? MaxBatchSize { get; set; }
 
     /// <summary>
-    /// How long the first request of a batch waits for others before the batch is scored (default 5 ms). A full batch
-    /// is scored at once; zero scores whatever is queued when the scoring thread is free.
+    /// How long the first request of a batch waits for others before the batch is scored, while requests come
+    /// concurrently (the previous batch held several, or more arrived while it was scored) (default 5 ms). A full batch
+    /// is scored at once, and so is a lone caller's request (waiting would only add to its latency); zero scores
+    /// whatever is queued when the scoring thread is free.
     /// </summary>
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromMilliseconds(5);
 

@@ -76,7 +76,8 @@ public sealed class BatchingPredictorTests : IClassFixture<ImagePipelineData>, I
     {
         var zip = SaveZip("queue.zip", idle: false);
         var image = FirstImage();
-        // A batch of three waits up to 3 s for its requests: the first two stay queued while the next lines run.
+        // A batch of three waits up to 3 s for its requests (a new predictor takes its callers for concurrent ones): the
+        // first two stay queued while the next lines run.
         using var predictor = new BatchingPredictor(zip, new BatchingPredictorOptions { QueueCapacity = 2, MaxBatchSize = 3, MaxWait = TimeSpan.FromSeconds(3) });
         using var cancellation = new CancellationTokenSource();
         var first = predictor.PredictAsync(image, cancellation.Token);
@@ -92,6 +93,23 @@ public sealed class BatchingPredictorTests : IClassFixture<ImagePipelineData>, I
         Assert.Equal((await second).Predicted, (await third).Predicted);
         var statistics = predictor.Statistics;
         Assert.Equal((1L, 1L, 2L, 1L), (statistics.Rejected, statistics.Canceled, statistics.Scored, statistics.Batches));
+    }
+
+    /// <summary>One caller at a time: after the first batch, each request is scored at once, not after MaxWait.</summary>
+    [Fact]
+    public async Task ALoneCallersRequestsDoNotWaitForOthers()
+    {
+        using var predictor = new BatchingPredictor(SaveZip("lone.zip", idle: false), new BatchingPredictorOptions { MaxWait = TimeSpan.FromSeconds(3) });
+        await predictor.PredictAsync(FirstImage());
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 3; i++)
+        {
+            await predictor.PredictAsync(FirstImage());
+        }
+
+        // Waiting, each would take 3 s.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"three lone requests took {watch.Elapsed.TotalSeconds:F1} s: they waited for others");
+        Assert.Equal((4L, 4L), (predictor.Statistics.Scored, predictor.Statistics.Batches));
     }
 
     [Fact]
