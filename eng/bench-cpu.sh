@@ -13,7 +13,8 @@
 #  timm's DeiT-S exported by torch.onnx on ONNX Runtime and our TorchSharp full model.
 # Raw lines go to artifacts/bench/results.jsonl; the tables (min/median/max over rounds, ratios taken within
 # each round) are printed by eng/bench/summarise.py.
-# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|onnx|precision]
+# With SUITE=runtimes: the engines suite without the methods (scoring and training step: ours, bare, PyTorch, ORT).
+# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|runtimes|onnx|precision]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"; seconds="${2:-15}"; batch="${3:-32}"; threads="${4:-2}"; suite="${5:-engines}"
@@ -68,6 +69,7 @@ else
     "train:torch|torch_py --train"
   )
   methods_on=(method)
+  if [[ "$suite" == runtimes ]]; then ks=(); fi
 fi
 for k in "${ks[@]}"; do
   for method in evit evit-fuse idle life; do
