@@ -108,10 +108,12 @@ public sealed class FixtureSet
     }
 
     /// <summary>Asserts |actual − expected| ≤ atol element-wise (the fixtures' error model: max(1e-4, 100 × the reference's float32-vs-float64 error)), naming the tensor and the worst element.</summary>
-    public void AssertClose(string name, Tensor actual, float atol)
+    public void AssertClose(string name, Tensor actual, float atol) => AssertClose(name, actual, atol, Expected[name].ToTensor());
+
+    /// <summary>As <see cref="AssertClose(string, Tensor, float)"/>, against <paramref name="expected"/> (a tensor of another fixture file).</summary>
+    public static void AssertClose(string name, Tensor actual, float atol, Tensor expected)
     {
         using var scope = NewDisposeScope();
-        var expected = Expected[name].ToTensor();
         var values = actual.detach().cpu().to(float32);
         if (values.dim() == 0)
         {

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Microsoft.ML.TokenIdle.Models.TokenMerging;
+using Microsoft.ML.TokenIdle.Serialization;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.TokenIdle.Tests.Models.TokenMerging;
+
+/// <summary>
+/// ToMe against the official code's outputs (../shared/fixtures/tome): on the micro and deit-tiny fixtures' weights and
+/// inputs, the schedule's r per layer, the tokens after each layer, the logits within each case's atol, and for the
+/// training case the loss and every parameter's gradient.
+/// </summary>
+public sealed class TokenMergingFixtureTests
+{
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var fixture in new[] { "micro", "deit-tiny" })
+        {
+            foreach (var c in CasesOf(fixture).EnumerateArray())
+            {
+                data.Add(fixture, c.GetProperty("name").GetString()!);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void OurTokenMergingEqualsTheReference(string fixture, string name)
+    {
+        var set = FixtureSet.Get(fixture);
+        var c = CasesOf(fixture).EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
+        var settings = c.GetProperty("settings");
+        var expected = SafetensorsFile.Read(Path.Combine(FixtureSet.Root, "tome", fixture, "tome-expected.safetensors"));
+        using var model = set.LoadModel();
+        var schedule = MergeSchedule.WithInflection(settings.GetProperty("r").GetInt32(), settings.GetProperty("inflection").GetDouble(), model.Blocks.Count);
+        Assert.Equal(settings.GetProperty("r_per_layer").EnumerateArray().Select(e => e.GetInt32()), schedule.PerLayer);
+        var merging = new TokenMergingForward(schedule, settings.GetProperty("proportional_attention").GetBoolean());
+        var training = c.GetProperty("mode").GetString() == "training";
+        if (training)
+        {
+            model.train();
+        }
+
+        using var scope = NewDisposeScope();
+        var tokens = new List<int>();
+        var input = expected["input"].ToTensor();
+        var logits = merging.Forward(model, input, tokens);
+        Assert.Equal(c.GetProperty("tokens_after_layer").EnumerateArray().Select(e => e.GetInt32()), tokens);
+        Assert.Equal(schedule.TokensAfterLayers((int)model.PosEmbed.shape[1]), tokens);
+        var checks = c.GetProperty("checks").EnumerateArray().ToDictionary(e => e.GetProperty("tensor").GetString()!, e => (float)e.GetProperty("atol").GetDouble());
+        FixtureSet.AssertClose($"{name}.logits", logits, checks[$"{name}.logits"], expected[$"{name}.logits"].ToTensor());
+        if (!training)
+        {
+            return;
+        }
+
+        var labels = tensor(expected["labels"].ToInt64());
+        var loss = nn.functional.cross_entropy(logits, labels);
+        FixtureSet.AssertClose($"{name}.loss", loss.reshape(1), checks[$"{name}.loss"], expected[$"{name}.loss"].ToTensor().reshape(1));
+        loss.backward();
+        var gradients = 0;
+        foreach (var (parameter, value) in model.named_parameters())
+        {
+            var key = $"{name}.grad.{parameter}";
+            if (expected.ContainsKey(key))
+            {
+                FixtureSet.AssertClose(key, value.grad!, checks[key], expected[key].ToTensor());
+                gradients++;
+            }
+        }
+
+        Assert.Equal(model.parameters().Count(), gradients);
+    }
+
+    [Fact]
+    public void SchedulesAreRefusedInOneLineByWhatIsWrong()
+    {
+        Assert.Equal("r (tokens merged per layer) must be at least 0, got -1", Assert.Throws<ArgumentException>(() => MergeSchedule.Constant(-1, 12)).Message);
+        Assert.Equal("the inflection must be in [-1, 1], got 1.5", Assert.Throws<ArgumentException>(() => MergeSchedule.WithInflection(8, 1.5, 12)).Message);
+        Assert.Equal("the merge schedule has 2 entries for a model of 12 layers", Assert.Throws<ArgumentException>(() => MergeSchedule.Explicit(new[] { 1, 2 }, 12)).Message);
+        Assert.Equal("r (tokens merged per layer) must be at least 0, got -3", Assert.Throws<ArgumentException>(() => MergeSchedule.Explicit(new[] { 1, -3 }, 2)).Message);
+        // A layer merges at most (N − 1) // 2 pairs: 197 tokens at r = 100 merge 98, then 49, 24, …; two tokens merge no more.
+        Assert.Equal(new[] { 99, 50, 26, 14, 8, 5, 3, 2, 2, 2, 2, 2 }, MergeSchedule.Constant(100, 12).TokensAfterLayers(197));
+    }
+
+    private static JsonElement CasesOf(string fixture)
+        => JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureSet.Root, "tome", fixture, "tome-cases.json"))).RootElement;
+}
