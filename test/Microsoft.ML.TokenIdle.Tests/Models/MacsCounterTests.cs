@@ -56,4 +56,29 @@ public class MacsCounterTests
         Assert.Equal(new[] { 197, 197, 197, 197, 139, 139, 139, 98, 98, 98, 69, 69 }, life.Layers.Select(c => c.MlpTokens));
         Assert.True(life.ExecutedMacs > life.PaperMacs, "the predictor's cost is executed but not in the paper figure");
     }
+
+    /// <summary>
+    /// The paper's 2.7 GMACs for DeiT-S at r = 13 (attention at the tokens entering each block, the MLP at those left);
+    /// the executed count adds the matching's similarity products: 99·98 pairs of 64-wide head-mean keys in the first
+    /// layer, and so on down.
+    /// </summary>
+    [Fact]
+    public void DeitSmallAtR13CostsThePapers27GMacsAndTheMatchingIsCountedApart()
+    {
+        var config = VisionTransformerConfig.DeitSmall;
+        var schedule = Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule.Constant(13, config.Depth);
+        var report = MacsCounter.Count(config, schedule);
+        Assert.InRange(report.PaperGMacs, 2.65, 2.75);
+        Assert.Equal(new[] { 184, 171, 158, 145, 132, 119, 106, 93, 80, 67, 54, 41 }, report.Layers.Select(l => l.TokensOut));
+        long matching = 0;
+        var tokens = 197;
+        foreach (var _ in schedule.PerLayer)
+        {
+            matching += (long)((tokens + 1) / 2) * (tokens / 2) * 64;
+            tokens -= 13;
+        }
+
+        Assert.Equal(matching + 13L * 12 * 384, report.ExecutedMacs - report.PaperMacs);
+        Assert.Equal(MacsCounter.Count(config).PaperMacs, MacsCounter.Count(config, Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule.Constant(0, 12)).PaperMacs);
+    }
 }
