@@ -58,6 +58,11 @@ internal static class BenchCommand
                 throw new ArgumentException("--train runs on --runtime torchsharp; ONNX Runtime scores only");
             }
 
+            if (isTrain && method.Merges(result))
+            {
+                throw new ArgumentException($"--train --method {MethodSource.TokenMergingName}: finetuning with token merging is not available yet; bench scores it (without --train)");
+            }
+
             var precision = source.Precision(result);
             if (isTrain && precision == Microsoft.ML.TokenIdle.Precision.Float16)
             {
@@ -136,7 +141,7 @@ internal static class BenchCommand
                 report["objective"] = recipe.Objective.Description;
             }
 
-            foreach (var (key, value) in MacsCommand.Describe(c, strategy, method.Name(result), result.GetValue(method.KeepRatio)))
+            foreach (var (key, value) in scorer.Merging is { } merging ? MacsCommand.Describe(c, merging) : MacsCommand.Describe(c, strategy, method.Name(result), result.GetValue(method.KeepRatio)))
             {
                 report[key] = value;
             }

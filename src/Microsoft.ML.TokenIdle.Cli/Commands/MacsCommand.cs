@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenMerging;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 
 namespace TokenIdle.Cli.Commands;
@@ -20,11 +21,28 @@ internal static class MacsCommand
         command.SetAction(result => CommandRunner.Run(() =>
         {
             var config = source.LoadConfig(result);
-            var strategy = method.Build(result, config, warnUntrained: false);
-            Console.WriteLine(JsonSerializer.Serialize(Describe(config, strategy, method.Name(result), result.GetValue(method.KeepRatio))));
+            var description = method.Merges(result)
+                ? Describe(config, method.Merging(result, config)!)
+                : Describe(config, method.Build(result, config, warnUntrained: false), method.Name(result), result.GetValue(method.KeepRatio));
+            Console.WriteLine(JsonSerializer.Serialize(description));
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Token merging and its MACs as JSON fields (the matching's products in the executed figure only).</summary>
+    public static Dictionary<string, object> Describe(VisionTransformerConfig config, TokenMergingForward merging)
+    {
+        var report = MacsCounter.Count(config, merging.Schedule);
+        return new Dictionary<string, object>
+        {
+            ["method"] = MethodSource.TokenMergingName,
+            ["merge_schedule"] = string.Join(",", merging.Schedule.PerLayer),
+            ["proportional_attention"] = merging.ProportionalAttention,
+            ["paper_gmacs"] = Math.Round(report.PaperGMacs, 3),
+            ["executed_gmacs"] = Math.Round(report.ExecutedGMacs, 3),
+            ["tokens_per_layer"] = report.Layers.Select(c => c.MlpTokens).ToArray(),
+        };
     }
 
     /// <summary>The method and its MACs as JSON fields (also part of <c>bench</c>'s output).</summary>

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML.TokenIdle.Models;
+using System.Globalization;
+using Microsoft.ML.TokenIdle.Models.TokenMerging;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 
 namespace TokenIdle.Cli.Commands;
@@ -13,11 +15,20 @@ internal sealed class MethodSource
 {
     private static readonly LifeRegressionOptions LifeDefaults = new();
 
+    /// <summary>The name of token merging (ToMe) on the command line.</summary>
+    public const string TokenMergingName = "tome";
+
     public Option<string> Method { get; } = new("--method")
     {
-        Description = $"token reduction: {string.Join(", ", TokenReductionMethods.Names)}",
+        Description = $"token reduction: {string.Join(", ", TokenReductionMethods.Names)}, or {TokenMergingName} (token merging: infer, evaluate, bench and macs)",
         DefaultValueFactory = _ => "full",
     };
+
+    public Option<string?> Merge { get; } = new("--merge") { Description = "tome: pairs merged per layer, R (the same in every layer) or R,INFLECTION (ToMe's schedule; -1 = decreasing from 2R to 0)" };
+
+    public Option<string?> MergeSchedule { get; } = new("--merge-schedule") { Description = "tome: pairs merged in each layer, r0,r1,… one per layer; replaces --merge" };
+
+    public Option<bool?> ProportionalAttention { get; } = new("--proportional-attention") { Description = "tome: add log(token size) to the attention logits (default: true, as the reference advises for an off-the-shelf model)" };
 
     public Option<double> KeepRatio { get; } = new("--keep-ratio", "--keep-rate") { Description = "base keep ratio k in (0, 1] at the method's default layers", DefaultValueFactory = _ => new TokenIdlingOptions().KeepRatio };
 
@@ -33,14 +44,87 @@ internal sealed class MethodSource
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Method, KeepRatio, Schedule, Layers, Predictor, PredictorLayer, Steepness })
+        foreach (var option in new Option[] { Method, KeepRatio, Schedule, Layers, Predictor, PredictorLayer, Steepness, Merge, MergeSchedule, ProportionalAttention })
         {
             command.Options.Add(option);
         }
     }
 
     /// <summary>The chosen method's name as given on the command line.</summary>
-    public string Name(ParseResult result) => TokenReductionMethods.Names[(int)TokenReductionMethods.Parse(result.GetValue(Method)!)];
+    public string Name(ParseResult result) => Merges(result) ? TokenMergingName : TokenReductionMethods.Names[(int)TokenReductionMethods.Parse(result.GetValue(Method)!)];
+
+    /// <summary>Whether the chosen method is token merging (ToMe).</summary>
+    public bool Merges(ParseResult result) => result.GetValue(Method)!.Trim().Equals(TokenMergingName, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Token merging as <c>--merge</c> or <c>--merge-schedule</c> and <c>--proportional-attention</c> say, for a model of
+    /// <paramref name="config"/>'s depth; null when another method is chosen.
+    /// </summary>
+    /// <exception cref="ArgumentException">A merge flag with another method, a flag of another method with tome, no merge given, or a value out of range (prefixed by its flag).</exception>
+    public TokenMergingForward? Merging(ParseResult result, VisionTransformerConfig config)
+    {
+        var mergeFlags = new Option[] { Merge, MergeSchedule, ProportionalAttention };
+        if (!Merges(result))
+        {
+            return mergeFlags.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } tomeOnly
+                ? throw new ArgumentException($"{tomeOnly.Name} applies to --method {TokenMergingName} only, not {Name(result)}")
+                : null;
+        }
+
+        if (new Option[] { Schedule, Layers, Predictor, PredictorLayer, Steepness }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } other)
+        {
+            throw new ArgumentException($"{other.Name} does not apply to --method {TokenMergingName} (its flags: --merge, --merge-schedule, --proportional-attention)");
+        }
+
+        Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule schedule;
+        if (result.GetValue(MergeSchedule) is { } list)
+        {
+            schedule = Prefixed(result, MergeSchedule, () => Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule.Explicit(Integers(list), config.Depth));
+        }
+        else if (result.GetValue(Merge) is { } merge)
+        {
+            schedule = Prefixed(result, Merge, () =>
+            {
+                var parts = merge.Split(',');
+                return parts.Length switch
+                {
+                    1 => Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule.Constant(Integers(parts[0])[0], config.Depth),
+                    2 => Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule.WithInflection(Integers(parts[0])[0], double.Parse(parts[1].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture), config.Depth),
+                    _ => throw new FormatException($"'{merge}' is neither R nor R,INFLECTION"),
+                };
+            });
+        }
+        else
+        {
+            throw new ArgumentException($"--method {TokenMergingName} needs --merge R, --merge R,INFLECTION or --merge-schedule r0,r1,…");
+        }
+
+        return new TokenMergingForward(schedule, result.GetValue(ProportionalAttention) ?? true);
+    }
+
+    /// <summary>For the commands that do not take token merging yet: one line, before anything is loaded.</summary>
+    /// <exception cref="ArgumentException">The method is tome.</exception>
+    public void RefuseMerging(ParseResult result)
+    {
+        if (Merges(result))
+        {
+            throw new ArgumentException($"--method {TokenMergingName} (token merging) is scored by infer, evaluate, bench and macs; this command does not take it yet");
+        }
+    }
+
+    private static int[] Integers(string text) => text.Split(',').Select(t => int.Parse(t.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)).ToArray();
+
+    private static T Prefixed<T>(ParseResult result, Option flag, Func<T> create)
+    {
+        try
+        {
+            return create();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            throw new ArgumentException($"{CommandRunner.Typed(result, flag)}: {e.Message}", e);
+        }
+    }
 
     /// <summary>
     /// The chosen method's options (null for <c>full</c>); life regression's predictor is loaded for tokens of
@@ -50,6 +134,8 @@ internal sealed class MethodSource
     /// <exception cref="ArgumentException">A flag that does not apply to the method, or a value out of range.</exception>
     public TokenReductionOptions? Options(ParseResult result, VisionTransformerConfig config, bool warnUntrained)
     {
+        RefuseMerging(result);
+        Merging(result, config);
         var method = TokenReductionMethods.Parse(result.GetValue(Method)!);
         var schedule = result.GetValue(Schedule) is { } text ? Flagged(result, () => TokenSchedule.Parse(text).Ratios) : null;
         if (method != TokenReductionMethod.Life && new Option[] { Predictor, PredictorLayer, Steepness }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } lifeOnly)

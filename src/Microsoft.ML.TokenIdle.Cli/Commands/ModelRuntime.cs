@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenMerging;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Onnx;
 using static TorchSharp.torch;
@@ -21,9 +22,9 @@ internal sealed class ModelRuntime : IDisposable
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
 
-    private ModelRuntime(VisionTransformer model, TokenReductionStrategy? strategy, InferenceSession? session, string executionDevice, OnnxExportOptions? export = null)
+    private ModelRuntime(VisionTransformer model, TokenReductionStrategy? strategy, InferenceSession? session, string executionDevice, OnnxExportOptions? export = null, TokenMergingForward? merging = null)
     {
-        (Model, Strategy, _session, ExecutionDevice) = (model, strategy, session, executionDevice);
+        (Model, Strategy, _session, ExecutionDevice, Merging) = (model, strategy, session, executionDevice, merging);
         Quantization = export?.Quantization ?? OnnxQuantization.None;
         (_inputNames, _outputNames) = export is null ? (Array.Empty<string>(), Array.Empty<string>()) : (new[] { export.InputName }, new[] { export.LogitsName });
         _run = session is null ? null : new RunOptions();
@@ -35,6 +36,9 @@ internal sealed class ModelRuntime : IDisposable
 
     /// <summary>The token-reduction method (null: the full model).</summary>
     public TokenReductionStrategy? Strategy { get; }
+
+    /// <summary>Token merging (ToMe), when it is the method (TorchSharp only).</summary>
+    public TokenMergingForward? Merging { get; }
 
     /// <summary>How the ONNX graph's weight products run (None for TorchSharp).</summary>
     public OnnxQuantization Quantization { get; }
@@ -48,8 +52,9 @@ internal sealed class ModelRuntime : IDisposable
     /// <summary>Where the images handed to <see cref="Logits"/> live (ONNX Runtime reads them from CPU memory).</summary>
     public Device Device => _session is null ? Model.Device : CPU;
 
-    /// <summary>TorchSharp scoring of <paramref name="model"/> on its device.</summary>
-    public static ModelRuntime TorchSharp(VisionTransformer model, TokenReductionStrategy? strategy) => new(model, strategy, null, model.Device.ToString());
+    /// <summary>TorchSharp scoring of <paramref name="model"/> on its device, reduced by <paramref name="strategy"/> or merged by <paramref name="merging"/>.</summary>
+    public static ModelRuntime TorchSharp(VisionTransformer model, TokenReductionStrategy? strategy, TokenMergingForward? merging = null)
+        => new(model, strategy, null, model.Device.ToString(), merging: merging);
 
     /// <summary>
     /// Exports <paramref name="model"/> with <paramref name="strategy"/> and opens it in ONNX Runtime on
@@ -96,8 +101,9 @@ internal sealed class ModelRuntime : IDisposable
     {
         if (_session is null)
         {
+            // A merging forward's widest layer is the full model's first: its estimate is the full model's.
             Model.EnsureScoringFits((int)images.shape[0], Strategy, "--batch-size");
-            return Model.Forward(images, Strategy);
+            return Merging is null ? Model.Forward(images, Strategy) : Merging.Forward(Model, images).to_type(ScalarType.Float32);
         }
 
         var pixels = MemoryMarshal.Cast<byte, float>(images.to_type(ScalarType.Float32).cpu().contiguous().bytes).ToArray();

@@ -22,6 +22,7 @@ internal static class TrainCommand
         var command = flags.Command();
         command.SetAction(result => CommandRunner.Run(() =>
         {
+            flags.Method.RefuseMerging(result);
             CommandRunner.SetThreads(result.GetValue(flags.Threads));
             var device = flags.Source.SelectDevice(result);
 
