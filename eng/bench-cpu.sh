@@ -14,7 +14,8 @@
 # Raw lines go to artifacts/bench/results.jsonl; the tables (min/median/max over rounds, ratios taken within
 # each round) are printed by eng/bench/summarise.py.
 # With SUITE=runtimes: the engines suite without the methods (scoring and training step: ours, bare, PyTorch, ORT).
-# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|runtimes|onnx|precision]
+# With SUITE=tome: token merging at r = 13 against our full model, scoring in float32 and in bfloat16.
+# usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|runtimes|onnx|precision|tome]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"; seconds="${2:-15}"; batch="${3:-32}"; threads="${4:-2}"; suite="${5:-engines}"
@@ -22,7 +23,7 @@ bash eng/install-deps.sh --bench
 out=artifacts/bench
 mkdir -p "$out"
 dotnet build src/Microsoft.ML.TokenIdle.Cli -c Release --nologo -v quiet -o artifacts/cli >/dev/null
-if [[ "$suite" != precision ]]; then
+if [[ "$suite" != precision && "$suite" != tome ]]; then
   dotnet build eng/bench/bare-torchsharp-deit.cs -c Release --nologo -v quiet -o "$out/bare" >/dev/null
   dotnet build eng/bench/onnxruntime-deit.cs -c Release --nologo -v quiet -o "$out/ort" >/dev/null
   /usr/bin/python3 eng/bench/torch_deit_bench.py --batch "$batch" --export-onnx "$out/deit-s.onnx" 2>/dev/null
@@ -45,6 +46,12 @@ if [[ "$suite" == precision ]]; then
     for method in evit evit-fuse idle life; do
       contestants+=("$p:method:$method:0.7|ours --precision $p --method $method --keep-rate 0.7")
     done
+  done
+  ks=()
+elif [[ "$suite" == tome ]]; then
+  contestants=()
+  for p in float32 bfloat16; do
+    contestants+=("$p:score|ours --precision $p" "$p:tome:13|ours --precision $p --method tome --merge 13")
   done
   ks=()
 elif [[ "$suite" == onnx ]]; then
