@@ -27,7 +27,8 @@ internal static class WebApiProjectCode
         // Listens where ASPNETCORE_URLS says (e.g. http://127.0.0.1:5000).
         using Microsoft.ML.TokenIdle.Serving;
 
-        var builder = WebApplication.CreateBuilder(args);
+        // The program's folder is the content root, so appsettings.json is read from beside it whatever the working folder.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var serving = builder.Configuration.GetSection("Serving").Get<ServingSettings>() ?? new ServingSettings();
         var modelPath = serving.ModelPath ?? Path.Combine(AppContext.BaseDirectory, "{{name}}.mlnet");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = serving.MaxRequestBytes);
