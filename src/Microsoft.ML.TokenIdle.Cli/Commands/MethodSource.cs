@@ -114,6 +114,7 @@ internal sealed class MethodSource
 
     private static int[] Integers(string text) => text.Split(',').Select(t => int.Parse(t.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)).ToArray();
 
+    /// <summary><paramref name="create"/>'s result; its refusal is prefixed with <paramref name="flag"/> as the user typed it.</summary>
     private static T Prefixed<T>(ParseResult result, Option flag, Func<T> create)
     {
         try
@@ -196,15 +197,5 @@ internal sealed class MethodSource
     /// is prefixed with the flag the user typed for it.
     /// </summary>
     private T Flagged<T>(ParseResult result, Func<T> create)
-    {
-        try
-        {
-            return create();
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException)
-        {
-            var flag = new Option[] { Schedule, Layers }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) ?? KeepRatio;
-            throw new ArgumentException($"{CommandRunner.Typed(result, flag)}: {e.Message}", e);
-        }
-    }
+        => Prefixed(result, new Option[] { Schedule, Layers }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) ?? KeepRatio, create);
 }
