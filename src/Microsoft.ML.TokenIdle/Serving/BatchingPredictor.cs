@@ -278,8 +278,6 @@ public sealed class BatchingPredictor : IDisposable
         try
         {
             Answer(batch, served.Score(batch.Select(r => r.Image).ToList()), served);
-            Interlocked.Increment(ref _batches);
-            InterlockedMax(ref _largestBatch, batch.Count);
         }
         catch (Exception e) when (batch.Count > 1 && e is not OutOfMemoryException)
         {
@@ -304,14 +302,20 @@ public sealed class BatchingPredictor : IDisposable
         }
     }
 
+    /// <summary>Counts the batch, then answers its callers: a caller that reads <see cref="Statistics"/> after its answer sees it counted.</summary>
     private void Answer(List<Request> batch, float[][] probabilities, ServedModel served)
     {
         NoteConcurrency(batch.Count);
+        Interlocked.Increment(ref _batches);
+        InterlockedMax(ref _largestBatch, batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
-            if (batch[i].Completion.TrySetResult(ImagePrediction.From(probabilities[i], served.Classifier.ClassNames, Math.Min(_options.TopClasses, served.Classifier.ClassNames.Count))))
+            var prediction = ImagePrediction.From(probabilities[i], served.Classifier.ClassNames, Math.Min(_options.TopClasses, served.Classifier.ClassNames.Count));
+            Interlocked.Increment(ref _scored);
+            if (!batch[i].Completion.TrySetResult(prediction))
             {
-                Interlocked.Increment(ref _scored);
+                // Its caller went away while the batch was scored.
+                Interlocked.Decrement(ref _scored);
             }
         }
     }
@@ -321,9 +325,10 @@ public sealed class BatchingPredictor : IDisposable
         NoteConcurrency(batch.Count);
         foreach (var request in batch)
         {
-            if (request.Fail(error))
+            Interlocked.Increment(ref _failed);
+            if (!request.Fail(error))
             {
-                Interlocked.Increment(ref _failed);
+                Interlocked.Decrement(ref _failed);
             }
         }
     }
