@@ -14,7 +14,8 @@
 # Raw lines go to artifacts/bench/results.jsonl; the tables (min/median/max over rounds, ratios taken within
 # each round) are printed by eng/bench/summarise.py.
 # With SUITE=runtimes: the engines suite without the methods (scoring and training step: ours, bare, PyTorch, ORT).
-# With SUITE=tome: token merging at r = 13 against our full model, scoring in float32 and in bfloat16.
+# With SUITE=tome: token merging at r = 13 against our full model, scoring on TorchSharp in float32 and in bfloat16, and
+# on ONNX Runtime (our export) in float32 and int8.
 # usage: eng/bench-cpu.sh [rounds=3] [seconds=15] [batch=32] [threads=2] [suite=engines|runtimes|onnx|precision|tome]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,8 @@ elif [[ "$suite" == tome ]]; then
   for p in float32 bfloat16; do
     contestants+=("$p:score|ours --precision $p" "$p:tome:13|ours --precision $p --method tome --merge 13")
   done
+  contestants+=("ort:score|ours --runtime onnxruntime" "ort:tome:13|ours --runtime onnxruntime --method tome --merge 13")
+  contestants+=("ortint8:score|ours --runtime onnxruntime --quantize int8" "ortint8:tome:13|ours --runtime onnxruntime --quantize int8 --method tome --merge 13")
   ks=()
 elif [[ "$suite" == onnx ]]; then
   contestants=(

@@ -28,12 +28,13 @@ cpu = rows[0].get("cpu", "?")
 print(f"CPU: {cpu}; features: {rows[0].get('cpu_features', '?')}\n")
 if "float32:tome:13" in by:
     # SUITE=tome: token merging against the full model in the same precision.
-    print("| precision | model | GMACs (paper) | img/s | ÷ our full model (same precision) |")
+    print("| engine and precision | model | GMACs (paper) | img/s | ÷ our full model (same engine and precision) |")
     print("|---|---|---|---|---|")
-    for p in ("float32", "bfloat16"):
+    engines = {"float32": "TorchSharp float32", "bfloat16": "TorchSharp bfloat16", "ort": "ONNX Runtime float32", "ortint8": "ONNX Runtime int8"}
+    for p in (p for p in engines if f"{p}:tome:13" in by):
         for name, label in ((f"{p}:score", "full"), (f"{p}:tome:13", "ToMe r = 13")):
             first = by[name][min(by[name])]
-            print(f"| {p} | {label} | {first['paper_gmacs']} | {spread(ips(name))} | {ratio(name, f'{p}:score')} |")
+            print(f"| {engines[p]} | {label} | {first['paper_gmacs']} | {spread(ips(name))} | {ratio(name, f'{p}:score')} |")
     sys.exit(0)
 if "float32:score" in by:
     # SUITE=precision: bfloat16 against float32, and the methods against the full model in the same precision.

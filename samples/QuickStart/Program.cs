@@ -53,7 +53,7 @@ foreach (var (name, model) in models)
     watch.Restart();
     var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
     var seconds = watch.Elapsed.TotalSeconds;
-    var gmacs = MacsCounter.Count(classifier.Model.Config, classifier.Strategy).PaperGMacs;
+    var gmacs = MacsCounter.Count(classifier.Model.Config, classifier.Reduction).PaperGMacs;
     Console.WriteLine($"{name,-14} accuracy {metrics.MicroAccuracy:P1}  log-loss {metrics.LogLoss:F3}  {gmacs:F3} GMACs  {test.GetRowCount() / seconds:F0} images/s (decoding included)");
 }
 

@@ -35,7 +35,7 @@ public sealed class LifeRegressionSlimmingTrainer : VisionTransformerTrainerBase
         /// </summary>
         public TrainingStage? Stage { get; set; }
 
-        internal override TokenReductionOptions Method => TokenReduction;
+        internal override IReductionMethodOptions Method => TokenReduction;
 
         internal override void Validate()
         {

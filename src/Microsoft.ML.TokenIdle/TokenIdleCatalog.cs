@@ -6,7 +6,7 @@ using Microsoft.ML.TokenIdle.Training.Data;
 namespace Microsoft.ML;
 
 /// <summary>
-/// The ViT trainers on ML.NET's <c>MulticlassClassification.Trainers</c> — the full model and the three
+/// The ViT trainers on ML.NET's <c>MulticlassClassification.Trainers</c> — the full model and the four
 /// token-reduction methods, each as a short overload (the method's own parameters first, then ML.NET's
 /// column and recipe parameters; everything else, the backbone among it, at the <c>Options</c> defaults: the papers'
 /// DeiT-S from the Hugging Face Hub) and as an overload taking the trainer's <c>Options</c> — and image-folder loading on
@@ -138,6 +138,33 @@ public static class TokenIdleCatalog
     /// <returns>The trainer.</returns>
     /// <exception cref="ArgumentException">A setting is out of range (checked here and again at <c>Fit</c>).</exception>
     public static LifeRegressionSlimmingTrainer LifeRegressionSlimming(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, LifeRegressionSlimmingTrainer.Options options)
+        => new(catalog.GetEnvironment(), options);
+
+    /// <summary>ToMe: finetunes with <paramref name="mergedPerLayer"/> token pairs merged in every layer (proportional attention off, as the reference trains).</summary>
+    /// <param name="catalog">ML.NET's multiclass trainers.</param>
+    /// <param name="mergedPerLayer">r, the token pairs each layer merges (DeiT-S: 13 in the paper).</param>
+    /// <param name="labelColumnName">The key-typed label column (<c>MapValueToKey</c>).</param>
+    /// <param name="imageColumnName">The image column: images (<c>LoadImages</c>), encoded bytes (<c>LoadRawImageBytes</c>) or normalised float vectors [C, S, S].</param>
+    /// <param name="scoreColumnName">The output column of class probabilities.</param>
+    /// <param name="predictedLabelColumnName">The output key column of the predicted class.</param>
+    /// <param name="batchSize">Images per optimizer step and per scoring pass.</param>
+    /// <param name="maxEpochs">Epochs over the training rows (0: score the backbone's weights as they are, with proportional attention).</param>
+    /// <param name="validationSet">Rows evaluated after each epoch, or null.</param>
+    /// <returns>The trainer, an estimator of <see cref="VisionTransformerClassifier"/>.</returns>
+    public static TokenMergingImageClassificationTrainer TokenMergingImageClassification(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        int mergedPerLayer = 8,
+        string labelColumnName = "Label", string imageColumnName = "Image", string scoreColumnName = "Score", string predictedLabelColumnName = "PredictedLabel",
+        int batchSize = 32, int maxEpochs = 3, IDataView? validationSet = null)
+        => catalog.TokenMergingImageClassification(Columns(
+            new TokenMergingImageClassificationTrainer.Options { TokenMerging = { MergedPerLayer = mergedPerLayer } },
+            labelColumnName, imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize, maxEpochs, validationSet));
+
+    /// <summary>ToMe with <paramref name="options"/>.</summary>
+    /// <param name="catalog">ML.NET's multiclass trainers.</param>
+    /// <param name="options">Every setting: the recipe (<see cref="VisionTransformerTrainerBase.OptionsBase"/>), the merge schedule and proportional attention.</param>
+    /// <returns>The trainer.</returns>
+    /// <exception cref="ArgumentException">A setting is out of range (checked here and again at <c>Fit</c>).</exception>
+    public static TokenMergingImageClassificationTrainer TokenMergingImageClassification(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, TokenMergingImageClassificationTrainer.Options options)
         => new(catalog.GetEnvironment(), options);
 
     /// <summary>

@@ -39,7 +39,7 @@ public sealed class TokenIdleImageClassificationTrainer : VisionTransformerTrain
         /// <summary>Which cut-loss terms.</summary>
         public CutLossVariant CutLoss { get; set; } = CutLossVariant.Both;
 
-        internal override TokenReductionOptions Method => TokenReduction;
+        internal override IReductionMethodOptions Method => TokenReduction;
 
         internal override IdleVitObjective Objective => base.Objective with { CutWeight = CutLossWeight, CutLoss = new Training.Losses.CutLoss { Variant = CutLoss } };
 

@@ -20,6 +20,6 @@ public sealed class TokenReorganizationImageClassificationTrainer : VisionTransf
         /// <summary>Keep rate k at each reduction layer (3, 6, 9 of 12), or other layers or an explicit schedule, and whether to fuse.</summary>
         public TokenReorganizationOptions TokenReduction { get; set; } = new();
 
-        internal override TokenReductionOptions Method => TokenReduction;
+        internal override IReductionMethodOptions Method => TokenReduction;
     }
 }

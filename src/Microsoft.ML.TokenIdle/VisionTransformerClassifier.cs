@@ -7,6 +7,7 @@ using Microsoft.ML.Runtime;
 using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Components;
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenMerging;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
@@ -34,8 +35,12 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     internal const string UserName = "Token-reduction ViT image classifier";
     private const string ModelSignature = "TIDLEVIT";
     // 0x00010002 added the half-precision flag; 0x00010003 stores the class values in a length-checked layout of
-    // our own instead of ML.NET's codec. Older zips predate any release and are refused as older.
-    private const uint FormatVersion = 0x00010004;
+    // our own instead of ML.NET's codec; 0x00010004 the precision byte; 0x00010005 token merging's schedule. Older zips
+    // predate any release and are refused as older.
+    private const uint FormatVersion = 0x00010005;
+
+    // The format before token merging's schedule (its zips hold none); still read.
+    private const uint PrecisionByteFormatVersion = 0x00010004;
 
     // The format before the precision byte (a half-precision flag in its place); still read.
     private const uint HalfPrecisionFlagFormatVersion = 0x00010003;
@@ -53,28 +58,41 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     private byte[]? _float32Weights;
     private bool _disposed;
 
-    internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, TokenReductionStrategy? strategy, string method, double keepRatio, LabelKeyValues labels,
+    // False for a classifier made by WithTokenReduction: the network belongs to the classifier it came from.
+    private readonly bool _ownsModel = true;
+
+    internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, IReducedForward? reduction, string method, double keepRatio, LabelKeyValues labels,
         string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe, Precision precision)
+        : this(env, model, reduction, method, keepRatio, labels, imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize, tokenMaskColumnName, recipe)
+        => SetPrecision(precision);
+
+    // A classifier over another's network: it runs in that one's precision and keeps its float32 weights.
+    private VisionTransformerClassifier(VisionTransformerClassifier source, IReducedForward? reduction, string method, double keepRatio)
+        : this(source.Host, source.Model, reduction, method, keepRatio, source._labels, source.ImageColumnName, source.ScoreColumnName, source.PredictedLabelColumnName,
+            source.BatchSize, source.TokenMaskColumnName, source.Recipe)
+        => (_ownsModel, _float32Weights, Precision) = (false, source._float32Weights, source.Precision);
+
+    private VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, IReducedForward? reduction, string method, double keepRatio, LabelKeyValues labels,
+        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe)
         : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(VisionTransformerClassifier)))
     {
         Recipe = recipe;
-        (Model, Strategy, Method, KeepRatio, _labels) = (model, strategy, method, keepRatio, labels);
+        (Model, Reduction, Method, KeepRatio, _labels) = (model, reduction, method, keepRatio, labels);
         (ImageColumnName, ScoreColumnName, PredictedLabelColumnName, BatchSize) = (imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize);
-        TokenMaskColumnName = strategy is null ? null : tokenMaskColumnName;
-        ReducingLayers = strategy?.Schedule.ReducingLayers.ToArray() ?? Array.Empty<int>();
-        SetPrecision(precision);
+        TokenMaskColumnName = reduction is null ? null : tokenMaskColumnName;
+        ReducingLayers = reduction?.Plan(model.Config).Select((counts, layer) => (counts, layer)).Where(c => c.counts.Reducing).Select(c => c.layer).ToArray() ?? Array.Empty<int>();
     }
 
     /// <summary>The network.</summary>
     public VisionTransformer Model { get; }
 
     /// <summary>The token-reduction method, or null for the full model.</summary>
-    public TokenReductionStrategy? Strategy { get; }
+    public IReducedForward? Reduction { get; }
 
-    /// <summary>The method's name (full, evit, evit-fuse, idle, life).</summary>
+    /// <summary>The method's name (full, evit, evit-fuse, idle, life, tome).</summary>
     public string Method { get; }
 
-    /// <summary>The base keep ratio (1 for the full model).</summary>
+    /// <summary>The base keep ratio (1 for the full model and token merging).</summary>
     public double KeepRatio { get; }
 
     /// <summary>The older spelling of <see cref="KeepRatio"/>.</summary>
@@ -98,8 +116,9 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     public int BatchSize { get; }
 
     /// <summary>
-    /// The optional diagnostic column: per reducing layer (<see cref="ReducingLayers"/>) and patch, 1 where the
-    /// layer kept (or processed) the patch and 0 where it was dropped or idle, [layers, patches]; null: not added.
+    /// The optional diagnostic column, [layers, patches], per reducing layer (<see cref="ReducingLayers"/>) and patch:
+    /// 1 where the layer kept (or processed) the patch and 0 where it was dropped or idle; for token merging, the number
+    /// of patches in the token that holds the patch after the layer (1: not merged yet). Null: not added.
     /// </summary>
     public string? TokenMaskColumnName { get; }
 
@@ -126,13 +145,13 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         if (_float32Weights is { } stored && precision != Precision)
         {
             Model.to(ScalarType.Float32);
-            Strategy?.PlaceWith(Model);
+            Reduction?.PlaceWith(Model);
             LoadWeights(stored);
         }
 
-        _float32Weights = precision == Precision.Float32 ? null : _float32Weights ?? WeightsBytes(Model, Strategy);
+        _float32Weights = precision == Precision.Float32 ? null : _float32Weights ?? WeightsBytes(Model, Reduction);
         Model.to(precision.ScalarType());
-        Strategy?.PlaceWith(Model);
+        Reduction?.PlaceWith(Model);
         Precision = precision;
     }
 
@@ -153,7 +172,30 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         Host.CheckValue(output, nameof(output));
-        Onnx.VisionTransformerOnnxExporter.Export(Model, Strategy, Method, ClassNames, output, options ?? new Onnx.OnnxExportOptions());
+        Onnx.VisionTransformerOnnxExporter.Export(Model, Reduction, Method, ClassNames, output, options ?? new Onnx.OnnxExportOptions());
+    }
+
+    /// <summary>
+    /// The same network scored with another token reduction, without training: token merging (ToMe) on any classifier,
+    /// or the training-free forms of EViT, IdleViT and life regression (an untrained predictor unless one is given); null
+    /// scores the full model. The result shares this classifier's weights and precision (dispose this one last: the
+    /// result does not free the network) and saves into a zip that records its reduction; a token-mask column is kept.
+    /// </summary>
+    /// <param name="reduction">The method's settings, e.g. <c>new TokenMergingOptions { MergedPerLayer = 13 }</c>; its
+    /// setting left to the context's default take the scoring one (ToMe: proportional attention on).</param>
+    /// <exception cref="ArgumentException">The settings do not fit this network (the message names the value).</exception>
+    public VisionTransformerClassifier WithTokenReduction(IReductionMethodOptions? reduction)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (reduction is null)
+        {
+            return new VisionTransformerClassifier(this, null, TokenReductionMethods.Names[(int)TokenReductionMethod.Full], 1);
+        }
+
+        reduction.Validate(Model.Config.Depth);
+        var forward = reduction.CreateForward(Model.Config, training: false);
+        forward.PlaceWith(Model);
+        return new VisionTransformerClassifier(this, forward, reduction.Name, (reduction as TokenReductionOptions)?.KeepRatio ?? 1);
     }
 
     /// <summary>The blocks that reduce tokens, in order (the rows of the token-mask column).</summary>
@@ -183,8 +225,11 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         }
 
         _disposed = true;
-        Strategy?.Predictor?.Dispose();
-        Model.Dispose();
+        Reduction?.Predictor?.Dispose();
+        if (_ownsModel)
+        {
+            Model.Dispose();
+        }
     }
 
     /// <inheritdoc/>
@@ -205,6 +250,8 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         // int: schedule length L (0: full model), then L doubles (keep ratio per layer)
         // int: life predictor layer (-1: not life regression); double: steepness
         // byte: scoring precision: 0 float32, 1 float16, 2 bfloat16 (format 0x00010003: 1 half precision, 0 float32)
+        // int: token merging's layers M (0: not token merging), then M ints (pairs merged per layer); byte: proportional
+        //   attention (1 on) (format 0x00010005 on)
         // string: SHA-256 of the weights stream, hex
         // the label's values: byte item kind (1 text, 2 bool, 3-12 sbyte … double, 13 DateTime, 14 DateTimeOffset, 15 TimeSpan;
         //   16 key, then its raw type's kind byte and ulong key count), int count (= num_classes), then the values:
@@ -219,19 +266,29 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         ctx.Writer.Write(BatchSize);
         ctx.SaveNonEmptyString(Method);
         ctx.Writer.Write(KeepRatio);
-        var ratios = Strategy?.Schedule.Ratios ?? Array.Empty<double>();
+        var strategy = Reduction as TokenReductionStrategy;
+        var ratios = strategy?.Schedule.Ratios ?? Array.Empty<double>();
         ctx.Writer.Write(ratios.Count);
         foreach (var ratio in ratios)
         {
             ctx.Writer.Write(ratio);
         }
 
-        var life = Strategy?.Selector as LifeRegressionSelector;
+        var life = strategy?.Selector as LifeRegressionSelector;
         ctx.Writer.Write(life?.PredictorLayer ?? -1);
         ctx.Writer.Write(life?.Steepness ?? 0);
         ctx.Writer.Write((byte)(Precision switch { Precision.Float16 => 1, Precision.BFloat16 => 2, _ => 0 }));
+        var merging = Reduction as TokenMergingForward;
+        var merges = merging?.Schedule.PerLayer ?? Array.Empty<int>();
+        ctx.Writer.Write(merges.Count);
+        foreach (var r in merges)
+        {
+            ctx.Writer.Write(r);
+        }
 
-        var weights = _float32Weights ?? WeightsBytes(Model, Strategy);
+        ctx.Writer.Write((byte)(merging?.ProportionalAttention == true ? 1 : 0));
+
+        var weights = _float32Weights ?? WeightsBytes(Model, Reduction);
         ctx.SaveNonEmptyString(Convert.ToHexString(SHA256.HashData(weights)));
         _labels.Save(ctx);
         ctx.SaveBinaryStream(ConfigStream, writer => writer.Write(JsonSerializer.SerializeToUtf8Bytes(Model.Config)));
@@ -243,10 +300,10 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     }
 
     /// <summary>The network's and the life predictor's weights as safetensors bytes, in float32 whatever they run in.</summary>
-    private static byte[] WeightsBytes(VisionTransformer model, TokenReductionStrategy? strategy)
+    private static byte[] WeightsBytes(VisionTransformer model, IReducedForward? reduction)
     {
         using var scope = NewDisposeScope();
-        var tensors = model.NamedParameters().Concat(strategy?.Predictor?.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>())
+        var tensors = model.NamedParameters().Concat(reduction?.Predictor?.NamedParameters(PredictorPrefix) ?? Enumerable.Empty<KeyValuePair<string, Tensor>>())
             .Select(kv => kv.Value.dtype == ScalarType.Float32 ? kv : new KeyValuePair<string, Tensor>(kv.Key, kv.Value.to_type(ScalarType.Float32)));
         using var weights = new MemoryStream();
         SafetensorsFile.Write(weights, tensors, new Dictionary<string, string> { ["format"] = "pt" });
@@ -259,7 +316,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         using var scope = NewDisposeScope();
         var (network, predictor) = SplitPredictor(SafetensorsFile.Parse(weights, "the float32 weights"));
         Model.LoadStateDict(network.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()));
-        Strategy?.Predictor?.LoadStateDict(predictor.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()));
+        Reduction?.Predictor?.LoadStateDict(predictor.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor()));
     }
 
     /// <summary>The network's entries, and the life predictor's under their own names.</summary>
@@ -312,6 +369,16 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
                 2 => Precision.BFloat16,
                 var other => throw host.ExceptDecode($"'{ctx.Directory}': the stored precision {other} is not 0 (float32), 1 (float16) or 2 (bfloat16)"),
             };
+        var merges = Array.Empty<int>();
+        var proportionalAttention = false;
+        if (ctx.Header.ModelVerWritten > PrecisionByteFormatVersion)
+        {
+            var layers = ctx.Reader.ReadInt32();
+            host.CheckDecode(layers is >= 0 and <= 10_000, $"'{ctx.Directory}': the stored merge schedule length {layers} is invalid");
+            merges = Enumerable.Range(0, layers).Select(_ => ctx.Reader.ReadInt32()).ToArray();
+            proportionalAttention = ctx.Reader.ReadBoolByte();
+        }
+
         var checksum = ctx.LoadNonEmptyString();
         var config = ParseConfig(host, ctx, Stream(host, ctx, ConfigStream, MaxJsonEntryBytes));
         var labels = LabelKeyValues.Load(host, ctx, config.NumClasses, ConfigStream);
@@ -329,24 +396,12 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         using var scope = NewDisposeScope();
         var state = predictorEntries.ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor());
 
-        LifePredictor? predictor = null;
-        TokenReductionStrategy? strategy;
+        IReducedForward? reduction;
         try
         {
-            var method = TokenReductionMethods.Parse(methodName);
-            if (method == TokenReductionMethod.Life)
-            {
-                predictor = new LifePredictor(config.EmbedDim, (float)config.LayerNormEps);
-                predictor.LoadStateDict(state, weightsSource);
-            }
-
-            var options = TokenReductionMethods.Options(method, keepRate, count > 0 ? ratios : null, predictor);
-            if (options is LifeRegressionOptions life)
-            {
-                (life.PredictorLayer, life.Steepness) = (predictorLayer, steepness);
-            }
-
-            strategy = options?.CreateStrategy(config);
+            reduction = methodName == TokenMergingOptions.MethodName
+                ? new TokenMergingOptions { Schedule = merges, ProportionalAttention = proportionalAttention }.CreateForward(config, training: false)
+                : KeepRatioMethod(methodName, config, keepRate, count > 0 ? ratios : null, state, weightsSource, predictorLayer, steepness);
         }
         catch (ArgumentException e)
         {
@@ -365,10 +420,31 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
 
             var device = DeviceSelection.Select(env, channel, null);
             model.to(device);
-            strategy?.PlaceWith(model);
+            reduction?.PlaceWith(model);
         }
 
-        return new VisionTransformerClassifier(env, model, strategy, methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe, precision);
+        return new VisionTransformerClassifier(env, model, reduction, methodName, keepRate, labels, image, score, predicted, batchSize, mask, recipe, precision);
+    }
+
+    /// <summary>A stored keep-ratio method (null for the full model); life regression's predictor comes from <paramref name="predictorState"/>.</summary>
+    private static TokenReductionStrategy? KeepRatioMethod(string name, VisionTransformerConfig config, double keepRate, double[]? ratios,
+        Dictionary<string, Tensor> predictorState, string weightsSource, int predictorLayer, double steepness)
+    {
+        var method = TokenReductionMethods.Parse(name);
+        LifePredictor? predictor = null;
+        if (method == TokenReductionMethod.Life)
+        {
+            predictor = new LifePredictor(config.EmbedDim, (float)config.LayerNormEps);
+            predictor.LoadStateDict(predictorState, weightsSource);
+        }
+
+        var options = TokenReductionMethods.Options(method, keepRate, ratios, predictor);
+        if (options is LifeRegressionOptions life)
+        {
+            (life.PredictorLayer, life.Steepness) = (predictorLayer, steepness);
+        }
+
+        return options?.CreateStrategy(config);
     }
 
     // Factory for SignatureLoadRowMapper.
@@ -465,20 +541,20 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         ObjectDisposedException.ThrowIf(_disposed, this);
         var classes = ClassNames.Count;
         var probabilities = new float[inputs.Count * classes];
-        var trace = masks && Strategy is not null ? new TokenReductionTrace() : null;
+        var trace = masks && Reduction is not null ? new TokenReductionTrace() : null;
         if (inputs.FirstNonFinite() is var bad and >= 0)
         {
             using var channel = Host.Start("Scoring");
             channel.Warning($"input {bad} of a batch of {inputs.Count} in '{ImageColumnName}' holds NaN or infinite values; its scores will be NaN");
         }
 
-        Model.EnsureScoringFits(inputs.Count, Strategy, "the batch size (BatchSize)");
+        Model.EnsureScoringFits(inputs.Count, Reduction, "the batch size (BatchSize)");
 
         using (NewDisposeScope())
         using (no_grad())
         {
             var batch = inputs.ToBatch(Model.Config).ToTensor(Model.Device);
-            Model.Forward(batch, Strategy, trace).softmax(-1).cpu().data<float>().CopyTo(probabilities);
+            Model.Forward(batch, Reduction, trace).softmax(-1).cpu().data<float>().CopyTo(probabilities);
         }
 
         var patches = Model.Config.NumPatches;
@@ -492,11 +568,18 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
                 var record = trace.Records[l];
                 for (var b = 0; b < inputs.Count; b++)
                 {
+                    var row = mask.AsSpan(b * maskSize + l * patches, patches);
+                    if (record.Merges)
+                    {
+                        MergedTokenSizes(record.PatchTokens.AsSpan(b * patches, patches), row);
+                        continue;
+                    }
+
                     foreach (var source in record.KeptSources.AsSpan(b * record.KeptPerImage, record.KeptPerImage))
                     {
                         if (source >= 0)
                         {
-                            mask[b * maskSize + l * patches + source] = 1;
+                            row[source] = 1;
                         }
                     }
                 }
@@ -504,6 +587,21 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         }
 
         return new ScoredBatch(probabilities, classes, mask, maskSize);
+    }
+
+    /// <summary>Per patch, the number of patches in the token that holds it (<paramref name="patchTokens"/>: the token of each patch).</summary>
+    private static void MergedTokenSizes(ReadOnlySpan<int> patchTokens, Span<float> sizes)
+    {
+        var counts = new Dictionary<int, int>();
+        foreach (var token in patchTokens)
+        {
+            counts[token] = counts.GetValueOrDefault(token) + 1;
+        }
+
+        for (var p = 0; p < patchTokens.Length; p++)
+        {
+            sizes[p] = counts[patchTokens[p]];
+        }
     }
 
     /// <summary>The added columns and their getters for one input schema.</summary>

@@ -14,6 +14,6 @@ public sealed class VisionTransformerTrainer : VisionTransformerTrainerBase
     /// <summary>The full model's settings: those of every ViT trainer, and no method.</summary>
     public sealed class Options : OptionsBase
     {
-        internal override TokenReductionOptions? Method => null;
+        internal override IReductionMethodOptions? Method => null;
     }
 }

@@ -199,16 +199,17 @@ public abstract partial class VisionTransformerTrainerBase
         public string? WorkspacePath { get; set; }
 
         /// <summary>The token-reduction method, or null for the full model.</summary>
-        internal abstract TokenReductionOptions? Method { get; }
+        internal abstract IReductionMethodOptions? Method { get; }
 
         /// <summary>The trainer options of <paramref name="method"/> (null: the full model's), at their defaults, with the method set.</summary>
         /// <exception cref="ArgumentException">A method no trainer trains.</exception>
-        internal static OptionsBase For(TokenReductionOptions? method) => method switch
+        internal static OptionsBase For(IReductionMethodOptions? method) => method switch
         {
             null => new VisionTransformerTrainer.Options(),
             TokenIdlingOptions idle => new TokenIdleImageClassificationTrainer.Options { TokenReduction = idle },
             TokenReorganizationOptions evit => new TokenReorganizationImageClassificationTrainer.Options { TokenReduction = evit },
             LifeRegressionOptions life => new LifeRegressionSlimmingTrainer.Options { TokenReduction = life },
+            Models.TokenMerging.TokenMergingOptions merging => new TokenMergingImageClassificationTrainer.Options { TokenMerging = merging },
             _ => throw new ArgumentException($"no trainer trains the method '{method.Name}'"),
         };
 
@@ -343,7 +344,7 @@ public abstract partial class VisionTransformerTrainerBase
             Require(ShuffleBufferMegabytes >= 1, $"ShuffleBufferMegabytes must be at least 1, got {ShuffleBufferMegabytes}");
             Require(CheckpointSteps is null or >= 1, $"CheckpointSteps must be at least 1, got {CheckpointSteps}");
             Require(CheckpointSteps is null || WorkspacePath is not null, "CheckpointSteps needs a WorkspacePath to write to");
-            Method?.ValidateRatios();
+            Method?.Validate();
         }
 
         /// <summary>Throws <see cref="ArgumentException"/> with <paramref name="message"/> unless <paramref name="ok"/>.</summary>

@@ -105,7 +105,7 @@ public abstract partial class VisionTransformerTrainerBase : IEstimator<VisionTr
             channel.Info($"holding out {validation.Count} of the training rows for validation");
         }
 
-        var result = run.Train(train, validation, device, seed, (config, strategy) => new MetricsProgress(this, channel, MacsCounter.Count(config, strategy).PaperGMacs));
+        var result = run.Train(train, validation, device, seed, (config, reduction) => new MetricsProgress(this, channel, MacsCounter.Count(config, reduction).PaperGMacs));
         if (train.SkippedCount + (validation?.SkippedCount ?? 0) is var skipped and > 0)
         {
             channel.Warning($"{skipped} unreadable images were skipped");
@@ -116,10 +116,10 @@ public abstract partial class VisionTransformerTrainerBase : IEstimator<VisionTr
             channel.Info($"stopped early after {result.Epochs} of {o.MaxEpoch} epochs: validation did not improve");
         }
 
-        return Classifier(result.Model, result.Strategy, labels, run);
+        return Classifier(result.Model, result.Reduction, labels, run);
     }
 
-    private VisionTransformerClassifier Classifier(VisionTransformer model, TokenReductionStrategy? strategy, LabelKeyValues labels, TrainingRun run)
+    private VisionTransformerClassifier Classifier(VisionTransformer model, IReducedForward? reduction, LabelKeyValues labels, TrainingRun run)
     {
         model.eval();
         var o = _options;
@@ -127,7 +127,7 @@ public abstract partial class VisionTransformerTrainerBase : IEstimator<VisionTr
         // The recipe names the backbone it used, so code generation rebuilds this model even if the default changes.
         var saved = JsonSerializer.SerializeToElement(o, o.GetType());
         var recipe = new TrainerRecipe(GetType().Name, TrainerRecipe.WithBackbone(saved, run.Backbone));
-        return new VisionTransformerClassifier(_env, model, strategy, o.MethodName, o.Method?.KeepRatio ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName, recipe, run.Precision);
+        return new VisionTransformerClassifier(_env, model, reduction, o.MethodName, (o.Method as TokenReductionOptions)?.KeepRatio ?? 1.0, labels, o.ImageColumnName, o.ScoreColumnName, o.PredictedLabelColumnName, o.BatchSize, o.TokenMaskColumnName, recipe, run.Precision);
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ namespace Microsoft.ML.TokenIdle.Tests;
 internal static class Float64Reference
 {
     /// <summary>Softmax probabilities [B][classes] of <paramref name="model"/>'s weights (with <paramref name="strategy"/>) on <paramref name="inputs"/> [B, C·S·S], in float64.</summary>
-    public static double[][] Probabilities(VisionTransformer model, TokenReductionStrategy? strategy, IReadOnlyList<double[]> inputs)
+    public static double[][] Probabilities(VisionTransformer model, IReducedForward? strategy, IReadOnlyList<double[]> inputs)
     {
         using var logits = Logits(model, strategy, inputs);
         using var p = logits.softmax(-1);
@@ -23,7 +23,7 @@ internal static class Float64Reference
     }
 
     /// <summary>Logits [B, classes] (a float64 CPU tensor) of <paramref name="model"/>'s weights (with <paramref name="strategy"/>) on <paramref name="inputs"/> [B, C·S·S], in float64.</summary>
-    public static Tensor Logits(VisionTransformer model, TokenReductionStrategy? strategy, IReadOnlyList<double[]> inputs)
+    public static Tensor Logits(VisionTransformer model, IReducedForward? strategy, IReadOnlyList<double[]> inputs)
     {
         using var scope = NewDisposeScope();
         using var copy = new VisionTransformer(model.Config);
@@ -38,9 +38,9 @@ internal static class Float64Reference
     }
 
     // The strategy with its own weights (life regression's predictor) copied into float64; the others have none.
-    private static TokenReductionStrategy InFloat64(TokenReductionStrategy strategy, VisionTransformerConfig config)
+    private static IReducedForward InFloat64(IReducedForward strategy, VisionTransformerConfig config)
     {
-        if (strategy.Selector is not LifeRegressionSelector life)
+        if (strategy is not TokenReductionStrategy { Selector: LifeRegressionSelector life } pairing)
         {
             return strategy;
         }
@@ -49,7 +49,7 @@ internal static class Float64Reference
         predictor.LoadStateDict(life.Predictor.NamedParameters().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to_type(ScalarType.Float32).cpu()));
         predictor.to(ScalarType.Float64);
         predictor.eval();
-        return new TokenReductionStrategy(new LifeRegressionSelector(predictor, life.PredictorLayer, life.Statistics, life.Steepness), strategy.Reduction, strategy.Schedule);
+        return new TokenReductionStrategy(new LifeRegressionSelector(predictor, life.PredictorLayer, life.Statistics, life.Steepness), pairing.Reduction, pairing.Schedule);
     }
 
     /// <summary>The config's per-channel mean and std (timm's ImageNet values where it records none) in float64.</summary>

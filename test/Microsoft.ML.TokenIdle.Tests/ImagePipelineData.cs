@@ -57,7 +57,7 @@ public sealed class ImagePipelineData : IDisposable
 
     /// <summary>The float64 probabilities of <paramref name="classifier"/>'s network and method on <paramref name="rows"/>' exact inputs (<see cref="Float64Reference"/>).</summary>
     public double[][] Float64Scores(VisionTransformerClassifier classifier, IEnumerable<ImageRow> rows)
-        => Float64Reference.Probabilities(classifier.Model, classifier.Strategy, Float64Reference.ExactInputs(classifier.Model.Config, rows.Select(r => Path.Combine(Images, r.ImagePath))));
+        => Float64Reference.Probabilities(classifier.Model, classifier.Reduction, Float64Reference.ExactInputs(classifier.Model.Config, rows.Select(r => Path.Combine(Images, r.ImagePath))));
 
     /// <summary>The rows of <paramref name="data"/> in order.</summary>
     public static List<ImageRow> RowsOf(MLContext context, IDataView data) => context.Data.CreateEnumerable<ImageRow>(data, false).ToList();

@@ -87,7 +87,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         var options = _data.Recipe(new TokenIdleImageClassificationTrainer.Options { TokenReduction = { KeepRatio = 0.5 }, MaxEpoch = 1 });
         options.BatchSize = 7;
         var model = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(options)).Fit(train);
-        Assert.IsType<TokenIdling>(model.LastTransformer.Strategy!.Reduction);
+        Assert.IsType<TokenIdling>(((TokenReductionStrategy)model.LastTransformer.Reduction!).Reduction);
 
         var batched = Score(context, model, test).Select(p => p.Score).ToList();
 
@@ -122,7 +122,7 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
         var scored = model.Transform(test);
         var patches = classifier.Model.Config.NumPatches;
         Assert.Equal(new[] { classifier.ReducingLayers.Count, patches }, ((VectorDataViewType)scored.Schema["TokenMask"].Type).Dimensions);
-        var plan = classifier.Strategy!.Plan(classifier.Model.Config);
+        var plan = classifier.Reduction!.Plan(classifier.Model.Config);
         var batched = context.Data.CreateEnumerable<Masked>(scored, false, ignoreMissingColumns: true).ToList();
         foreach (var row in batched)
         {

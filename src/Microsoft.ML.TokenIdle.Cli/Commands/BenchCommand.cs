@@ -58,11 +58,6 @@ internal static class BenchCommand
                 throw new ArgumentException("--train runs on --runtime torchsharp; ONNX Runtime scores only");
             }
 
-            if (isTrain && method.Merges(result))
-            {
-                throw new ArgumentException($"--train --method {MethodSource.TokenMergingName}: finetuning with token merging is not available yet; bench scores it (without --train)");
-            }
-
             var precision = source.Precision(result);
             if (isTrain && precision == Microsoft.ML.TokenIdle.Precision.Float16)
             {
@@ -70,7 +65,7 @@ internal static class BenchCommand
             }
 
             using var scorer = runtime.Build(result, source, method, weightsOptional: true, warnUntrained: false, result.GetValue(threads), training: isTrain);
-            var (model, strategy, device) = (scorer.Model, scorer.Strategy, scorer.Device);
+            var (model, reduction, device) = (scorer.Model, scorer.Reduction, scorer.Device);
             var c = model.Config;
             var maxPasses = result.GetValue(steps) is { } n ? (n >= 1 ? n : throw new ArgumentException($"--steps must be at least 1, got {n}")) : int.MaxValue;
             using var generator = new Generator(1);
@@ -78,12 +73,12 @@ internal static class BenchCommand
             model.train(isTrain);
 
             // A training step is the trainers' own (the method's options at their defaults: its objective, AdamW, clipping), on random images.
-            var recipe = isTrain ? TrainingOptions(result, method, precision).ToTrainerOptions(b, 1, precision) : null;
+            var recipe = isTrain ? TrainingOptions(result, method, precision, c).ToTrainerOptions(b, 1, precision) : null;
             var estimate = recipe is null
-                ? MemoryEstimate.ForScoring(c, strategy, b, model.ClsToken.dtype)
-                : MemoryEstimate.ForTraining(c, strategy, b, recipe.Objective.NeedsTeacher, recipe.Objective.ComputesCutLoss);
+                ? MemoryEstimate.ForScoring(c, reduction, b, model.ClsToken.dtype)
+                : MemoryEstimate.ForTraining(c, reduction, b, recipe.Objective.NeedsTeacher, recipe.Objective.ComputesCutLoss);
             estimate.EnsureFits(Microsoft.ML.TokenIdle.Engine.AvailableMemory.For(device), "--batch-size");
-            using var trainer = recipe is null ? null : new Trainer(model, strategy, recipe);
+            using var trainer = recipe is null ? null : new Trainer(model, reduction, recipe);
             using var targets = recipe is null ? null : SoftTargetCrossEntropy.Targets(Enumerable.Range(0, b).Select(i => i % c.NumClasses).ToArray(), c.NumClasses, recipe.LabelSmoothing, device);
             Action step = isTrain ? () => trainer!.Step(images, targets!) : () => InferStep(scorer, images);
             // A CUDA step returns once its kernels are queued: the clock is read only after the device has finished them.
@@ -141,7 +136,7 @@ internal static class BenchCommand
                 report["objective"] = recipe.Objective.Description;
             }
 
-            foreach (var (key, value) in scorer.Merging is { } merging ? MacsCommand.Describe(c, merging) : MacsCommand.Describe(c, strategy, method.Name(result), result.GetValue(method.KeepRatio)))
+            foreach (var (key, value) in MacsCommand.Describe(c, reduction, method.Name(result), result.GetValue(method.KeepRatio)))
             {
                 report[key] = value;
             }
@@ -159,11 +154,10 @@ internal static class BenchCommand
         scorer.Logits(images);
     }
 
-    // The trainer options of the method on the command line, at their defaults (the predictor itself comes with the strategy).
-    private static VisionTransformerTrainerBase.OptionsBase TrainingOptions(System.CommandLine.ParseResult result, MethodSource method, Microsoft.ML.TokenIdle.Precision precision)
+    // The trainer options of the method on the command line, at their defaults (the predictor itself comes with the method).
+    private static VisionTransformerTrainerBase.OptionsBase TrainingOptions(System.CommandLine.ParseResult result, MethodSource method, Microsoft.ML.TokenIdle.Precision precision, VisionTransformerConfig config)
     {
-        var schedule = result.GetValue(method.Schedule) is { } text ? TokenSchedule.Parse(text).Ratios : null;
-        var options = VisionTransformerTrainerBase.OptionsBase.For(TokenReductionMethods.Options(TokenReductionMethods.Parse(result.GetValue(method.Method)!), result.GetValue(method.KeepRatio), schedule));
+        var options = VisionTransformerTrainerBase.OptionsBase.For(method.Options(result, config, warnUntrained: false));
         options.Precision = precision;
         return options;
     }

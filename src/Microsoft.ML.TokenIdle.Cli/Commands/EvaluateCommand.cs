@@ -36,7 +36,7 @@ internal static class EvaluateCommand
             // One pass: nothing to cache.
             var dataset = DataSource.Load(result.GetValue(data)!, config, result.GetValue(limit), "--data", result.GetValue(skipUnreadable), cacheMegabytes: 0);
             var evaluation = Evaluator.Evaluate(scorer.Logits, config.NumClasses, scorer.Device, dataset, batchSize);
-            var description = scorer.Merging is { } merging ? MacsCommand.Describe(config, merging) : MacsCommand.Describe(config, scorer.Strategy, method.Name(result), result.GetValue(method.KeepRatio));
+            var description = MacsCommand.Describe(config, scorer.Reduction, method.Name(result), result.GetValue(method.KeepRatio));
             var report = new Dictionary<string, object>
             {
                 ["top1"] = evaluation.Top1,

@@ -48,7 +48,7 @@ internal static class ExportOnnxCommand
             string methodName;
             if (source.SavedModelPath(result) is { } zip)
             {
-                if (new Option[] { method.Method, method.KeepRatio, method.Schedule, method.Predictor, source.Weights, source.Config }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } extra)
+                if (new Option[] { method.Method, method.KeepRatio, method.Schedule, method.Predictor, method.Merge, method.MergeSchedule, method.ProportionalAttention, source.Weights, source.Config }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } extra)
                 {
                     throw new ArgumentException($"{extra.Name} does not apply to a model.zip: it carries its own weights and method");
                 }

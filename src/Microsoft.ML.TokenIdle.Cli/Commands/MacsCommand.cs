@@ -21,45 +21,39 @@ internal static class MacsCommand
         command.SetAction(result => CommandRunner.Run(() =>
         {
             var config = source.LoadConfig(result);
-            var description = method.Merges(result)
-                ? Describe(config, method.Merging(result, config)!)
-                : Describe(config, method.Build(result, config, warnUntrained: false), method.Name(result), result.GetValue(method.KeepRatio));
+            var description = Describe(config, method.Build(result, config, warnUntrained: false), method.Name(result), result.GetValue(method.KeepRatio));
             Console.WriteLine(JsonSerializer.Serialize(description));
             return 0;
         }));
         return command;
     }
 
-    /// <summary>Token merging and its MACs as JSON fields (the matching's products in the executed figure only).</summary>
-    public static Dictionary<string, object> Describe(VisionTransformerConfig config, TokenMergingForward merging)
+    /// <summary>
+    /// The method and its MACs as JSON fields (also part of <c>bench</c>'s, <c>evaluate</c>'s and <c>train</c>'s output): a
+    /// keep-ratio method's ratio and schedule, or token merging's r per layer and proportional attention.
+    /// </summary>
+    public static Dictionary<string, object> Describe(VisionTransformerConfig config, IReducedForward? reduction, string method, double keepRatio)
     {
-        var report = MacsCounter.Count(config, merging.Schedule);
-        return new Dictionary<string, object>
+        var report = MacsCounter.Count(config, reduction);
+        var fields = new Dictionary<string, object> { ["method"] = method };
+        if (reduction is TokenMergingForward merging)
         {
-            ["method"] = MethodSource.TokenMergingName,
-            ["merge_schedule"] = string.Join(",", merging.Schedule.PerLayer),
-            ["proportional_attention"] = merging.ProportionalAttention,
-            ["paper_gmacs"] = Math.Round(report.PaperGMacs, 3),
-            ["executed_gmacs"] = Math.Round(report.ExecutedGMacs, 3),
-            ["tokens_per_layer"] = report.Layers.Select(c => c.MlpTokens).ToArray(),
-        };
-    }
-
-    /// <summary>The method and its MACs as JSON fields (also part of <c>bench</c>'s output).</summary>
-    public static Dictionary<string, object> Describe(VisionTransformerConfig config, TokenReductionStrategy? strategy, string method, double keepRatio)
-    {
-        var report = MacsCounter.Count(config, strategy);
-        return new Dictionary<string, object>
+            fields["merge_schedule"] = string.Join(",", merging.Schedule.PerLayer);
+            fields["proportional_attention"] = merging.ProportionalAttention;
+        }
+        else
         {
-            ["method"] = method,
-            ["keep_ratio"] = strategy is null ? 1.0 : keepRatio,
+            var strategy = reduction as TokenReductionStrategy;
+            fields["keep_ratio"] = strategy is null ? 1.0 : keepRatio;
 
             // The older name of the same figure, for readers written before it was renamed.
-            ["keep_rate"] = strategy is null ? 1.0 : keepRatio,
-            ["schedule"] = strategy?.Schedule.ToString() ?? string.Join(",", Enumerable.Repeat("1", config.Depth)),
-            ["paper_gmacs"] = Math.Round(report.PaperGMacs, 3),
-            ["executed_gmacs"] = Math.Round(report.ExecutedGMacs, 3),
-            ["tokens_per_layer"] = report.Layers.Select(c => c.MlpTokens).ToArray(),
-        };
+            fields["keep_rate"] = strategy is null ? 1.0 : keepRatio;
+            fields["schedule"] = strategy?.Schedule.ToString() ?? string.Join(",", Enumerable.Repeat("1", config.Depth));
+        }
+
+        fields["paper_gmacs"] = Math.Round(report.PaperGMacs, 3);
+        fields["executed_gmacs"] = Math.Round(report.ExecutedGMacs, 3);
+        fields["tokens_per_layer"] = report.Layers.Select(c => c.MlpTokens).ToArray();
+        return fields;
     }
 }

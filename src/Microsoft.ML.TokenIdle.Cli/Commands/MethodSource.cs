@@ -16,19 +16,19 @@ internal sealed class MethodSource
     private static readonly LifeRegressionOptions LifeDefaults = new();
 
     /// <summary>The name of token merging (ToMe) on the command line.</summary>
-    public const string TokenMergingName = "tome";
+    public const string TokenMergingName = TokenMergingOptions.MethodName;
 
     public Option<string> Method { get; } = new("--method")
     {
-        Description = $"token reduction: {string.Join(", ", TokenReductionMethods.Names)}, or {TokenMergingName} (token merging: infer, evaluate, bench and macs)",
+        Description = $"token reduction: {string.Join(", ", TokenReductionMethods.Names)}, or {TokenMergingName} (token merging)",
         DefaultValueFactory = _ => "full",
     };
 
-    public Option<string?> Merge { get; } = new("--merge") { Description = "tome: pairs merged per layer, R (the same in every layer) or R,INFLECTION (ToMe's schedule; -1 = decreasing from 2R to 0)" };
+    public Option<string?> Merge { get; } = new("--merge") { Description = $"tome: pairs merged per layer, R (the same in every layer; default {new TokenMergingOptions().MergedPerLayer}) or R,INFLECTION (ToMe's schedule; -1 = decreasing from 2R to 0)" };
 
     public Option<string?> MergeSchedule { get; } = new("--merge-schedule") { Description = "tome: pairs merged in each layer, r0,r1,… one per layer; replaces --merge" };
 
-    public Option<bool?> ProportionalAttention { get; } = new("--proportional-attention") { Description = "tome: add log(token size) to the attention logits (default: true, as the reference advises for an off-the-shelf model)" };
+    public Option<bool?> ProportionalAttention { get; } = new("--proportional-attention") { Description = "tome: add log(token size) to the attention logits (default: on when scoring, off when training, as the reference advises; a saved model keeps its own)" };
 
     public Option<double> KeepRatio { get; } = new("--keep-ratio", "--keep-rate") { Description = "base keep ratio k in (0, 1] at the method's default layers", DefaultValueFactory = _ => new TokenIdlingOptions().KeepRatio };
 
@@ -56,61 +56,37 @@ internal sealed class MethodSource
     /// <summary>Whether the chosen method is token merging (ToMe).</summary>
     public bool Merges(ParseResult result) => result.GetValue(Method)!.Trim().Equals(TokenMergingName, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>
-    /// Token merging as <c>--merge</c> or <c>--merge-schedule</c> and <c>--proportional-attention</c> say, for a model of
-    /// <paramref name="config"/>'s depth; null when another method is chosen.
-    /// </summary>
-    /// <exception cref="ArgumentException">A merge flag with another method, a flag of another method with tome, no merge given, or a value out of range (prefixed by its flag).</exception>
-    public TokenMergingForward? Merging(ParseResult result, VisionTransformerConfig config)
+    /// <summary>Token merging's options as <c>--merge</c> or <c>--merge-schedule</c> and <c>--proportional-attention</c> say.</summary>
+    /// <exception cref="ArgumentException">A flag of another method, or a value out of range (prefixed by its flag).</exception>
+    private TokenMergingOptions MergingOptions(ParseResult result, VisionTransformerConfig config)
     {
-        var mergeFlags = new Option[] { Merge, MergeSchedule, ProportionalAttention };
-        if (!Merges(result))
-        {
-            return mergeFlags.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } tomeOnly
-                ? throw new ArgumentException($"{tomeOnly.Name} applies to --method {TokenMergingName} only, not {Name(result)}")
-                : null;
-        }
-
         if (new Option[] { Schedule, Layers, Predictor, PredictorLayer, Steepness }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } other)
         {
             throw new ArgumentException($"{other.Name} does not apply to --method {TokenMergingName} (its flags: --merge, --merge-schedule, --proportional-attention)");
         }
 
-        Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule schedule;
+        var options = new TokenMergingOptions { ProportionalAttention = result.GetValue(ProportionalAttention) };
         if (result.GetValue(MergeSchedule) is { } list)
         {
-            schedule = Prefixed(result, MergeSchedule, () => Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule.Explicit(Integers(list), config.Depth));
+            options.Schedule = Prefixed(result, MergeSchedule, () => Integers(list));
         }
         else if (result.GetValue(Merge) is { } merge)
         {
-            schedule = Prefixed(result, Merge, () =>
+            Prefixed(result, Merge, () =>
             {
                 var parts = merge.Split(',');
-                return parts.Length switch
-                {
-                    1 => Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule.Constant(Integers(parts[0])[0], config.Depth),
-                    2 => Microsoft.ML.TokenIdle.Models.TokenMerging.MergeSchedule.WithInflection(Integers(parts[0])[0], double.Parse(parts[1].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture), config.Depth),
-                    _ => throw new FormatException($"'{merge}' is neither R nor R,INFLECTION"),
-                };
+                options.MergedPerLayer = parts.Length is 1 or 2 ? Integers(parts[0])[0] : throw new FormatException($"'{merge}' is neither R nor R,INFLECTION");
+                options.Inflection = parts.Length == 2 ? double.Parse(parts[1].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) : 0;
+                return options;
             });
         }
-        else
-        {
-            throw new ArgumentException($"--method {TokenMergingName} needs --merge R, --merge R,INFLECTION or --merge-schedule r0,r1,…");
-        }
 
-        return new TokenMergingForward(schedule, result.GetValue(ProportionalAttention) ?? true);
+        Prefixed(result, MergeFlag(result), () => { options.Validate(config.Depth); return options; });
+        return options;
     }
 
-    /// <summary>For the commands that do not take token merging yet: one line, before anything is loaded.</summary>
-    /// <exception cref="ArgumentException">The method is tome.</exception>
-    public void RefuseMerging(ParseResult result)
-    {
-        if (Merges(result))
-        {
-            throw new ArgumentException($"--method {TokenMergingName} (token merging) is scored by infer, evaluate, bench and macs; this command does not take it yet");
-        }
-    }
+    // The flag that set token merging's schedule (--merge when none was typed: its default is the options' own).
+    private Option MergeFlag(ParseResult result) => result.GetResult(MergeSchedule) is { Implicit: false } ? MergeSchedule : Merge;
 
     private static int[] Integers(string text) => text.Split(',').Select(t => int.Parse(t.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)).ToArray();
 
@@ -133,10 +109,18 @@ internal sealed class MethodSource
     /// says on standard error.
     /// </summary>
     /// <exception cref="ArgumentException">A flag that does not apply to the method, or a value out of range.</exception>
-    public TokenReductionOptions? Options(ParseResult result, VisionTransformerConfig config, bool warnUntrained)
+    public IReductionMethodOptions? Options(ParseResult result, VisionTransformerConfig config, bool warnUntrained)
     {
-        RefuseMerging(result);
-        Merging(result, config);
+        if (Merges(result))
+        {
+            return MergingOptions(result, config);
+        }
+
+        if (new Option[] { Merge, MergeSchedule, ProportionalAttention }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } tomeOnly)
+        {
+            throw new ArgumentException($"{tomeOnly.Name} applies to --method {TokenMergingName} only, not {Name(result)}");
+        }
+
         var method = TokenReductionMethods.Parse(result.GetValue(Method)!);
         var schedule = result.GetValue(Schedule) is { } text ? Flagged(result, () => TokenSchedule.Parse(text).Ratios) : null;
         if (method != TokenReductionMethod.Life && new Option[] { Predictor, PredictorLayer, Steepness }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } lifeOnly)
@@ -177,19 +161,22 @@ internal sealed class MethodSource
     }
 
     /// <summary>
-    /// The validated strategy (null for <c>full</c>), with the options of <see cref="Options"/>. The predictor goes to
+    /// The validated method (null for <c>full</c>), with the options of <see cref="Options"/>, to be trained or scored
+    /// (<paramref name="training"/>: token merging's proportional attention defaults off). Its own weights go to
     /// <paramref name="model"/>'s device and precision when given.
     /// </summary>
-    public TokenReductionStrategy? Build(ParseResult result, VisionTransformerConfig config, bool warnUntrained, VisionTransformer? model = null)
+    public IReducedForward? Build(ParseResult result, VisionTransformerConfig config, bool warnUntrained, VisionTransformer? model = null, bool training = false)
     {
         var options = Options(result, config, warnUntrained);
-        var strategy = options is null ? null : Flagged(result, () => options.CreateStrategy(config));
+        var method = options is null ? null
+            : options is TokenMergingOptions ? Prefixed(result, MergeFlag(result), () => options.CreateForward(config, training))
+            : Flagged(result, () => options.CreateForward(config, training));
         if (model is not null)
         {
-            strategy?.PlaceWith(model);
+            method?.PlaceWith(model);
         }
 
-        return strategy;
+        return method;
     }
 
     /// <summary>

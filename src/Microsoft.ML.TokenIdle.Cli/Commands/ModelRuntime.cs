@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.TokenIdle.Models;
-using Microsoft.ML.TokenIdle.Models.TokenMerging;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Onnx;
 using static TorchSharp.torch;
@@ -22,9 +21,9 @@ internal sealed class ModelRuntime : IDisposable
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
 
-    private ModelRuntime(VisionTransformer model, TokenReductionStrategy? strategy, InferenceSession? session, string executionDevice, OnnxExportOptions? export = null, TokenMergingForward? merging = null)
+    private ModelRuntime(VisionTransformer model, IReducedForward? reduction, InferenceSession? session, string executionDevice, OnnxExportOptions? export = null)
     {
-        (Model, Strategy, _session, ExecutionDevice, Merging) = (model, strategy, session, executionDevice, merging);
+        (Model, Reduction, _session, ExecutionDevice) = (model, reduction, session, executionDevice);
         Quantization = export?.Quantization ?? OnnxQuantization.None;
         (_inputNames, _outputNames) = export is null ? (Array.Empty<string>(), Array.Empty<string>()) : (new[] { export.InputName }, new[] { export.LogitsName });
         _run = session is null ? null : new RunOptions();
@@ -35,10 +34,7 @@ internal sealed class ModelRuntime : IDisposable
     public VisionTransformer Model { get; }
 
     /// <summary>The token-reduction method (null: the full model).</summary>
-    public TokenReductionStrategy? Strategy { get; }
-
-    /// <summary>Token merging (ToMe), when it is the method (TorchSharp only).</summary>
-    public TokenMergingForward? Merging { get; }
+    public IReducedForward? Reduction { get; }
 
     /// <summary>How the ONNX graph's weight products run (None for TorchSharp).</summary>
     public OnnxQuantization Quantization { get; }
@@ -52,22 +48,22 @@ internal sealed class ModelRuntime : IDisposable
     /// <summary>Where the images handed to <see cref="Logits"/> live (ONNX Runtime reads them from CPU memory).</summary>
     public Device Device => _session is null ? Model.Device : CPU;
 
-    /// <summary>TorchSharp scoring of <paramref name="model"/> on its device, reduced by <paramref name="strategy"/> or merged by <paramref name="merging"/>.</summary>
-    public static ModelRuntime TorchSharp(VisionTransformer model, TokenReductionStrategy? strategy, TokenMergingForward? merging = null)
-        => new(model, strategy, null, model.Device.ToString(), merging: merging);
+    /// <summary>TorchSharp scoring of <paramref name="model"/> on its device, reduced by <paramref name="reduction"/>.</summary>
+    public static ModelRuntime TorchSharp(VisionTransformer model, IReducedForward? reduction)
+        => new(model, reduction, null, model.Device.ToString());
 
     /// <summary>
-    /// Exports <paramref name="model"/> with <paramref name="strategy"/> and opens it in ONNX Runtime on
+    /// Exports <paramref name="model"/> with <paramref name="reduction"/> and opens it in ONNX Runtime on
     /// <paramref name="device"/> (cpu, or cuda:N through ONNX Runtime's CUDA execution provider), with
     /// <paramref name="threads"/> intra-op threads (null: ONNX Runtime's default, one per core), its weight products as
     /// <paramref name="quantization"/> says.
     /// </summary>
     /// <exception cref="ArgumentException">CUDA was asked for and ONNX Runtime's CUDA provider cannot be loaded.</exception>
-    public static ModelRuntime OnnxRuntime(VisionTransformer model, TokenReductionStrategy? strategy, string method, string device, int? threads, OnnxQuantization quantization = OnnxQuantization.None)
+    public static ModelRuntime OnnxRuntime(VisionTransformer model, IReducedForward? reduction, string method, string device, int? threads, OnnxQuantization quantization = OnnxQuantization.None)
     {
         using var onnx = new MemoryStream();
         var export = new OnnxExportOptions { ProbabilitiesName = null, Quantization = quantization };
-        VisionTransformerOnnxExporter.Export(model, strategy, method, null, onnx, export);
+        VisionTransformerOnnxExporter.Export(model, reduction, method, null, onnx, export);
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL, InterOpNumThreads = 1 };
         try
         {
@@ -88,7 +84,7 @@ internal sealed class ModelRuntime : IDisposable
                 }
             }
 
-            return new ModelRuntime(model, strategy, new InferenceSession(onnx.ToArray(), options), device, export);
+            return new ModelRuntime(model, reduction, new InferenceSession(onnx.ToArray(), options), device, export);
         }
         finally
         {
@@ -101,9 +97,8 @@ internal sealed class ModelRuntime : IDisposable
     {
         if (_session is null)
         {
-            // A merging forward's widest layer is the full model's first: its estimate is the full model's.
-            Model.EnsureScoringFits((int)images.shape[0], Strategy, "--batch-size");
-            return Merging is null ? Model.Forward(images, Strategy) : Merging.Forward(Model, images).to_type(ScalarType.Float32);
+            Model.EnsureScoringFits((int)images.shape[0], Reduction, "--batch-size");
+            return Model.Forward(images, Reduction);
         }
 
         var pixels = MemoryMarshal.Cast<byte, float>(images.to_type(ScalarType.Float32).cpu().contiguous().bytes).ToArray();

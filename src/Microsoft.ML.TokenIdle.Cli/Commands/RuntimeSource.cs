@@ -44,14 +44,7 @@ internal sealed class RuntimeSource
             }
 
             var model = source.Build(result, weightsOptional, training: training);
-            return method.Merges(result)
-                ? ModelRuntime.TorchSharp(model, null, method.Merging(result, model.Config))
-                : ModelRuntime.TorchSharp(model, method.Build(result, model.Config, warnUntrained, model));
-        }
-
-        if (method.Merges(result))
-        {
-            throw new ArgumentException($"--runtime {ModelRuntime.OnnxRuntimeName}: --method {MethodSource.TokenMergingName} has no ONNX export yet; score it with --runtime {ModelRuntime.TorchSharpName}");
+            return ModelRuntime.TorchSharp(model, method.Build(result, model.Config, warnUntrained, model, training));
         }
 
         if (source.Precision(result) is var precision and not Microsoft.ML.TokenIdle.Precision.Float32)

@@ -22,7 +22,6 @@ internal static class TrainCommand
         var command = flags.Command();
         command.SetAction(result => CommandRunner.Run(() =>
         {
-            flags.Method.RefuseMerging(result);
             CommandRunner.SetThreads(result.GetValue(flags.Threads));
             var device = flags.Source.SelectDevice(result);
 
@@ -73,7 +72,7 @@ internal static class TrainCommand
             {
                 var trained = run.Train(train, validation, device, options.Seed ?? 1, (_, _) => progress, cancel.Token, result.GetValue(flags.Resume));
                 using var model = trained.Model;
-                using var predictor = trained.Strategy?.Predictor;
+                using var predictor = trained.Reduction?.Predictor;
                 var skipped = train.SkippedCount + (validation?.SkippedCount ?? 0);
                 if (skipped > 0)
                 {
@@ -96,7 +95,7 @@ internal static class TrainCommand
                     ["validation_loss"] = last?.Loss,
                     ["output"] = outputDir,
                 };
-                foreach (var (key, value) in MacsCommand.Describe(model.Config, trained.Strategy, flags.Method.Name(result), result.GetValue(flags.Method.KeepRatio)))
+                foreach (var (key, value) in MacsCommand.Describe(model.Config, trained.Reduction, flags.Method.Name(result), result.GetValue(flags.Method.KeepRatio)))
                 {
                     summary[key] = value;
                 }

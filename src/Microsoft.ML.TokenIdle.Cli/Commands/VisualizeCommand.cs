@@ -9,22 +9,23 @@ namespace TokenIdle.Cli.Commands;
 
 /// <summary>
 /// <c>tokenidle visualize</c>: for each image, a PNG strip of what the method kept at each reducing
-/// layer (and, for life regression, each patch's life), rendered from the engine's own forward pass.
+/// layer (for life regression, also each patch's life; for token merging, the regions merged into one token),
+/// rendered from the engine's own forward pass.
 /// </summary>
 internal static class VisualizeCommand
 {
     /// <summary>The classifier of a saved pipeline zip, with the method (and its name) it was trained with.</summary>
-    private static (VisionTransformer, TokenReductionStrategy, string) FromZip(string path, Microsoft.ML.TokenIdle.Precision? precision)
+    private static (VisionTransformer, IReducedForward, string) FromZip(string path, Microsoft.ML.TokenIdle.Precision? precision)
     {
         var classifier = SavedModel.Load(path, precision).Classifier;
-        return (classifier.Model, classifier.Strategy ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"), classifier.Method);
+        return (classifier.Model, classifier.Reduction ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"), classifier.Method);
     }
 
-    private static (VisionTransformer, TokenReductionStrategy, string) FromFiles(ParseResult result, ModelSource source, MethodSource method)
+    private static (VisionTransformer, IReducedForward, string) FromFiles(ParseResult result, ModelSource source, MethodSource method)
     {
         var model = source.Build(result, weightsOptional: false);
         var strategy = method.Build(result, model.Config, warnUntrained: true, model)
-            ?? throw new ArgumentException("--method full reduces nothing; choose evit, evit-fuse, idle or life");
+            ?? throw new ArgumentException("--method full reduces nothing; choose evit, evit-fuse, idle, life or tome");
         return (model, strategy, method.Name(result));
     }
 

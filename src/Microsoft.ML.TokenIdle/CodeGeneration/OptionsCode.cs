@@ -20,6 +20,7 @@ internal static class OptionsCode
         [nameof(TokenIdleImageClassificationTrainer)] = (typeof(TokenIdleImageClassificationTrainer.Options), nameof(TokenIdleCatalog.TokenIdleImageClassification)),
         [nameof(TokenReorganizationImageClassificationTrainer)] = (typeof(TokenReorganizationImageClassificationTrainer.Options), nameof(TokenIdleCatalog.TokenReorganizationImageClassification)),
         [nameof(LifeRegressionSlimmingTrainer)] = (typeof(LifeRegressionSlimmingTrainer.Options), nameof(TokenIdleCatalog.LifeRegressionSlimming)),
+        [nameof(TokenMergingImageClassificationTrainer)] = (typeof(TokenMergingImageClassificationTrainer.Options), nameof(TokenIdleCatalog.TokenMergingImageClassification)),
     };
 
     /// <summary><c>mlContext.MulticlassClassification.Trainers.X(new XTrainer.Options { … })</c>, indented by <paramref name="indent"/>.</summary>
@@ -61,7 +62,7 @@ internal static class OptionsCode
                 continue;
             }
 
-            if (value is not null && standard is not null && typeof(TokenReductionOptions).IsAssignableFrom(property.PropertyType))
+            if (value is not null && standard is not null && typeof(IReductionMethodOptions).IsAssignableFrom(property.PropertyType))
             {
                 // The method's options object is created by the Options class: set its members in place.
                 code.Append(CultureInvariant($"{indent}{property.Name} =\n{indent}{{\n"));

@@ -44,7 +44,7 @@ internal sealed class TrainingRun
         var config = Backbone.LoadConfig(info);
         Architecture = config with { ImageSize = options.ImageSize ?? config.ImageSize, DropPathRate = options.DropPathRate ?? config.DropPathRate };
         Architecture.Validate();
-        options.Method?.BuildSchedule(Architecture.Depth);
+        options.Method?.Validate(Architecture.Depth);
     }
 
     /// <summary>The backbone the options choose.</summary>
@@ -61,12 +61,12 @@ internal sealed class TrainingRun
 
     /// <summary>The backbone's weights for <paramref name="classes"/> classes, untrained (<c>MaxEpoch = 0</c>): its head must fit them.</summary>
     /// <exception cref="ArgumentException">The backbone's head is for another number of classes.</exception>
-    public (VisionTransformer Model, TokenReductionStrategy? Strategy) Pretrained(int classes, ImageInputFormat format, Device device, int seed)
+    public (VisionTransformer Model, IReducedForward? Reduction) Pretrained(int classes, ImageInputFormat format, Device device, int seed)
     {
-        var result = Build(classes, format, device, seed, (model, strategy, headReplaced) => headReplaced
+        var result = Build(classes, format, device, seed, (model, reduction, headReplaced) => headReplaced
             ? throw new ArgumentException($"MaxEpoch = 0 scores pretrained weights as they are, but the head of {Backbone} is not for the label's {classes} classes: train (MaxEpoch >= 1) or give weights with a head for them")
-            : new TrainingResult(model, strategy, null, 0, 0, false));
-        return (result.Model, result.Strategy);
+            : new TrainingResult(model, reduction, null, 0, 0, false));
+        return (result.Model, result.Reduction);
     }
 
     /// <summary>
@@ -76,21 +76,21 @@ internal sealed class TrainingRun
     /// </summary>
     /// <exception cref="ArgumentException">The data does not fit, or a resume is asked of two stages at once.</exception>
     /// <exception cref="InsufficientMemoryException">The step's estimated memory exceeds what the device has available; checked before the weights are fetched.</exception>
-    public TrainingResult Train(ImageSource train, ImageSource? validation, Device device, int seed, Func<VisionTransformerConfig, TokenReductionStrategy?, IProgress<TrainingProgress>>? progress = null, CancellationToken cancellation = default, string? resume = null)
-        => Build(train.Classes, train.Format, device, seed, (model, strategy, _) => Fit(model, strategy, train, validation, seed, progress?.Invoke(model.Config, strategy), cancellation, resume), training: true);
+    public TrainingResult Train(ImageSource train, ImageSource? validation, Device device, int seed, Func<VisionTransformerConfig, IReducedForward?, IProgress<TrainingProgress>>? progress = null, CancellationToken cancellation = default, string? resume = null)
+        => Build(train.Classes, train.Format, device, seed, (model, reduction, _) => Fit(model, reduction, train, validation, seed, progress?.Invoke(model.Config, reduction), cancellation, resume), training: true);
 
-    private TrainingResult Build(int classes, ImageInputFormat format, Device device, int seed, Func<VisionTransformer, TokenReductionStrategy?, bool, TrainingResult> use, bool training = false)
+    private TrainingResult Build(int classes, ImageInputFormat format, Device device, int seed, Func<VisionTransformer, IReducedForward?, bool, TrainingResult> use, bool training = false)
     {
         // The model's config records the input convention its training data used, so scoring reproduces it.
         var config = Architecture with { NumClasses = classes, Mean = format.Mean.Select(m => (double)m).ToArray(), Std = format.Std.Select(s => (double)s).ToArray() };
         config.Validate();
         var givenPredictor = (_options.Method as LifeRegressionOptions)?.Predictor;
-        var strategy = _options.Method?.CreateStrategy(config);
+        var reduction = _options.Method?.CreateForward(config, training);
         if (training)
         {
             // Before anything is fetched or allocated: a step that cannot fit is refused in seconds, not killed minutes later.
             var objective = _options.Objective;
-            var estimate = MemoryEstimate.ForTraining(config, strategy, _options.BatchSize, objective.NeedsTeacher, objective.ComputesCutLoss);
+            var estimate = MemoryEstimate.ForTraining(config, reduction, _options.BatchSize, objective.NeedsTeacher, objective.ComputesCutLoss);
             var available = AvailableMemory.For(device);
             _info($"memory: a training step needs about {MemoryEstimate.Gigabytes(estimate.Bytes)} GB ({estimate}); {(available is { } a ? MemoryEstimate.Gigabytes(a) + " GB" : "an unknown amount")} available");
             estimate.EnsureFits(available, "the image size (ImageSize) or the batch size (BatchSize)");
@@ -104,14 +104,14 @@ internal sealed class TrainingRun
             model = weights is null ? new VisionTransformer(config, seed) : LoadPretrained(config, weights, seed, out headReplaced);
             ModelBuilt?.Invoke(model);
             model.to(device);
-            strategy?.PlaceWith(model);
-            return use(model, strategy, headReplaced);
+            reduction?.PlaceWith(model);
+            return use(model, reduction, headReplaced);
         }
         catch
         {
             // A failed run leaves nothing allocated behind it: the model, and a predictor it made itself.
             model?.Dispose();
-            if (strategy?.Predictor is { } made && !ReferenceEquals(made, givenPredictor))
+            if (reduction?.Predictor is { } made && !ReferenceEquals(made, givenPredictor))
             {
                 made.Dispose();
             }
@@ -120,10 +120,10 @@ internal sealed class TrainingRun
         }
     }
 
-    private TrainingResult Fit(VisionTransformer model, TokenReductionStrategy? strategy, ImageSource train, ImageSource? validation, int seed, IProgress<TrainingProgress>? progress, CancellationToken cancellation, string? resume)
+    private TrainingResult Fit(VisionTransformer model, IReducedForward? reduction, ImageSource train, ImageSource? validation, int seed, IProgress<TrainingProgress>? progress, CancellationToken cancellation, string? resume)
     {
         var recipe = _options.ToTrainerOptions(train.Count, seed, Precision);
-        if (strategy?.Predictor is not null && _options is LifeRegressionSlimmingTrainer.Options life)
+        if (reduction?.Predictor is not null && _options is LifeRegressionSlimmingTrainer.Options life)
         {
             if (life.Stage is { } stage)
             {
@@ -143,7 +143,7 @@ internal sealed class TrainingRun
                     WeightDecay = 0, WarmupEpochs = 0, EarlyStopping = null, CheckpointDirectory = null, CheckpointSteps = null, Stage = TrainingStage.PredictorOnly,
                     Objective = IdleVitObjective.CrossEntropyOnly,
                 };
-                using (var predictorStage = new Trainer(model, strategy, stage1))
+                using (var predictorStage = new Trainer(model, reduction, stage1))
                 {
                     predictorStage.Fit(train, null, progress, cancellation);
                 }
@@ -153,7 +153,7 @@ internal sealed class TrainingRun
             }
         }
 
-        using var trainer = new Trainer(model, strategy, recipe);
+        using var trainer = new Trainer(model, reduction, recipe);
         if (resume is not null)
         {
             trainer.Resume(resume);
@@ -163,7 +163,7 @@ internal sealed class TrainingRun
         }
 
         var last = trainer.Fit(train, validation, progress, cancellation);
-        return new TrainingResult(model, strategy, last, trainer.CompletedEpochs, trainer.CompletedSteps, trainer.StoppedEarly);
+        return new TrainingResult(model, reduction, last, trainer.CompletedEpochs, trainer.CompletedSteps, trainer.StoppedEarly);
     }
 
     /// <summary>
@@ -207,9 +207,9 @@ internal sealed class TrainingRun
 
 /// <summary>What a <see cref="TrainingRun"/> made: the trained model and method, the last validation, and how far it went.</summary>
 /// <param name="Model">The trained network, on its device, in training's float32 weights.</param>
-/// <param name="Strategy">The method (null: the full model).</param>
+/// <param name="Reduction">The method (null: the full model).</param>
 /// <param name="Validation">The last validation, or null without a validation set.</param>
 /// <param name="Epochs">Epochs completed.</param>
 /// <param name="Steps">Optimiser steps taken.</param>
 /// <param name="StoppedEarly">Whether early stopping ended the run.</param>
-internal sealed record TrainingResult(VisionTransformer Model, TokenReductionStrategy? Strategy, EvaluationResult? Validation, int Epochs, long Steps, bool StoppedEarly);
+internal sealed record TrainingResult(VisionTransformer Model, IReducedForward? Reduction, EvaluationResult? Validation, int Epochs, long Steps, bool StoppedEarly);

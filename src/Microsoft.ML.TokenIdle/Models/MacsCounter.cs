@@ -10,31 +10,14 @@ namespace Microsoft.ML.TokenIdle.Models;
 /// </summary>
 public static class MacsCounter
 {
-    /// <summary>MACs of <paramref name="config"/>'s model under <paramref name="strategy"/> (null: the full model).</summary>
-    public static MacsReport Count(VisionTransformerConfig config, TokenReductionStrategy? strategy = null)
-        => Count(config, strategy?.Plan(config) ?? Enumerable.Repeat(LayerTokenCounts.Plain(config.NumPatches + 1), config.Depth).ToArray(),
-            (t, c) => strategy?.Selector.SelectionMacs(t, c.TokensIn, c.Reducing, config) ?? 0);
-
     /// <summary>
-    /// MACs of <paramref name="config"/>'s model merging tokens by <paramref name="schedule"/> (ToMe): each block's attention
-    /// at the tokens entering it, its MLP at the tokens left after the merge. The paper's convention leaves out the
-    /// matching; the executed figure adds its similarity products (the even-position tokens' keys, averaged over heads,
-    /// against the odd ones') and the merges' sums.
+    /// MACs of <paramref name="config"/>'s model under <paramref name="method"/> (null: the full model). The paper's
+    /// convention counts the blocks at the method's token counts; the executed figure adds what the method itself
+    /// computes (ranking, ToMe's matching) and its fused sums.
     /// </summary>
-    public static MacsReport Count(VisionTransformerConfig config, TokenMerging.MergeSchedule schedule)
-    {
-        var layers = new LayerTokenCounts[config.Depth];
-        var tokens = config.NumPatches + 1;
-        for (var t = 0; t < layers.Length; t++)
-        {
-            var r = schedule.MergedAt(t, tokens);
-            layers[t] = new LayerTokenCounts(tokens, tokens, tokens, tokens - r, tokens - r, r, r > 0);
-            tokens -= r;
-        }
-
-        long headDim = config.EmbedDim / config.NumHeads;
-        return Count(config, layers, (_, c) => c.Reducing ? (long)((c.TokensIn + 1) / 2) * (c.TokensIn / 2) * headDim : 0);
-    }
+    public static MacsReport Count(VisionTransformerConfig config, IReducedForward? method = null)
+        => Count(config, method?.Plan(config) ?? Enumerable.Repeat(LayerTokenCounts.Plain(config.NumPatches + 1), config.Depth).ToArray(),
+            (t, c) => method?.ReductionMacs(t, c, config) ?? 0);
 
     private static MacsReport Count(VisionTransformerConfig config, IReadOnlyList<LayerTokenCounts> layers, Func<int, LayerTokenCounts, long> selectionMacs)
     {

@@ -57,23 +57,23 @@ public sealed record MemoryEstimate
     /// <summary>The element type activations are computed in (float32, bfloat16 or float16).</summary>
     public required ScalarType ComputeType { get; init; }
 
-    /// <summary>The estimate for scoring batches of <paramref name="batchSize"/> images with <paramref name="strategy"/> (null: the full model).</summary>
-    public static MemoryEstimate ForScoring(VisionTransformerConfig config, TokenReductionStrategy? strategy, int batchSize, ScalarType computeType)
+    /// <summary>The estimate for scoring batches of <paramref name="batchSize"/> images with <paramref name="method"/> (null: the full model).</summary>
+    public static MemoryEstimate ForScoring(VisionTransformerConfig config, IReducedForward? method, int batchSize, ScalarType computeType)
     {
-        var widest = strategy?.Plan(config).Max(c => c.TokensIn) ?? config.NumPatches + 1;
+        var widest = method?.Plan(config).Max(c => c.TokensIn) ?? config.NumPatches + 1;
         var activations = batchSize * ScoringTokenWidths * widest * config.EmbedDim * ElementSize(computeType);
         return Create(config, batchSize, training: false, computeType, activations + RunOverheadBytes);
     }
 
     /// <summary>
     /// The estimate for a training step on batches of <paramref name="batchSize"/> images with
-    /// <paramref name="strategy"/> (null: the full model); <paramref name="teacher"/>: a frozen copy of the model runs
+    /// <paramref name="method"/> (null: the full model); <paramref name="teacher"/>: a frozen copy of the model runs
     /// beside it (distillation); <paramref name="cutLoss"/>: IdleViT's cut loss at the idle layers. Mixed-precision
     /// bfloat16 training is estimated as float32: its weights, optimiser state and much of what it keeps stay float32.
     /// </summary>
-    public static MemoryEstimate ForTraining(VisionTransformerConfig config, TokenReductionStrategy? strategy, int batchSize, bool teacher, bool cutLoss)
+    public static MemoryEstimate ForTraining(VisionTransformerConfig config, IReducedForward? method, int batchSize, bool teacher, bool cutLoss)
     {
-        var plan = strategy?.TrainingPlan(config)
+        var plan = method?.TrainingPlan(config)
             ?? Enumerable.Repeat(new TrainingLayerTokens(LayerTokenCounts.Plain(config.NumPatches + 1), false), config.Depth).ToList();
         double perImage = 0;
         foreach (var (counts, masked) in plan)

@@ -76,16 +76,16 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     public Device Device => Head.weight!.device;
 
     /// <summary>
-    /// Refuses in one line to score batches of <paramref name="batchSize"/> images with <paramref name="strategy"/> when
+    /// Refuses in one line to score batches of <paramref name="batchSize"/> images with <paramref name="method"/> when
     /// their estimated memory exceeds what the model's device has available, naming <paramref name="knobs"/>; checked
     /// again only for a larger batch.
     /// </summary>
     /// <exception cref="InsufficientMemoryException">The estimate exceeds what is available.</exception>
-    public void EnsureScoringFits(int batchSize, TokenReductionStrategy? strategy, string knobs)
+    public void EnsureScoringFits(int batchSize, IReducedForward? method, string knobs)
     {
         if (batchSize > _scoringCheckedBatch)
         {
-            MemoryEstimate.ForScoring(Config, strategy, batchSize, ClsToken.dtype).EnsureFits(AvailableMemory.For(Device), knobs);
+            MemoryEstimate.ForScoring(Config, method, batchSize, ClsToken.dtype).EnsureFits(AvailableMemory.For(Device), knobs);
             _scoringCheckedBatch = batchSize; // scoring threads may race here: a lost update only checks again
         }
     }

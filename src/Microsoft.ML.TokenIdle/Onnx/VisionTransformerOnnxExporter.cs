@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.ML.TokenIdle.Models;
+using Microsoft.ML.TokenIdle.Models.TokenMerging;
 using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
 using TorchSharp.Modules;
@@ -12,10 +13,10 @@ using static Microsoft.ML.TokenIdle.Serialization.OnnxGraph;
 namespace Microsoft.ML.TokenIdle.Onnx;
 
 /// <summary>
-/// Writes a <see cref="VisionTransformer"/> and its token-reduction strategy as one ONNX graph, pixels to logits:
+/// Writes a <see cref="VisionTransformer"/> and its token-reduction method as one ONNX graph, pixels to logits:
 /// the same operations as the TorchSharp forward pass in eval mode, with every token count fixed by the image
 /// size and the schedule, and only the batch axis dynamic. Tokens are chosen in the graph (TopK), gathered
-/// (Gather of whole rows), fused (MatMul) and, for idling, written back (ScatterND).
+/// (Gather of whole rows), fused and merged (MatMul) and, for idling, written back (ScatterND).
 /// </summary>
 public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
 {
@@ -28,30 +29,30 @@ public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
     private readonly OnnxGraph _g = new();
     private readonly Dictionary<string, (string Weight, string Scales, string Zeros)> _quantized = new(StringComparer.Ordinal);
     private readonly VisionTransformer _model;
-    private readonly TokenReductionStrategy? _strategy;
+    private readonly IReducedForward? _reduction;
     private readonly OnnxExportOptions _options;
     private readonly long _width;
     private readonly long _heads;
 
-    private VisionTransformerOnnxExporter(VisionTransformer model, TokenReductionStrategy? strategy, OnnxExportOptions options)
+    private VisionTransformerOnnxExporter(VisionTransformer model, IReducedForward? reduction, OnnxExportOptions options)
     {
-        (_model, _strategy, _options) = (model, strategy, options);
+        (_model, _reduction, _options) = (model, reduction, options);
         (_width, _heads) = (model.Config.EmbedDim, model.Config.NumHeads);
     }
 
     /// <summary>
-    /// Writes the ONNX model of <paramref name="model"/> under <paramref name="strategy"/> (null: the full model),
+    /// Writes the ONNX model of <paramref name="model"/> under <paramref name="reduction"/> (null: the full model),
     /// with the method, schedule, normalisation and class names as the model's metadata. Trained ML.NET models
     /// export through <see cref="VisionTransformerClassifier.ExportToOnnx"/>.
     /// </summary>
     /// <param name="model">The network; its weights are written as float32 whatever its precision and device.</param>
-    /// <param name="strategy">The token reduction to write into the graph; null for the full model.</param>
+    /// <param name="reduction">The token reduction to write into the graph; null for the full model.</param>
     /// <param name="method">The method's name, for the metadata (e.g. <c>idle</c>).</param>
     /// <param name="classNames">The class names for the metadata, or null.</param>
     /// <param name="output">Where the model is written; nothing is written when the export fails.</param>
     /// <param name="options">Names, opset and what the input holds.</param>
-    /// <exception cref="ArgumentException">The options are invalid, or the strategy combines a selector and a reduction no method uses.</exception>
-    public static void Export(VisionTransformer model, TokenReductionStrategy? strategy, string method, IReadOnlyList<string>? classNames, Stream output, OnnxExportOptions options)
+    /// <exception cref="ArgumentException">The options are invalid, or the method has no graph form (a selector and a reduction no method pairs).</exception>
+    public static void Export(VisionTransformer model, IReducedForward? reduction, string method, IReadOnlyList<string>? classNames, Stream output, OnnxExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Opset is < OnnxExportOptions.MinimumOpset or > MaximumOpset)
@@ -65,14 +66,14 @@ public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
             throw new ArgumentException($"ONNX export: the input and output names must be distinct and not blank, got '{string.Join("', '", names)}'", nameof(options));
         }
 
-        var exporter = new VisionTransformerOnnxExporter(model, strategy, options);
+        var exporter = new VisionTransformerOnnxExporter(model, reduction, options);
         using var scope = TorchSharp.torch.NewDisposeScope();
         var version = typeof(VisionTransformerOnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "1.0.0";
         var (mean, std) = model.Config.InputNormalization();
         var metadata = new Dictionary<string, string>
         {
             ["method"] = method,
-            ["keep_ratio_per_layer"] = string.Join(',', (strategy?.Schedule.Ratios ?? Enumerable.Repeat(1.0, model.Config.Depth)).Select(r => r.ToString("R", CultureInfo.InvariantCulture))),
+            ["keep_ratio_per_layer"] = string.Join(',', ((reduction as TokenReductionStrategy)?.Schedule.Ratios ?? Enumerable.Repeat(1.0, model.Config.Depth)).Select(r => r.ToString("R", CultureInfo.InvariantCulture))),
             ["image_size"] = model.Config.ImageSize.ToString(CultureInfo.InvariantCulture),
             ["input_pixels"] = options.InputPixels.ToString(),
             ["quantization"] = options.Quantization switch
@@ -84,6 +85,12 @@ public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
             ["mean"] = JsonSerializer.Serialize(mean),
             ["std"] = JsonSerializer.Serialize(std),
         };
+        if (reduction is TokenMergingForward merging)
+        {
+            metadata["merged_per_layer"] = string.Join(',', merging.Schedule.PerLayer.Select(r => r.ToString(CultureInfo.InvariantCulture)));
+            metadata["proportional_attention"] = merging.ProportionalAttention ? "true" : "false";
+        }
+
         if (classNames is not null)
         {
             metadata["class_names"] = JsonSerializer.Serialize(classNames);
@@ -110,6 +117,10 @@ public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
     string IOnnxNetworkWriter.Attention(string normed, Attention attention, string prefix, long tokens) => Attention(normed, attention, prefix, tokens);
 
     /// <inheritdoc/>
+    (string Output, string Keys) IOnnxNetworkWriter.AttentionWithKeys(string normed, Attention attention, string prefix, long tokens, string? keyBias)
+        => AttentionWithKeys(normed, attention, prefix, tokens, keyBias);
+
+    /// <inheritdoc/>
     string IOnnxNetworkWriter.MlpResidual(string x, Block block, string prefix) => MlpResidual(x, block, prefix);
 
     /// <inheritdoc/>
@@ -119,25 +130,20 @@ public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
     {
         var c = _model.Config;
 
-        // Each method writes its own pieces, as each runs its own forward pass; a part without a graph form is refused
-        // here, before anything is written.
-        IOnnxTokenSelector? selector = null;
-        IOnnxTokenReduction? reduction = null;
-        if (_strategy is { } strategy)
-        {
-            strategy.Plan(c);
-            selector = strategy.Selector as IOnnxTokenSelector ?? throw new ArgumentException($"ONNX export: the token selector '{strategy.Selector.Name}' has no ONNX form");
-            reduction = strategy.Reduction as IOnnxTokenReduction ?? throw new ArgumentException($"ONNX export: the token reduction '{strategy.Reduction.Name}' has no ONNX form");
-        }
-
+        // Each method writes its own blocks, as each runs its own forward pass.
+        var method = _reduction is null ? null : _reduction as IOnnxReducedForward ?? throw new ArgumentException($"ONNX export: the method {_reduction.GetType().Name} has no ONNX form");
         var input = _g.Input(_options.InputName, null, c.InChannels, c.ImageSize, c.ImageSize);
         var tokens = new OnnxTokens(Embed(Normalize(input, c)), 1 + c.NumPatches);
-        for (var layer = 0; layer < c.Depth; layer++)
+        if (method is null)
         {
-            var block = _model.Blocks[layer];
-            tokens = selector is null
-                ? tokens with { X = Block(tokens.X, block, $"blocks.{layer}.", tokens.Count) }
-                : reduction!.WriteBlock(this, block, layer, _strategy!.Schedule.Ratios[layer], selector.WritePrepare(this, layer, tokens), selector);
+            for (var layer = 0; layer < c.Depth; layer++)
+            {
+                tokens = tokens with { X = Block(tokens.X, _model.Blocks[layer], $"blocks.{layer}.", tokens.Count) };
+            }
+        }
+        else
+        {
+            tokens = method.WriteBlocks(this, _model, tokens);
         }
 
         var classToken = _g.Op("Gather", new[] { tokens.X, _g.Int64(0) }, Int("axis", 1));
@@ -196,16 +202,20 @@ public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
         return _g.Op("Add", new[] { x, Linear(hidden, block.Mlp.Fc2, prefix + "mlp.fc2.") });
     }
 
-    private string Attention(string normed, Attention attention, string prefix, long tokens)
+    private string Attention(string normed, Attention attention, string prefix, long tokens) => AttentionWithKeys(normed, attention, prefix, tokens, null).Output;
+
+    /// <summary>Attention's projected output, and its keys averaged over heads [B, tokens, E / heads]; <paramref name="keyBias"/> [B, 1, 1, tokens] is added to the logits.</summary>
+    private (string Output, string Keys) AttentionWithKeys(string normed, Attention attention, string prefix, long tokens, string? keyBias)
     {
         var d = _width / _heads;
         var qkv = _g.Op("Transpose", new[] { _g.Op("Reshape", new[] { Linear(normed, attention.Qkv, prefix + "qkv."), _g.Int64s(0, tokens, 3, _heads, d) }) }, Ints("perm", 2, 0, 3, 1, 4));
         string Part(long i) => _g.Op("Gather", new[] { qkv, _g.Int64(i) }, Int("axis", 0));
         var (q, k, v) = (Part(0), Part(1), Part(2));
         var scaled = _g.Op("Mul", new[] { q, _g.Float((float)(1 / Math.Sqrt(d))) });
-        var probabilities = _g.Op("Softmax", new[] { _g.Op("MatMul", new[] { scaled, _g.Op("Transpose", new[] { k }, Ints("perm", 0, 1, 3, 2)) }) }, Int("axis", -1));
+        var logits = _g.Op("MatMul", new[] { scaled, _g.Op("Transpose", new[] { k }, Ints("perm", 0, 1, 3, 2)) });
+        var probabilities = _g.Op("Softmax", new[] { keyBias is null ? logits : _g.Op("Add", new[] { logits, keyBias }) }, Int("axis", -1));
         var heads = _g.Op("Transpose", new[] { _g.Op("MatMul", new[] { probabilities, v }) }, Ints("perm", 0, 2, 1, 3));
-        return Linear(_g.Op("Reshape", new[] { heads, _g.Int64s(0, tokens, _width) }), attention.Proj, prefix + "proj.");
+        return (Linear(_g.Op("Reshape", new[] { heads, _g.Int64s(0, tokens, _width) }), attention.Proj, prefix + "proj."), Reduce("ReduceMean", k, 1, false));
     }
 
     string IOnnxNetworkWriter.TopK(string scores, long k) => _g.Ops("TopK", 2, new[] { scores, _g.Int64s(k) }, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[1];
@@ -241,6 +251,8 @@ public sealed class VisionTransformerOnnxExporter : IOnnxNetworkWriter
     string IOnnxNetworkWriter.ReduceMean(string x, long axis, bool keep) => Reduce("ReduceMean", x, axis, keep);
 
     string IOnnxNetworkWriter.ReduceMax(string x, long axis, bool keep) => Reduce("ReduceMax", x, axis, keep);
+
+    string IOnnxNetworkWriter.ReduceL2(string x, long axis, bool keep) => Reduce("ReduceL2", x, axis, keep);
 
     // Opset 18 moved the reductions' axes from an attribute to an input.
     private string Reduce(string op, string x, long axis, bool keep) => _options.Opset >= 18

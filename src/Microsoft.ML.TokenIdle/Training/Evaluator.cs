@@ -13,13 +13,13 @@ public static class Evaluator
     /// Scores every image in batches of <paramref name="batchSize"/> (evaluation mode, no gradients, one dispose
     /// scope per batch). A class ranks k-th when k − 1 classes score strictly higher.
     /// </summary>
-    public static EvaluationResult Evaluate(VisionTransformer model, TokenReductionStrategy? strategy, ImageSource data, int batchSize = 256, DataPipelineOptions? pipeline = null)
+    public static EvaluationResult Evaluate(VisionTransformer model, IReducedForward? method, ImageSource data, int batchSize = 256, DataPipelineOptions? pipeline = null)
     {
         var training = model.training;
         model.eval();
         try
         {
-            return Evaluate(images => model.Forward(images, strategy), model.Config.NumClasses, model.Device, data, batchSize, pipeline);
+            return Evaluate(images => model.Forward(images, method), model.Config.NumClasses, model.Device, data, batchSize, pipeline);
         }
         finally
         {

@@ -26,7 +26,7 @@ public sealed class Trainer : IDisposable
     private const string PredictorPrefix = "life_predictor.";
     private const string OptimizerKey = "trainer.optimizer_state";
     private readonly VisionTransformer _model;
-    private readonly TokenReductionStrategy? _strategy;
+    private readonly IReducedForward? _method;
     private readonly TrainerOptions _options;
     private readonly LifePredictor? _predictor;
     private readonly VisionTransformer? _teacher;
@@ -39,8 +39,8 @@ public sealed class Trainer : IDisposable
     private double _lossSum;
     private double _bestTop1 = -1;
 
-    /// <summary>Prepares training of <paramref name="model"/> under <paramref name="strategy"/> (null: the full model).</summary>
-    public Trainer(VisionTransformer model, TokenReductionStrategy? strategy, TrainerOptions options)
+    /// <summary>Prepares training of <paramref name="model"/> under <paramref name="method"/> (null: the full model).</summary>
+    public Trainer(VisionTransformer model, IReducedForward? method, TrainerOptions options)
     {
         options.Validate();
         if (model.ClsToken.dtype != ScalarType.Float32)
@@ -49,9 +49,9 @@ public sealed class Trainer : IDisposable
         }
 
         _model = model;
-        _strategy = strategy;
+        _method = method;
         _options = options;
-        _predictor = strategy?.Predictor;
+        _predictor = method?.Predictor;
         if (options.Stage != TrainingStage.All && _predictor is null)
         {
             throw new ArgumentException($"training stage {options.Stage} needs a life-regression method (it has a predictor to train or freeze)");
@@ -246,7 +246,7 @@ public sealed class Trainer : IDisposable
 
             using (MixedPrecision.Training(_options.Precision))
             {
-                last = validation is null ? null : Evaluator.Evaluate(_model, _strategy, validation, o.EvaluationBatchSize, o.Data);
+                last = validation is null ? null : Evaluator.Evaluate(_model, _method, validation, o.EvaluationBatchSize, o.Data);
             }
 
             if (epochEnded)
@@ -303,7 +303,7 @@ public sealed class Trainer : IDisposable
         _optimizer.zero_grad();
         _model.train();
         var trace = new TokenReductionTrace(selections: false);
-        var tokens = _strategy is null ? _model.ForwardTokens(images) : _strategy.ForwardTokens(_model, images, trace).Tokens;
+        var tokens = _method is null ? _model.ForwardTokens(images) : _method.FinalTokens(_model, images, trace);
         var studentFeature = _model.ClassFeature(tokens);
         var loss = _options.Objective.Compute(_model.Logits(studentFeature).to_type(ScalarType.Float32), studentFeature, targets, teacher, trace);
         loss.Total.backward();

@@ -11,8 +11,10 @@ namespace Microsoft.ML.TokenIdle.Visualization;
 /// <summary>
 /// Draws what a token-reduction pass kept: a strip of panels — the input, then (life regression) each
 /// patch's predicted life on the grid, then one panel per reducing layer with the patches that layer
-/// dropped, or left idle, dimmed and the kept ones at full colour; a fused token is marked. Panels are
-/// labelled "L{layer}: kept/in" (0-based block index) in an antialiased sans-serif font. The pictures are
+/// dropped, or left idle, dimmed and the kept ones at full colour; a fused token is marked. For token merging,
+/// each merging layer's panel outlines the regions of patches that have merged into one token (the reference's
+/// source tracking) and tints them, a single patch left clear. Panels are labelled "L{layer}: kept/in" (tokens
+/// after/before the layer for merging; 0-based block index) in an antialiased sans-serif font. The pictures are
 /// rendered from the trace of the engine's own forward pass, so they show exactly what scoring did.
 /// </summary>
 public sealed class TokenSelectionRenderer
@@ -41,10 +43,10 @@ public sealed class TokenSelectionRenderer
     public int Scale(int imageSize) => Math.Max(1, (MinimumPanelSize + imageSize - 1) / imageSize);
 
     /// <summary>
-    /// Runs <paramref name="strategy"/> on <paramref name="image"/> (brought to the model's input by its
+    /// Runs <paramref name="method"/> on <paramref name="image"/> (brought to the model's input by its
     /// <see cref="ImageInputFormat"/>) and renders its selection.
     /// </summary>
-    public (PixelImage Strip, TokenReductionTrace Trace, float[] Logits) Render(VisionTransformer model, TokenReductionStrategy strategy, PixelImage image)
+    public (PixelImage Strip, TokenReductionTrace Trace, float[] Logits) Render(VisionTransformer model, IReducedForward method, PixelImage image)
     {
         var config = model.Config;
         var fitted = config.InputFormat.Fit(image);
@@ -56,7 +58,7 @@ public sealed class TokenSelectionRenderer
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var input = ImageBatch.Of(new[] { fitted.ToPlanar() }, Array.Empty<float[]>(), null, config.InputFormat).ToTensor(model.Device);
-            var logits = model.Forward(input, strategy, trace).cpu().data<float>().ToArray();
+            var logits = model.Forward(input, method, trace).cpu().data<float>().ToArray();
             return (Render(fitted, config, trace, 0), trace, logits);
         }
         finally
@@ -83,6 +85,13 @@ public sealed class TokenSelectionRenderer
 
         foreach (var record in trace.Records)
         {
+            if (record.Merges)
+            {
+                var owners = record.PatchTokens.AsSpan(imageIndex * config.NumPatches, config.NumPatches).ToArray();
+                panels.Add(($"L{record.Layer}: {record.TokensOut - 1}/{record.TokensIn - 1}", (c, x, y) => DrawMerged(c, x, y, display, owners, grid, cell)));
+                continue;
+            }
+
             var kept = record.KeptSources.AsSpan(imageIndex * record.KeptPerImage, record.KeptPerImage).ToArray();
             var patches = kept.Where(s => s >= 0).ToHashSet();
             var fused = kept.Any(s => s == TokenState.FusedSource);
@@ -140,6 +149,38 @@ public sealed class TokenSelectionRenderer
             using var font = Typefaces.Font(size * 0.75f);
             using var ink = new SKPaint { Color = Ink, IsAntialias = true };
             canvas.DrawText("F", x + grid * cell - size + (size - font.Measure("F")) / 2, y + size * 0.78f, font, ink);
+        }
+    }
+
+    /// <summary>Regions of patches held by one token: tinted (a colour per token) and outlined; a patch on its own stays clear.</summary>
+    private void DrawMerged(SKCanvas canvas, int x, int y, SKBitmap display, int[] owners, int grid, int cell)
+    {
+        canvas.DrawBitmap(display, x, y);
+        var sizes = owners.GroupBy(o => o).ToDictionary(g => g.Key, g => g.Count());
+        for (var p = 0; p < owners.Length; p++)
+        {
+            if (sizes[owners[p]] > 1)
+            {
+                // Golden-angle hues keep neighbouring token numbers apart.
+                using var tint = new SKPaint { Color = SKColor.FromHsv(owners[p] * 137.508f % 360, 80, 95).WithAlpha((byte)Math.Round(DimAmount * 160)), IsAntialias = false };
+                var (cx, cy) = CellOrigin(x, y, p, grid, cell);
+                canvas.DrawRect(cx, cy, cell, cell, tint);
+            }
+        }
+
+        using var line = new SKPaint { Color = Ink, Style = SKPaintStyle.Stroke, StrokeWidth = Math.Max(1, cell / 8f), IsAntialias = false };
+        for (var p = 0; p < owners.Length; p++)
+        {
+            var (cx, cy) = CellOrigin(x, y, p, grid, cell);
+            if (p % grid + 1 < grid && owners[p + 1] != owners[p])
+            {
+                canvas.DrawLine(cx + cell, cy, cx + cell, cy + cell, line);
+            }
+
+            if (p + grid < owners.Length && owners[p + grid] != owners[p])
+            {
+                canvas.DrawLine(cx, cy + cell, cx + cell, cy + cell, line);
+            }
         }
     }
 

@@ -4,23 +4,25 @@ using Microsoft.ML.TokenIdle.Serialization;
 namespace Microsoft.ML.TokenIdle.Tests.Cli;
 
 /// <summary>
-/// Token merging (ToMe) through the command line: <c>infer</c> reproduces the official code's logits, <c>macs</c> the
-/// paper's figure, <c>bench</c> and <c>evaluate</c> report the schedule; the doors that do not take it yet (ONNX, training,
-/// pictures) and bad schedules refuse in one line.
+/// Token merging (ToMe) through the command line: <c>infer</c> reproduces the official code's logits on TorchSharp and
+/// ONNX Runtime, <c>macs</c> the paper's figure, <c>bench</c> reports the schedule (and trains), <c>export-onnx</c>,
+/// <c>train</c> and <c>visualize</c> take it; bad schedules refuse in one line.
 /// </summary>
 public class TokenMergingCommandTests
 {
     [Theory]
-    [InlineData("tome.r8", "--merge", "8", "true")]
-    [InlineData("tome.r4d", "--merge", "4,-1", "true")]
-    [InlineData("tome.r8.noprop", "--merge-schedule", "8,8,8,8,8,8", "false")]
-    public void InferWithTokenMergingReproducesTheReference(string name, string flag, string value, string proportional)
+    [InlineData("tome.r8", "--merge", "8", "true", "torchsharp")]
+    [InlineData("tome.r4d", "--merge", "4,-1", "true", "torchsharp")]
+    [InlineData("tome.r8.noprop", "--merge-schedule", "8,8,8,8,8,8", "false", "torchsharp")]
+    [InlineData("tome.r8", "--merge", "8", "true", "onnxruntime")]
+    [InlineData("tome.r4d", "--merge", "4,-1", "true", "onnxruntime")]
+    public void InferWithTokenMergingReproducesTheReference(string name, string flag, string value, string proportional, string runtime)
     {
         var set = FixtureSet.Get("micro");
         var expectedPath = Path.Combine(FixtureSet.Root, "tome", "micro", "tome-expected.safetensors");
         var output = Path.Combine(Path.GetTempPath(), $"tome-{Guid.NewGuid():N}.safetensors");
         var (code, stdout, stderr) = CliRunner.Run("infer", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--input", expectedPath, "--output", output,
-            "--method", "tome", flag, value, "--proportional-attention", proportional);
+            "--method", "tome", flag, value, "--proportional-attention", proportional, "--runtime", runtime);
         Assert.True(code == 0, stderr);
         Assert.Contains("image 0: class", stdout);
         var cases = JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureSet.Root, "tome", "micro", "tome-cases.json"))).RootElement;
@@ -52,9 +54,7 @@ public class TokenMergingCommandTests
     [InlineData("tokenidle: error: --merge: the inflection must be in [-1, 1], got 2", "macs", "--model", "deit-small", "--method", "tome", "--merge", "8,2")]
     [InlineData("tokenidle: error: --merge-schedule: the merge schedule has 2 entries for a model of 12 layers", "macs", "--model", "deit-small", "--method", "tome", "--merge-schedule", "1,2")]
     [InlineData("tokenidle: error: --merge applies to --method tome only, not idle", "macs", "--model", "deit-small", "--method", "idle", "--merge", "3")]
-    [InlineData("tokenidle: error: --method tome needs --merge R, --merge R,INFLECTION or --merge-schedule r0,r1,…", "macs", "--model", "deit-small", "--method", "tome")]
-    [InlineData("tokenidle: error: --runtime onnxruntime: --method tome has no ONNX export yet; score it with --runtime torchsharp", "bench", "--model", "deit-tiny", "--method", "tome", "--merge", "8", "--runtime", "onnxruntime")]
-    [InlineData("tokenidle: error: --train --method tome: finetuning with token merging is not available yet; bench scores it (without --train)", "bench", "--model", "deit-tiny", "--method", "tome", "--merge", "8", "--train")]
+    [InlineData("tokenidle: error: --schedule does not apply to --method tome (its flags: --merge, --merge-schedule, --proportional-attention)", "macs", "--model", "deit-small", "--method", "tome", "--schedule", "1,1")]
     public void BadSchedulesAndDoorsWithoutTokenMergingRefuseInOneLine(string expected, params string[] args)
     {
         var (code, stdout, stderr) = CliRunner.Run(args);
@@ -63,29 +63,48 @@ public class TokenMergingCommandTests
     }
 
     [Fact]
-    public void TrainRefusesTokenMergingBeforeItLooksForABackbone()
+    public void WithoutMergeTheOptionsDefaultIsUsedAndBenchTrainsWithTokenMerging()
     {
-        var (code, stdout, stderr) = CliRunner.Run("train", "--data", "fashion-mnist:train", "--method", "tome", "--merge", "8", "--output", Path.Combine(Path.GetTempPath(), $"tome-train-{Guid.NewGuid():N}"));
-        Assert.Equal((1, string.Empty), (code, stdout));
-        Assert.Equal("tokenidle: error: --method tome (token merging) is scored by infer, evaluate, bench and macs; this command does not take it yet", stderr.Trim());
+        var (code, stdout, stderr) = CliRunner.Run("macs", "--model", "deit-small", "--method", "tome");
+        Assert.True(code == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(string.Join(",", Enumerable.Repeat(new Microsoft.ML.TokenIdle.Models.TokenMerging.TokenMergingOptions().MergedPerLayer, 12)), root.GetProperty("merge_schedule").GetString());
+
+        // Training merges without proportional attention unless told (the reference's advice).
+        var set = FixtureSet.Get("micro");
+        (code, stdout, stderr) = CliRunner.Run("bench", "--config", set.ConfigPath, "--batch-size", "2", "--steps", "2", "--threads", "1", "--method", "tome", "--merge", "8", "--train");
+        Assert.True(code == 0, stderr);
+        root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(("tome", false), (root.GetProperty("method").GetString(), root.GetProperty("proportional_attention").GetBoolean()));
     }
 
-    [Theory]
-    [InlineData("export-onnx", "--output")]
-    [InlineData("visualize", "--output")]
-    public void CommandsThatDoNotTakeTokenMergingYetSaySoInOneLine(string verb, string outputFlag)
+    /// <summary>
+    /// export-onnx writes the merging graph (metadata with its schedule) that ONNX Runtime scores as TorchSharp does,
+    /// in float32 and int8; visualize draws the merged regions of each merging layer.
+    /// </summary>
+    [Fact]
+    public void ExportOnnxAndVisualizeTakeTokenMerging()
     {
         var set = FixtureSet.Get("micro");
-        var output = Path.Combine(Path.GetTempPath(), $"tome-refused-{Guid.NewGuid():N}");
-        var args = new List<string> { verb, "--config", set.ConfigPath, "--weights", set.WeightsPath, "--method", "tome", "--merge", "8", outputFlag, output };
-        if (verb == "visualize")
+        var folder = Directory.CreateTempSubdirectory("tome-doors").FullName;
+        foreach (var quantize in new[] { "none", "int8" })
         {
-            args.Add(Path.Combine(RepositoryPaths.Root, "samples", "data", "fashion-mnist", "test", "9-ankle-boot", "t10k-00000.png"));
+            var onnx = Path.Combine(folder, $"tome-{quantize}.onnx");
+            var (code, stdout, stderr) = CliRunner.Run("export-onnx", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--method", "tome", "--merge", "8", "--quantize", quantize, "--output", onnx);
+            Assert.True(code == 0, stderr);
+            Assert.Equal("tome", JsonDocument.Parse(stdout).RootElement.GetProperty("method").GetString());
+            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx);
+            Assert.Equal(("8,8,8,8,8,8", "true"), (session.ModelMetadata.CustomMetadataMap["merged_per_layer"], session.ModelMetadata.CustomMetadataMap["proportional_attention"]));
         }
 
-        var (code, stdout, stderr) = CliRunner.Run(args.ToArray());
-        Assert.Equal((1, string.Empty), (code, stdout));
-        Assert.Equal("tokenidle: error: --method tome (token merging) is scored by infer, evaluate, bench and macs; this command does not take it yet", stderr.Trim());
-        Assert.False(File.Exists(output) || Directory.Exists(output));
+        var image = Path.Combine(RepositoryPaths.Root, "samples", "data", "fashion-mnist", "test", "9-ankle-boot", "t10k-00000.png");
+        var pictures = Path.Combine(folder, "pictures");
+        var (vcode, vout, verr) = CliRunner.Run("visualize", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--method", "tome", "--merge", "8", "--output", pictures, image);
+        Assert.True(vcode == 0, verr);
+        var line = JsonDocument.Parse(vout).RootElement;
+        Assert.Equal(new[] { 56, 48, 40, 32, 24, 16 }, line.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("kept").GetInt32()));
+        var strip = Microsoft.ML.TokenIdle.Imaging.ImageDecoder.Load(line.GetProperty("output").GetString()!);
+        Assert.True(strip.Width > 6 * set.Config.ImageSize, $"a strip of the input and six merging layers, {strip.Width} pixels wide");
+        Directory.Delete(folder, recursive: true);
     }
 }

@@ -112,6 +112,7 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
     [InlineData(typeof(TokenIdleImageClassificationTrainer.Options))]
     [InlineData(typeof(TokenReorganizationImageClassificationTrainer.Options))]
     [InlineData(typeof(LifeRegressionSlimmingTrainer.Options))]
+    [InlineData(typeof(TokenMergingImageClassificationTrainer.Options))]
     public void ARecipeAtTheDefaultsIsWrittenAsItsTrainerAndBackboneAlone(Type optionsType)
     {
         var options = (VisionTransformerTrainerBase.OptionsBase)Activator.CreateInstance(optionsType)!;
@@ -119,6 +120,20 @@ public sealed class ConsumptionProjectGeneratorTests : IClassFixture<ImagePipeli
         var recipe = new Microsoft.ML.TokenIdle.Components.TrainerRecipe(optionsType.DeclaringType!.Name, System.Text.Json.JsonSerializer.SerializeToElement(options, optionsType));
         var lines = OptionsCode.TrainerCall(recipe, "").Split('\n').Select(l => l.Trim()).Where(l => l.EndsWith(',')).ToList();
         Assert.Equal(new[] { "Backbone = Backbone.HubModel(@\"timm/deit_small_patch16_224.fb_in1k\")," }, lines);
+    }
+
+    /// <summary>The ToMe trainer's recipe is written with its merge settings set in place, as the other methods' are.</summary>
+    [Fact]
+    public void ATokenMergingRecipeIsWrittenWithItsMergeSettings()
+    {
+        var options = new TokenMergingImageClassificationTrainer.Options { Backbone = Backbone.Default, TokenMerging = { MergedPerLayer = 13, ProportionalAttention = true } };
+        var recipe = new Microsoft.ML.TokenIdle.Components.TrainerRecipe(nameof(TokenMergingImageClassificationTrainer), System.Text.Json.JsonSerializer.SerializeToElement(options));
+        var code = OptionsCode.TrainerCall(recipe, "");
+        Assert.StartsWith("mlContext.MulticlassClassification.Trainers.TokenMergingImageClassification(new TokenMergingImageClassificationTrainer.Options", code);
+        var lines = code.Split('\n').Select(l => l.Trim()).ToList();
+        Assert.Contains("TokenMerging =", lines);
+        Assert.Contains("MergedPerLayer = 13,", lines);
+        Assert.Contains("ProportionalAttention = true,", lines);
     }
 
     /// <summary>

@@ -67,7 +67,7 @@ public sealed class ApplyOnnxModelTests : IDisposable
         Assert.Equal(rows.Count, actual.Count);
 
         // Two float32 paths (TorchSharp in the classifier, ONNX Runtime after ML.NET's pixels): each within float32 rounding of the float64 run.
-        var exact = Float64Reference.Probabilities(classifier.Model, classifier.Strategy, Float64Reference.ExactInputs(set.Config, rows.Select(r => r.ImagePath)));
+        var exact = Float64Reference.Probabilities(classifier.Model, classifier.Reduction, Float64Reference.ExactInputs(set.Config, rows.Select(r => r.ImagePath)));
         NumericBounds.Within(nameof(NumericBounds.Probability), NumericBounds.LargestDifference(expected.Select(e => e.Score).ToList(), exact), NumericBounds.Probability, "the classifier's scores against float64");
         NumericBounds.Within(nameof(NumericBounds.Probability), NumericBounds.LargestDifference(actual.Select(a => a.Probabilities).ToList(), exact), NumericBounds.Probability, "ApplyOnnxModel's probabilities against float64");
     }

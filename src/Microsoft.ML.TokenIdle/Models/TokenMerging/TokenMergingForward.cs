@@ -1,3 +1,4 @@
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Nn;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace Microsoft.ML.TokenIdle.Models.TokenMerging;
 /// whose sizes add; with proportional attention each key's log(size) is added to the attention logits. The class token
 /// never merges. Written from the paper's description and the reference fixtures (../shared/fixtures/tome).
 /// </summary>
-public sealed class TokenMergingForward
+public sealed partial class TokenMergingForward : IReducedForward
 {
     /// <summary>A forward pass that merges by <paramref name="schedule"/>.</summary>
     public TokenMergingForward(MergeSchedule schedule, bool proportionalAttention)
@@ -25,31 +26,77 @@ public sealed class TokenMergingForward
     /// <summary>Whether each key's log(size) is added to the attention logits.</summary>
     public bool ProportionalAttention { get; }
 
-    /// <summary>Logits [B, classes] of <paramref name="images"/>; <paramref name="tokensAfterLayers"/> receives each block's token count.</summary>
-    /// <exception cref="ArgumentException">The schedule has another depth than the model.</exception>
-    public Tensor Forward(VisionTransformer model, Tensor images, IList<int>? tokensAfterLayers = null)
+    /// <inheritdoc/>
+    public LifePredictor? Predictor => null;
+
+    /// <inheritdoc/>
+    public void PlaceWith(VisionTransformer model)
     {
-        if (Schedule.PerLayer.Count != model.Blocks.Count)
+    }
+
+    /// <summary>
+    /// Per block: attention at the tokens entering it, the MLP at those left after its r merges (the r merged tokens'
+    /// sums counted as fused tokens).
+    /// </summary>
+    /// <exception cref="ArgumentException">The schedule has another depth than the model.</exception>
+    public IReadOnlyList<LayerTokenCounts> Plan(VisionTransformerConfig config)
+    {
+        CheckDepth(config.Depth);
+        var layers = new LayerTokenCounts[config.Depth];
+        var tokens = config.NumPatches + 1;
+        for (var layer = 0; layer < layers.Length; layer++)
         {
-            throw new ArgumentException($"the merge schedule has {Schedule.PerLayer.Count} entries for a model of {model.Blocks.Count} layers");
+            var r = Schedule.MergedAt(layer, tokens);
+            layers[layer] = new LayerTokenCounts(tokens, tokens, tokens, tokens - r, tokens - r, r, r > 0);
+            tokens -= r;
         }
 
+        return layers;
+    }
+
+    /// <summary>Training merges as scoring does: no layer masks keys.</summary>
+    public IReadOnlyList<TrainingLayerTokens> TrainingPlan(VisionTransformerConfig config)
+        => Plan(config).Select(c => new TrainingLayerTokens(c, false)).ToArray();
+
+    /// <summary>The matching's similarity products: the even-position tokens' head-averaged keys against the odd ones'.</summary>
+    public long ReductionMacs(int layer, LayerTokenCounts counts, VisionTransformerConfig config)
+        => counts.Reducing ? (long)((counts.TokensIn + 1) / 2) * (counts.TokensIn / 2) * (config.EmbedDim / config.NumHeads) : 0;
+
+    /// <summary>
+    /// The tokens after the last block. A trace gets a record per merging layer; one made with selections also gets,
+    /// per image and patch, the token that holds the patch after the layer (the reference's source tracking).
+    /// </summary>
+    /// <exception cref="ArgumentException">The schedule has another depth than the model.</exception>
+    public Tensor FinalTokens(VisionTransformer model, Tensor images, TokenReductionTrace? trace = null)
+    {
+        CheckDepth(model.Blocks.Count);
         var x = model.Embed(images);
         var size = ones(x.shape[0], x.shape[1], 1, dtype: x.dtype, device: x.device);
+
+        // Which patches each token holds, [B, N, patches] (the class token none): tracked only for a picture.
+        var holds = trace is { Selections: true } ? PatchMembership(x) : null;
         for (var layer = 0; layer < model.Blocks.Count; layer++)
         {
             using var scope = NewDisposeScope();
-            (x, size) = Block(model.Blocks[layer], x, size, Schedule.MergedAt(layer, (int)x.shape[1]));
+            var tokensIn = (int)x.shape[1];
+            var r = Schedule.MergedAt(layer, tokensIn);
+            (x, size, holds) = Block(model.Blocks[layer], x, size, holds, r);
             x.MoveToOuterDisposeScope();
             size.MoveToOuterDisposeScope();
-            tokensAfterLayers?.Add((int)x.shape[1]);
+            holds?.MoveToOuterDisposeScope();
+            if (trace is not null && r > 0)
+            {
+                var record = new TokenReductionRecord(layer, tokensIn, tokensIn - r, tokensIn - r - 1) { Merges = true };
+                trace.AddMerge(record, holds?.argmax(1));
+            }
         }
 
-        return model.Classify(x);
+        trace?.CompletePass();
+        return x;
     }
 
     /// <summary>One block: attention (proportional to sizes when asked), then r merges, then the MLP.</summary>
-    private (Tensor X, Tensor Size) Block(Block block, Tensor x, Tensor size, int r)
+    private (Tensor X, Tensor Size, Tensor? Holds) Block(Block block, Tensor x, Tensor size, Tensor? holds, int r)
     {
         var qkv = block.Attn.QueryKeyValue(block.Norm1.forward(x));
         var keyBias = ProportionalAttention ? size.squeeze(-1).log() : null;
@@ -62,8 +109,25 @@ public sealed class TokenMergingForward
             var merged = matching.Merge(x * size);
             size = matching.Merge(size);
             x = merged / size;
+            holds = holds is null ? null : matching.Merge(holds);
         }
 
-        return (block.MlpResidual(x), size);
+        return (block.MlpResidual(x), size, holds);
+    }
+
+    /// <summary>[B, N, patches]: token 1 + p holds patch p; the class token holds none.</summary>
+    private static Tensor PatchMembership(Tensor tokens)
+    {
+        var (b, n) = (tokens.shape[0], tokens.shape[1]);
+        var identity = eye(n - 1, dtype: ScalarType.Float32, device: tokens.device);
+        return cat(new[] { zeros(1, n - 1, dtype: ScalarType.Float32, device: tokens.device), identity }, 0).unsqueeze(0).expand(b, -1, -1);
+    }
+
+    private void CheckDepth(int depth)
+    {
+        if (Schedule.PerLayer.Count != depth)
+        {
+            throw new ArgumentException($"the merge schedule has {Schedule.PerLayer.Count} entries for a model of {depth} layers");
+        }
     }
 }

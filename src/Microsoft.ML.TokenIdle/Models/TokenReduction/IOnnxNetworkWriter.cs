@@ -28,6 +28,12 @@ internal interface IOnnxNetworkWriter
     /// <summary>Multi-head attention of <paramref name="normed"/> ([B, tokens, E]) with the block's weights: the projected output.</summary>
     string Attention(string normed, Attention attention, string prefix, long tokens);
 
+    /// <summary>
+    /// Attention as <see cref="Attention"/> writes it, with <paramref name="keyBias"/> [B, 1, 1, tokens] (or null) added to
+    /// its logits; also its keys averaged over heads, [B, tokens, E / heads].
+    /// </summary>
+    (string Output, string Keys) AttentionWithKeys(string normed, Attention attention, string prefix, long tokens, string? keyBias);
+
     /// <summary>x + MLP(norm2(x)).</summary>
     string MlpResidual(string x, Block block, string prefix);
 
@@ -57,4 +63,7 @@ internal interface IOnnxNetworkWriter
 
     /// <summary>The maximum over <paramref name="axis"/>.</summary>
     string ReduceMax(string x, long axis, bool keep = false);
+
+    /// <summary>The Euclidean norm over <paramref name="axis"/>.</summary>
+    string ReduceL2(string x, long axis, bool keep = false);
 }

@@ -6,7 +6,7 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// Settings shared by the token-reduction methods: a base keep ratio at the method's default layers
 /// (the papers' schedules, scaled for other depths), other layers, or an explicit per-layer schedule.
 /// </summary>
-public abstract class TokenReductionOptions
+public abstract class TokenReductionOptions : IReductionMethodOptions
 {
     /// <summary>Base keep ratio k in (0, 1]; default 0.7.</summary>
     public double KeepRatio { get; set; } = 0.7;
@@ -70,6 +70,22 @@ public abstract class TokenReductionOptions
             throw new ArgumentException($"keep ratio {KeepRatio} is outside (0, 1]");
         }
     }
+
+    /// <inheritdoc/>
+    void IReductionMethodOptions.Validate(int? depth)
+    {
+        if (depth is { } layers)
+        {
+            BuildSchedule(layers);
+        }
+        else
+        {
+            ValidateRatios();
+        }
+    }
+
+    /// <inheritdoc/>
+    IReducedForward IReductionMethodOptions.CreateForward(VisionTransformerConfig config, bool training) => CreateStrategy(config);
 
     /// <summary>The method with these settings for a model of <paramref name="config"/>'s shape (validated).</summary>
     public TokenReductionStrategy CreateStrategy(VisionTransformerConfig config)

@@ -7,6 +7,7 @@ public sealed class TokenReductionRecord
 {
     private int[]? _kept;
     private int[]? _keptSources;
+    private int[]? _patchTokens;
 
     internal TokenReductionRecord(int layer, int tokensIn, int tokensOut, int keptPerImage)
     {
@@ -36,6 +37,16 @@ public sealed class TokenReductionRecord
     /// <exception cref="InvalidOperationException">The trace was made without selections.</exception>
     public int[] KeptSources => _keptSources ?? throw NoSelections();
 
+    /// <summary>
+    /// Token merging: per image (index b·patches + p), the position of the token that holds patch p after the block
+    /// (1 … <see cref="TokensOut"/> − 1; several patches share a merged token).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The trace was made without selections, or the layer did not merge.</exception>
+    public int[] PatchTokens => _patchTokens ?? throw new InvalidOperationException($"layer {Layer}: this record holds no merges (a merging layer of a trace made with selections does)");
+
+    /// <summary>Whether the layer merged tokens (token merging) rather than choosing some: its record holds <see cref="PatchTokens"/>, not <see cref="Kept"/>.</summary>
+    public bool Merges { get; init; }
+
     /// <summary>k, kept tokens per image.</summary>
     public int KeptPerImage { get; }
 
@@ -50,6 +61,9 @@ public sealed class TokenReductionRecord
 
     /// <summary>Sets the host copies of the selection once the pass is over (see <see cref="TokenReductionTrace"/>).</summary>
     internal void SetSelection(int[] kept, int[] keptSources) => (_kept, _keptSources) = (kept, keptSources);
+
+    /// <summary>Sets the host copy of a merging layer's patch-to-token map once the pass is over.</summary>
+    internal void SetPatchTokens(int[] patchTokens) => _patchTokens = patchTokens;
 
     private InvalidOperationException NoSelections()
         => new($"layer {Layer}: this trace was made with selections: false, so it holds no kept tokens");

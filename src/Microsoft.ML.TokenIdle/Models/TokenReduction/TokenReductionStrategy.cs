@@ -9,7 +9,7 @@ namespace Microsoft.ML.TokenIdle.Models.TokenReduction;
 /// predictor selection with idling). The same object scores and trains: reductions follow the
 /// blocks' training mode.
 /// </summary>
-public sealed class TokenReductionStrategy
+public sealed class TokenReductionStrategy : IReducedForward, IOnnxReducedForward
 {
     /// <summary>Pairs a selector with a reduction.</summary>
     public TokenReductionStrategy(ITokenSelector selector, ITokenReduction reduction, TokenSchedule schedule)
@@ -90,7 +90,23 @@ public sealed class TokenReductionStrategy
         return state;
     }
 
-    /// <summary>Logits [B, classes] of the reduced forward pass.</summary>
-    public Tensor Forward(VisionTransformer model, Tensor images, TokenReductionTrace? trace = null)
-        => model.Classify(ForwardTokens(model, images, trace).Tokens);
+    /// <summary>Each block as its selector and reduction write it (a part without a graph form is refused before anything is written).</summary>
+    OnnxTokens IOnnxReducedForward.WriteBlocks(IOnnxNetworkWriter writer, VisionTransformer model, OnnxTokens tokens)
+    {
+        Plan(model.Config);
+        var selector = Selector as IOnnxTokenSelector ?? throw new ArgumentException($"ONNX export: the token selector '{Selector.Name}' has no ONNX form");
+        var reduction = Reduction as IOnnxTokenReduction ?? throw new ArgumentException($"ONNX export: the token reduction '{Reduction.Name}' has no ONNX form");
+        for (var layer = 0; layer < model.Blocks.Count; layer++)
+        {
+            tokens = reduction.WriteBlock(writer, model.Blocks[layer], layer, Schedule.Ratios[layer], selector.WritePrepare(writer, layer, tokens), selector);
+        }
+
+        return tokens;
+    }
+
+    /// <inheritdoc/>
+    public Tensor FinalTokens(VisionTransformer model, Tensor images, TokenReductionTrace? trace = null) => ForwardTokens(model, images, trace).Tokens;
+
+    /// <inheritdoc/>
+    public long ReductionMacs(int layer, LayerTokenCounts counts, VisionTransformerConfig config) => Selector.SelectionMacs(layer, counts.TokensIn, counts.Reducing, config);
 }

@@ -11,6 +11,7 @@ public sealed class TokenReductionTrace
 {
     private readonly List<TokenReductionRecord> _records = new();
     private readonly List<(TokenReductionRecord Record, Tensor Selection)> _pending = new();
+    private readonly List<(TokenReductionRecord Record, Tensor PatchTokens)> _pendingMerges = new();
     private Tensor? _pendingPriorities;
 
     /// <summary>Creates a trace; with <paramref name="selections"/> false its records hold no kept tokens.</summary>
@@ -56,6 +57,16 @@ public sealed class TokenReductionTrace
         }
     }
 
+    /// <summary>Adds a merging layer's record; <paramref name="patchTokens"/> [B, patches] on the device is the token holding each patch after it.</summary>
+    internal void AddMerge(TokenReductionRecord record, Tensor? patchTokens)
+    {
+        _records.Add(record);
+        if (patchTokens is not null)
+        {
+            _pendingMerges.Add((record, patchTokens.DetachFromDisposeScope()));
+        }
+    }
+
     /// <summary>Brings the pass's selections (and the patch priorities, a float copy of their own) to the host and gives each record its part.</summary>
     internal void CompletePass()
     {
@@ -70,6 +81,16 @@ public sealed class TokenReductionTrace
             _pendingPriorities = null;
         }
 
+        foreach (var (record, patchTokens) in _pendingMerges)
+        {
+            using (patchTokens)
+            {
+                using var host = patchTokens.cpu();
+                record.SetPatchTokens(host.data<long>().Select(t => (int)t).ToArray());
+            }
+        }
+
+        _pendingMerges.Clear();
         if (_pending.Count == 0)
         {
             return;

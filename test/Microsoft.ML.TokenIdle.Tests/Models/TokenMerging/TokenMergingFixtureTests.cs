@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.TokenIdle.Models.TokenMerging;
+using Microsoft.ML.TokenIdle.Models.TokenReduction;
 using Microsoft.ML.TokenIdle.Serialization;
 using static TorchSharp.torch;
 
@@ -45,9 +46,10 @@ public sealed class TokenMergingFixtureTests
         }
 
         using var scope = NewDisposeScope();
-        var tokens = new List<int>();
         var input = expected["input"].ToTensor();
-        var logits = merging.Forward(model, input, tokens);
+        var trace = new TokenReductionTrace(selections: false);
+        var logits = merging.Forward(model, input, trace);
+        var tokens = TokensAfterLayers(trace, model.Blocks.Count, (int)model.PosEmbed.shape[1]);
         Assert.Equal(c.GetProperty("tokens_after_layer").EnumerateArray().Select(e => e.GetInt32()), tokens);
         Assert.Equal(schedule.TokensAfterLayers((int)model.PosEmbed.shape[1]), tokens);
         var checks = c.GetProperty("checks").EnumerateArray().ToDictionary(e => e.GetProperty("tensor").GetString()!, e => (float)e.GetProperty("atol").GetDouble());
@@ -84,6 +86,19 @@ public sealed class TokenMergingFixtureTests
         Assert.Equal("r (tokens merged per layer) must be at least 0, got -3", Assert.Throws<ArgumentException>(() => MergeSchedule.Explicit(new[] { 1, -3 }, 2)).Message);
         // A layer merges at most (N − 1) // 2 pairs: 197 tokens at r = 100 merge 98, then 49, 24, …; two tokens merge no more.
         Assert.Equal(new[] { 99, 50, 26, 14, 8, 5, 3, 2, 2, 2, 2, 2 }, MergeSchedule.Constant(100, 12).TokensAfterLayers(197));
+    }
+
+    // A layer that merged nothing has no record: it passes its tokens on.
+    private static int[] TokensAfterLayers(TokenReductionTrace trace, int depth, int tokens)
+    {
+        var counts = new int[depth];
+        for (var layer = 0; layer < depth; layer++)
+        {
+            tokens = trace.Records.FirstOrDefault(r => r.Layer == layer)?.TokensOut ?? tokens;
+            counts[layer] = tokens;
+        }
+
+        return counts;
     }
 
     private static JsonElement CasesOf(string fixture)
