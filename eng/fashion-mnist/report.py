@@ -6,8 +6,10 @@ import json
 import statistics
 import sys
 
-METHODS = [("evit-fuse", "EViT (fusion)"), ("idle", "IdleViT"), ("life", "Life regression")]
-RATES = ["0.9", "0.7", "0.5"]
+METHODS = [("evit-fuse", "EViT (fusion)"), ("idle", "IdleViT"), ("life", "Life regression"), ("tome", "ToMe")]
+# Keep ratios k; for ToMe the pairs merged per layer r, spanning the MACs of k = 0.9 to 0.5.
+RATES = {"tome": ["1", "2", "3", "4"]}
+KEEP_RATIOS = ["0.9", "0.7", "0.5"]
 
 
 def minutes(seconds):
@@ -45,10 +47,10 @@ def main(path):
         out.append(f"| full model, finetuned with the methods' recipe (control) | {control['top1'] * 100:.2f} % | {control['top5'] * 100:.2f} % | "
                    f"{control['gmacs']:.3f} | – | {minutes(control['train_seconds'])} |")
     out.append("")
-    out.append("| method | k | GMACs (cut) | top-1, no finetune | top-1, finetuned | Δ vs backbone | CPU img/s (× full, range) | finetune time |")
+    out.append("| method | k (ToMe: r) | GMACs (cut) | top-1, no finetune | top-1, finetuned | Δ vs backbone | CPU img/s (× full, range) | finetune time |")
     out.append("|---|---|---|---|---|---|---|---|")
     for method, name in METHODS:
-        for k in RATES:
+        for k in RATES.get(method, KEEP_RATIOS):
             plain = rows.get(f"nofinetune.{method}.{k}")
             tuned = rows.get(f"finetune.{method}.{k}")
             bench = throughput(rows, f"{method}.{k}")

@@ -67,6 +67,24 @@ public sealed class TokenMergingImageClassificationTests : IClassFixture<ImagePi
         var cliScores = Enumerable.Range(0, inputs.Count).Select(i => cli[i].data<float>().ToArray()).ToList();
         NumericBounds.Within("Probability", NumericBounds.LargestDifference(scores, cliScores), 2 * NumericBounds.Probability, "ML.NET WithTokenReduction against tokenidle infer --method tome");
         NumericBounds.Within("Probability", NumericBounds.LargestDifference(scores, Float64Reference.Probabilities(full.Model, merged.Reduction, inputs)), NumericBounds.Probability, "ML.NET WithTokenReduction against float64");
+        // tokenidle predict and export-onnx score the zip with the method --method names (the same WithTokenReduction);
+        // predict prints six decimals (±5e-7); a method flag without --method is refused.
+        var images = rows.Take(6).Select(r => Path.Combine(_data.Images, r.ImagePath)).ToArray();
+        (code, var stdout, stderr) = CliRunner.Run(new[] { "predict", "--model", zip, "--method", "tome", "--merge", "2" }.Concat(images).ToArray());
+        Assert.True(code == 0, stderr);
+        var predicted = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("probability").GetDouble()).ToList();
+        for (var i = 0; i < images.Length; i++)
+        {
+            NumericBounds.Within("Probability", Math.Abs(predicted[i] - scores[i].Max()), 2 * NumericBounds.Probability + 5e-7, $"image {i}: predict --method tome against WithTokenReduction");
+        }
+
+        (code, stdout, stderr) = CliRunner.Run("predict", "--model", zip, "--merge", "2", images[0]);
+        Assert.Equal((1, string.Empty), (code, stdout));
+        Assert.Equal("tokenidle: error: --merge applies to a model.zip only with --method (the zip scores with its own method unless --method names another)", stderr.Trim());
+        (code, stdout, stderr) = CliRunner.Run("export-onnx", "--model", zip, "--method", "tome", "--merge", "2", "--output", Path.Combine(folder, "tome.onnx"));
+        Assert.True(code == 0, stderr);
+        Assert.Equal("tome", System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("method").GetString());
+
         var moved = NumericBounds.LargestDifference(scores, Scores(context, full.Transform(prepared)));
         Assert.True(moved > 20 * NumericBounds.Probability, $"merging moved no probability beyond rounding (largest move {moved})");
 

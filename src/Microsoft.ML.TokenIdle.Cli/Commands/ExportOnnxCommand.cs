@@ -7,7 +7,8 @@ namespace TokenIdle.Cli.Commands;
 
 /// <summary>
 /// <c>tokenidle export-onnx</c>: a model and its token-reduction method as one ONNX graph (pixels to logits and
-/// probabilities), from a saved ML.NET model zip (its own method) or from a config, weights and <c>--method</c>.
+/// probabilities), from a saved ML.NET model zip (its own method, or the one <c>--method</c> names) or from a config,
+/// weights and <c>--method</c>.
 /// </summary>
 internal static class ExportOnnxCommand
 {
@@ -23,7 +24,7 @@ internal static class ExportOnnxCommand
             DefaultValueFactory = _ => "normalized",
         };
         var quantize = QuantizationOption.Create();
-        var command = new Command("export-onnx", "write the model and its method as an ONNX graph (--model takes a preset or a saved model.zip, whose method is used); prints one JSON line");
+        var command = new Command("export-onnx", "write the model and its method as an ONNX graph (--model takes a preset or a saved model.zip, scored with its own method unless --method names another); prints one JSON line");
         source.AddTo(command, scoring: false);
         method.AddTo(command);
         command.Options.Add(output);
@@ -48,12 +49,12 @@ internal static class ExportOnnxCommand
             string methodName;
             if (source.SavedModelPath(result) is { } zip)
             {
-                if (new Option[] { method.Method, method.KeepRatio, method.Schedule, method.Predictor, method.Merge, method.MergeSchedule, method.ProportionalAttention, source.Weights, source.Config }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } extra)
+                if (new Option[] { source.Weights, source.Config }.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } extra)
                 {
-                    throw new ArgumentException($"{extra.Name} does not apply to a model.zip: it carries its own weights and method");
+                    throw new ArgumentException($"{extra.Name} does not apply to a model.zip: it carries its own weights");
                 }
 
-                var classifier = SavedModel.Load(zip).Classifier;
+                var classifier = SavedModel.Load(zip).WithMethodOf(result, method).Classifier;
                 methodName = classifier.Method;
                 AtomicFile.Write(path, stream => classifier.ExportToOnnx(stream, options));
             }

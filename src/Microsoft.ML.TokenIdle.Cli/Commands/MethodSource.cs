@@ -88,6 +88,24 @@ internal sealed class MethodSource
     // The flag that set token merging's schedule (--merge when none was typed: its default is the options' own).
     private Option MergeFlag(ParseResult result) => result.GetResult(MergeSchedule) is { Implicit: false } ? MergeSchedule : Merge;
 
+    /// <summary>
+    /// For a saved model zip, which carries its own method: the options to score it with instead when <c>--method</c> is
+    /// typed (made for the zip's architecture), or null when it is not.
+    /// </summary>
+    /// <exception cref="ArgumentException">Another method flag is typed without <c>--method</c>.</exception>
+    public Func<VisionTransformerConfig, IReductionMethodOptions?>? Typed(ParseResult result)
+    {
+        var flags = new Option[] { KeepRatio, Schedule, Layers, Predictor, PredictorLayer, Steepness, Merge, MergeSchedule, ProportionalAttention };
+        if (result.GetResult(Method) is { Implicit: false })
+        {
+            return config => Options(result, config, warnUntrained: true);
+        }
+
+        return flags.FirstOrDefault(o => result.GetResult(o) is { Implicit: false }) is { } flag
+            ? throw new ArgumentException($"{flag.Name} applies to a model.zip only with --method (the zip scores with its own method unless --method names another)")
+            : null;
+    }
+
     private static int[] Integers(string text) => text.Split(',').Select(t => int.Parse(t.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)).ToArray();
 
     /// <summary><paramref name="create"/>'s result; its refusal is prefixed with <paramref name="flag"/> as the user typed it.</summary>

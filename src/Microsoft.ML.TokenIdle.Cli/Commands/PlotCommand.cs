@@ -13,14 +13,14 @@ namespace TokenIdle.Cli.Commands;
 /// </summary>
 internal static class PlotCommand
 {
-    private static readonly (string Key, string Name, (byte, byte, byte) Colour)[] Methods =
+    // Each method's rates in the experiment (eng/fashion-mnist/run-experiment.sh): keep ratios; ToMe's pairs merged per layer.
+    private static readonly (string Key, string Name, (byte, byte, byte) Colour, string[] Rates)[] Methods =
     {
-        ("evit-fuse", "EViT (fuse)", (31, 119, 180)),
-        ("idle", "IdleViT", (214, 39, 40)),
-        ("life", "Life regr.", (44, 160, 44)),
+        ("evit-fuse", "EViT (fuse)", (31, 119, 180), new[] { "0.9", "0.7", "0.5" }),
+        ("idle", "IdleViT", (214, 39, 40), new[] { "0.9", "0.7", "0.5" }),
+        ("life", "Life regr.", (44, 160, 44), new[] { "0.9", "0.7", "0.5" }),
+        ("tome", "ToMe", (148, 103, 189), new[] { "1", "2", "3", "4" }),
     };
-
-    private static readonly string[] Rates = { "0.9", "0.7", "0.5" };
 
     public static Command Create()
     {
@@ -76,7 +76,7 @@ internal static class PlotCommand
             foreach (var (name, heading, xLabel, cost, fullCost) in figures)
             {
                 var series = new List<PlotSeries>();
-                foreach (var (key, label, colour) in Methods)
+                foreach (var (key, label, colour, rates) in Methods)
                 {
                     foreach (var (stage, dashed, suffix) in new[] { ("finetune", false, string.Empty), ("nofinetune", true, " (no ft)") })
                     {
@@ -86,7 +86,7 @@ internal static class PlotCommand
                             points.Add((fullCost, Top1(backbone)));
                         }
 
-                        foreach (var k in Rates)
+                        foreach (var k in rates)
                         {
                             if (cost(key, k) is { } x && rows.TryGetValue($"{stage}.{key}.{k}", out var row))
                             {

@@ -22,19 +22,21 @@ internal static class PredictCommand
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all)" };
         var skipUnreadable = DataSource.SkipUnreadableOption();
         var precision = new PrecisionSource();
+        var method = new MethodSource();
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "classify image files with a saved model zip; one JSON line per image");
+        var command = new Command("predict", "classify image files with a saved model zip (scored with its own method unless --method names another); one JSON line per image");
         command.Options.Add(model);
         command.Options.Add(top);
         command.Options.Add(threads);
         command.Options.Add(skipUnreadable);
         precision.AddTo(command, scoring: true);
+        method.AddTo(command);
         command.Arguments.Add(images);
         command.SetAction(result => CommandRunner.Run(() =>
         {
             CommandRunner.SetThreads(result.GetValue(threads));
             var path = result.GetValue(model)!;
-            var (context, transformer, schema, steps, classifier) = SavedModel.Load(path, precision.Parse(result));
+            var (context, transformer, schema, steps, classifier) = SavedModel.Load(path, precision.Parse(result)).WithMethodOf(result, method);
             var pathColumn = InputRows.ImagePathColumn(steps)
                 ?? throw new InvalidDataException($"model '{path}' does not load images from a path column (no LoadImages or LoadRawImageBytes step); score it from code");
             if (schema is null)

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.TokenIdle;
 using Microsoft.ML.TokenIdle.Components;
 
@@ -22,5 +23,23 @@ internal sealed record SavedModel(MLContext Context, ITransformer Model, DataVie
         }
 
         return new SavedModel(context, model, schema, steps, classifier);
+    }
+
+    /// <summary>
+    /// The zip scored with the method <paramref name="method"/>'s flags choose instead of its own (the classifier's
+    /// <see cref="VisionTransformerClassifier.WithTokenReduction"/>, the other steps as they are) when <c>--method</c> is
+    /// typed; as saved otherwise.
+    /// </summary>
+    /// <exception cref="ArgumentException">A method flag without <c>--method</c>, or one that does not fit the method or the model.</exception>
+    public SavedModel WithMethodOf(System.CommandLine.ParseResult result, MethodSource method)
+    {
+        if (method.Typed(result) is not { } options)
+        {
+            return this;
+        }
+
+        var reduced = Classifier.WithTokenReduction(options(Classifier.Model.Config));
+        var steps = Steps.Select(s => ReferenceEquals(s, Classifier) ? reduced : s).ToList();
+        return new SavedModel(Context, new TransformerChain<ITransformer>(steps.ToArray()), InputSchema, steps, reduced);
     }
 }

@@ -14,10 +14,10 @@ namespace TokenIdle.Cli.Commands;
 /// </summary>
 internal static class VisualizeCommand
 {
-    /// <summary>The classifier of a saved pipeline zip, with the method (and its name) it was trained with.</summary>
-    private static (VisionTransformer, IReducedForward, string) FromZip(string path, Microsoft.ML.TokenIdle.Precision? precision)
+    /// <summary>The classifier of a saved pipeline zip, with the method (and its name) it was trained with or <c>--method</c> names.</summary>
+    private static (VisionTransformer, IReducedForward, string) FromZip(string path, Microsoft.ML.TokenIdle.Precision? precision, ParseResult result, MethodSource method)
     {
-        var classifier = SavedModel.Load(path, precision).Classifier;
+        var classifier = SavedModel.Load(path, precision).WithMethodOf(result, method).Classifier;
         return (classifier.Model, classifier.Reduction ?? throw new ArgumentException($"model '{path}' is the full model; it reduces nothing to draw"), classifier.Method);
     }
 
@@ -35,7 +35,7 @@ internal static class VisualizeCommand
         var method = new MethodSource();
         var output = new Option<string>("--output") { Description = "folder for the PNG strips (created)", Required = true };
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("visualize", "draw which patches each reducing layer kept, one PNG strip per image (--model takes a preset or a saved model.zip, whose method is used); prints one JSON line per image");
+        var command = new Command("visualize", "draw which patches each reducing layer kept, one PNG strip per image (--model takes a preset or a saved model.zip, drawn with its own method unless --method names another); prints one JSON line per image");
         source.AddTo(command);
         method.AddTo(command);
         command.Options.Add(output);
@@ -43,7 +43,7 @@ internal static class VisualizeCommand
         command.SetAction(result => CommandRunner.Run(() =>
         {
             var (model, strategy, methodName) = source.SavedModelPath(result) is { } zip
-                ? FromZip(zip, source.PrecisionOptions.Parse(result))
+                ? FromZip(zip, source.PrecisionOptions.Parse(result), result, method)
                 : FromFiles(result, source, method);
             var folder = Directory.CreateDirectory(result.GetValue(output)!).FullName;
             var renderer = new TokenSelectionRenderer();

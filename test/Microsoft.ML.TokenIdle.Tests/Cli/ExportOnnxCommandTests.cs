@@ -164,9 +164,17 @@ public sealed class ExportOnnxCommandTests : IClassFixture<ImagePipelineData>
             Assert.Equal(JsonSerializer.Serialize(classifier.LastTransformer.ClassNames), session.ModelMetadata.CustomMetadataMap["class_names"]);
         }
 
+        // --method scores the zip with another method (the classifier's WithTokenReduction); its weights stay the zip's.
         (code, _, stderr) = CliRunner.Run("export-onnx", "--model", zip, "--method", "evit", "--output", fromZip);
+        Assert.True(code == 0, stderr);
+        using (var session = new InferenceSession(fromZip))
+        {
+            Assert.Equal("evit", session.ModelMetadata.CustomMetadataMap["method"]);
+        }
+
+        (code, _, stderr) = CliRunner.Run("export-onnx", "--model", zip, "--weights", set.WeightsPath, "--output", fromZip);
         Assert.Equal(1, code);
-        Assert.Contains("--method does not apply to a model.zip", stderr);
+        Assert.Contains("--weights does not apply to a model.zip: it carries its own weights", stderr);
 
         var refused = Path.Combine(_data.Root, "refused.onnx");
         (code, _, stderr) = CliRunner.Run("export-onnx", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--output", refused, "--opset", "99");

@@ -67,11 +67,11 @@ public sealed class TokenMergingOnnxTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The shipped Fashion-MNIST model (trained: its keys' similarities mean something) at r = 4 on 256 test images in one
-    /// batch: its class differs for at most 7 of the 256 images (the other methods' int8 bound), and its logits move on
-    /// average by under 7.5 % of the float32 export's spread. That is 1.5× the 5.06 % measured (AMD EPYC Zen 5; 250 of 256
-    /// classes agreed), above the 5 % of the selecting methods: every merge is a discrete choice made on int8 keys, so a
-    /// flipped match moves a whole token, where a selection flip moves only near-tied ones.
+    /// The shipped Fashion-MNIST model (trained: its keys' similarities mean something) at r = 2 on 256 test images in one
+    /// batch: the int8 export's logits move on average by under 5 % of the float32 export's spread and its class differs
+    /// for at most 7 of the 256 images — the bounds of the other methods' int8 exports (measured 1.43 % and 1 image under
+    /// all kernel settings on an AMD EPYC Zen 5). At r = 4, where the last layers keep 2 to 10 tokens and each merge
+    /// decides much, int8 moved 5.06 % and 6 classes: a flipped match there moves a whole token.
     /// </summary>
     [Fact]
     public void TheInt8ExportOfTheTrainedModelKeepsItsLogits()
@@ -80,7 +80,7 @@ public sealed class TokenMergingOnnxTests(ITestOutputHelper output)
         var config = Microsoft.ML.TokenIdle.Models.VisionTransformerConfig.Load(files.ConfigPath);
         using var model = Microsoft.ML.TokenIdle.Models.VisionTransformer.Load(config, files.WeightsPath);
         model.eval();
-        var merging = (TokenMergingForward)new TokenMergingOptions { MergedPerLayer = 4 }.CreateForward(config, training: false);
+        var merging = (TokenMergingForward)new TokenMergingOptions { MergedPerLayer = 2 }.CreateForward(config, training: false);
         var images = Microsoft.ML.TokenIdle.Training.Data.FashionMnist.Load("test", size: config.ImageSize);
         var (mean, std) = config.InputNormalization();
         var length = config.ImageSize * config.ImageSize;
@@ -89,8 +89,8 @@ public sealed class TokenMergingOnnxTests(ITestOutputHelper output)
         var int8 = Export(model, merging, input, OnnxQuantization.DynamicInt8);
         var meanError = (int8 - single).abs().mean().item<float>() / single.std().item<float>();
         var agreeing = single.argmax(-1).eq(int8.argmax(-1)).sum().item<long>();
-        output.WriteLine($"tome r=4: mean |int8 - float32| = {meanError:P2} of the logits' spread; classes agree for {agreeing}/256");
-        NumericBounds.Within("Int8MergeMeanRelativeLogit", meanError, 0.075, "tome: mean int8 logit move as a share of float32's spread");
+        output.WriteLine($"tome r=2: mean |int8 - float32| = {meanError:P2} of the logits' spread; classes agree for {agreeing}/256");
+        NumericBounds.Within("Int8MeanRelativeLogit", meanError, 0.05, "tome: mean int8 logit move as a share of float32's spread");
         NumericBounds.Within("Int8ClassChange", 256 - agreeing, 7, "tome: images whose int8 class differs from float32's, of 256");
     }
 
