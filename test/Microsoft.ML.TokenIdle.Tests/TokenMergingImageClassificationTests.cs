@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.TokenIdle.CodeGeneration;
 using Microsoft.ML.TokenIdle.Models.TokenMerging;
 using Microsoft.ML.TokenIdle.Nn;
 using Microsoft.ML.TokenIdle.Serialization;
@@ -97,6 +98,13 @@ public sealed class TokenMergingImageClassificationTests : IClassFixture<ImagePi
         Assert.Equal(("tome", true), (again.Method, merging.ProportionalAttention));
         Assert.Equal(new[] { 2, 2, 2 }, merging.Schedule.PerLayer);
         Assert.Equal(scores, Scores(context, reloaded.Transform(test)));
+
+        // Generated code trains what the trainer trains and says how the saved model scores.
+        var generated = Path.Combine(folder, "generated");
+        ConsumptionProjectGenerator.Write(mergedZip, "Merged", generated);
+        var source = string.Join("\n", Directory.GetFiles(generated, "*.cs").Select(File.ReadAllText));
+        Assert.Contains("mlContext.MulticlassClassification.Trainers.VisionTransformer(new VisionTransformerTrainer.Options", source);
+        Assert.Contains("// the saved model scores with tome, given after training: on the fitted classifier, classifier.WithTokenReduction(new TokenMergingOptions { Schedule = new int[] { 2, 2, 2 }, ProportionalAttention = true })", source);
         Directory.Delete(folder, recursive: true);
     }
 
@@ -128,6 +136,12 @@ public sealed class TokenMergingImageClassificationTests : IClassFixture<ImagePi
 
         var zip = Path.Combine(Path.GetTempPath(), $"tome-trained-{Guid.NewGuid():N}.zip");
         context.Model.Save(model, train.Schema, zip);
+        var generated = Directory.CreateTempSubdirectory("tome-generated").FullName;
+        ConsumptionProjectGenerator.Write(zip, "Trained", generated);
+        var code = string.Join("\n", Directory.GetFiles(generated, "*.cs").Select(File.ReadAllText));
+        Assert.Contains("mlContext.MulticlassClassification.Trainers.TokenMergingImageClassification(new TokenMergingImageClassificationTrainer.Options", code);
+        Assert.DoesNotContain("WithTokenReduction", code);
+        Directory.Delete(generated, recursive: true);
         var loaded = new MLContext().Model.Load(zip, out _);
         Assert.Equal(Scores(context, scored), Scores(context, loaded.Transform(test)));
         Assert.False(((VisionTransformerClassifier)((TransformerChain<ITransformer>)loaded).Last()).Reduction is TokenMergingForward { ProportionalAttention: true });

@@ -27,6 +27,20 @@ internal static class OptionsCode
     /// <exception cref="InvalidDataException">The recipe names an unknown trainer or cannot be read as its options.</exception>
     public static string TrainerCall(TrainerRecipe recipe, string indent)
     {
+        var (trainer, options) = Read(recipe);
+        var code = new StringBuilder();
+        code.Append(CultureInvariant($"mlContext.MulticlassClassification.Trainers.{trainer.Catalog}(new {recipe.Trainer}.Options\n{indent}{{\n"));
+        Initializer(code, options, Activator.CreateInstance(trainer.Options)!, indent + "    ");
+        code.Append(CultureInvariant($"{indent}}})"));
+        return code.ToString();
+    }
+
+    /// <summary>The trainer's options a recipe holds, in today's names.</summary>
+    /// <exception cref="InvalidDataException">The recipe names an unknown trainer or cannot be read as its options.</exception>
+    public static VisionTransformerTrainerBase.OptionsBase Options(TrainerRecipe recipe) => Read(recipe).Options;
+
+    private static ((Type Options, string Catalog) Trainer, VisionTransformerTrainerBase.OptionsBase Options) Read(TrainerRecipe recipe)
+    {
         if (!Trainers.TryGetValue(recipe.Trainer, out var trainer))
         {
             throw new InvalidDataException($"the model was trained by '{recipe.Trainer}', which has no code generator");
@@ -45,11 +59,7 @@ internal static class OptionsCode
             throw new InvalidDataException($"the model's {recipe.Trainer} options cannot be read: {e.Message}", e);
         }
 
-        var code = new StringBuilder();
-        code.Append(CultureInvariant($"mlContext.MulticlassClassification.Trainers.{trainer.Catalog}(new {recipe.Trainer}.Options\n{indent}{{\n"));
-        Initializer(code, options, Activator.CreateInstance(trainer.Options)!, indent + "    ");
-        code.Append(CultureInvariant($"{indent}}})"));
-        return code.ToString();
+        return (trainer, options);
     }
 
     private static void Initializer(StringBuilder code, object options, object defaults, string indent)

@@ -48,12 +48,18 @@ internal static class PipelineCode
             $"mlContext.Transforms.ResizeImages(outputColumnName: {Quote(c.Name)}, imageWidth: {c.ImageWidth}, imageHeight: {c.ImageHeight}, inputColumnName: {Quote(c.InputColumnName)}, resizing: {CSharpLiteral.Of(c.Resizing)}, cropAnchor: {CSharpLiteral.Of(c.Anchor)})")),
         ImagePixelExtractingTransformer pixels => pixels.Columns.Select(c => Invariant(
             $"mlContext.Transforms.ExtractPixels(outputColumnName: {Quote(c.Name)}, inputColumnName: {Quote(c.InputColumnName)}, colorsToExtract: {CSharpLiteral.Of(c.ColorsToExtract)}, orderOfExtraction: {CSharpLiteral.Of(c.OrderOfExtraction)}, interleavePixelColors: {CSharpLiteral.Of(c.InterleavePixelColors)}, offsetImage: {CSharpLiteral.Of(c.OffsetImage)}, scaleImage: {CSharpLiteral.Of(c.ScaleImage)}, outputAsFloatArray: {CSharpLiteral.Of(c.OutputAsFloatArray)})")),
-        VisionTransformerClassifier classifier => new[]
-        {
-            classifier.Recipe is { } recipe ? OptionsCode.TrainerCall(recipe, indent + "    ") : $"// {classifier.Method} ViT classifier: saved without its trainer's options (an older zip); add its trainer here.",
-        },
+        VisionTransformerClassifier classifier => classifier.Recipe is { } recipe
+            ? new[] { OptionsCode.TrainerCall(recipe, indent + "    ") }.Concat(ScoredWith(classifier, recipe))
+            : new[] { $"// {classifier.Method} ViT classifier: saved without its trainer's options (an older zip); add its trainer here." },
         _ => new[] { $"// {step.GetType().Name}: this step has no code generator; add the estimator that made it here." },
     };
+
+    // A classifier given another reduction after training: the generated pipeline trains what its trainer trains, and says
+    // how the saved model scores.
+    private static IEnumerable<string> ScoredWith(VisionTransformerClassifier classifier, Components.TrainerRecipe recipe)
+        => ReductionCode.WithTokenReductionCall(classifier, OptionsCode.Options(recipe)) is { } call
+            ? new[] { $"// the saved model scores with {classifier.Method}, given after training: on the fitted classifier, {call}" }
+            : Array.Empty<string>();
 
     // ML.NET does not keep the key order's origin: values in sorted order are taken as ByValue, which gives
     // the same keys on any data; otherwise ByOccurrence.
