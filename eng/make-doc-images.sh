@@ -25,6 +25,14 @@ tokenidle visualize --config "$runs/finetune.life.0.5/config.json" --weights "$r
   --predictor "$runs/finetune.life.0.5/best.predictor.safetensors" --method life --keep-rate 0.5 --output /tmp/tokenidle-doc-images "$boot" > /dev/null
 mv /tmp/tokenidle-doc-images/t10k-00000.life.png "$out/fashion-mnist-boot.life-k0.5.png"
 
+# ToMe finetuned at r = 2 (trained, so scored, without proportional attention): the regions merged into one token.
+tokenidle visualize --config "$runs/finetune.tome.2/config.json" --weights "$runs/finetune.tome.2/best.safetensors" \
+  --method tome --merge 2 --proportional-attention false --output /tmp/tokenidle-doc-images "$boot" > /dev/null
+mv /tmp/tokenidle-doc-images/t10k-00000.tome.png "$out/fashion-mnist-boot.tome-r2.png"
+tokenidle visualize --config "$fixtures/deit-tiny/config.json" --weights "$fixtures/deit-tiny/weights.safetensors" \
+  --method tome --merge 13 --output /tmp/tokenidle-doc-images "$photo" > /dev/null
+mv /tmp/tokenidle-doc-images/rocket.tome.png "$out/rocket.tome-r13.deit-tiny-random-weights.png"
+
 for method in idle evit-fuse; do
   tokenidle visualize --config "$fixtures/deit-tiny/config.json" --weights "$fixtures/deit-tiny/weights.safetensors" \
     --method "$method" --keep-rate 0.7 --output /tmp/tokenidle-doc-images "$photo" > /dev/null
@@ -32,4 +40,9 @@ for method in idle evit-fuse; do
 done
 
 tokenidle plot --results "$runs/results.jsonl" --output "$out" > /dev/null
+# The rerun with timm's crops and ToMe (results-fashion-mnist.md), when it is there.
+if [[ -f artifacts/fashion-mnist-rerun/results.jsonl ]]; then
+  tokenidle plot --results artifacts/fashion-mnist-rerun/results.jsonl --output /tmp/tokenidle-doc-images --title "Fashion-MNIST ViT, timm's crops" > /dev/null
+  for ext in png svg; do mv "/tmp/tokenidle-doc-images/tradeoff-gmacs.$ext" "$out/tradeoff-gmacs-timm-crops-with-tome.$ext"; done
+fi
 ls -1 "$out"

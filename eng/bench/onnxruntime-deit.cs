@@ -3,7 +3,8 @@
 #:property PublishAot=false
 // ONNX Runtime's CPU throughput on an ONNX model with one image input [B,3,224,224] (the DeiT-S eng/bench/
 // torch_deit_bench.py exports with torch.onnx): random images, all graph optimisations, THREADS intra-op threads,
-// one inter-op thread. Prints one JSON line like `tokenidle bench`.
+// one inter-op thread. Prints one JSON line like `tokenidle bench`, with the mean |value| of the first output on the
+// random batch (two graphs of the same network give the same figure).
 // usage: dotnet run eng/bench/onnxruntime-deit.cs -- MODEL.onnx BATCH THREADS SECONDS [PROFILE_PREFIX]
 // With PROFILE_PREFIX, ONNX Runtime also writes its per-node profile (PREFIX_*.json) of the whole run.
 using System.Diagnostics;
@@ -44,7 +45,12 @@ void Step()
     using var outputs = session.Run(inputs);
 }
 
-Step();
+double meanAbsoluteOutput;
+using (var first = session.Run(inputs))
+{
+    meanAbsoluteOutput = first.First().AsTensor<float>().Average(v => Math.Abs(v));
+}
+
 var passes = 0;
 var watch = Stopwatch.StartNew();
 while (watch.Elapsed.TotalSeconds < seconds)
@@ -63,4 +69,5 @@ Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
 {
     ["mode"] = "inference", ["framework"] = "ONNX Runtime 1.32.0", ["batch"] = batch, ["threads"] = threads,
     ["passes"] = passes, ["seconds"] = Math.Round(elapsed, 3), ["images_per_second"] = Math.Round(passes * batch / elapsed, 2),
+    ["mean_abs_output"] = meanAbsoluteOutput,
 }));

@@ -99,8 +99,10 @@ finetune() {
     tokenidle train --config "$config" --weights "$weights" --method "$method" "$flag" "$k" \
       "${finetune_size[@]}" --epochs 1 --lr 2e-4 --warmup-epochs 0.1 "${common_train[@]}" "$@" --output "$dir" > /dev/null
   fi
-  local seconds=$((SECONDS - start))
-  record "$key" "$seconds" "$(tokenidle evaluate --config "$config" --weights "$dir/best.safetensors" --method "$method" "$flag" "$k" "${predictor[@]}" "${eval_size[@]}")"
+  local seconds=$((SECONDS - start)) trained_as=()
+  # ToMe trains without proportional attention (the reference's advice), so its checkpoint is scored so.
+  [[ $method == tome ]] && trained_as=(--proportional-attention false)
+  record "$key" "$seconds" "$(tokenidle evaluate --config "$config" --weights "$dir/best.safetensors" --method "$method" "$flag" "$k" "${trained_as[@]}" "${predictor[@]}" "${eval_size[@]}")"
 }
 
 # Control: the full model finetuned with the same recipe, to separate the recipe's effect from the method's.

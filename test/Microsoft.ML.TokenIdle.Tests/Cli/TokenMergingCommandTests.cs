@@ -78,6 +78,30 @@ public class TokenMergingCommandTests
         Assert.Equal(("tome", false), (root.GetProperty("method").GetString(), root.GetProperty("proportional_attention").GetBoolean()));
     }
 
+    /// <summary>train --method tome finetunes with merging (proportional attention off unless told) and says so in its summary.</summary>
+    [Fact]
+    public void TrainFinetunesWithTokenMerging()
+    {
+        var set = FixtureSet.Get("micro");
+        var folder = Directory.CreateTempSubdirectory("tome-train").FullName;
+        var images = Path.Combine(folder, "images");
+        for (var c = 0; c < 10; c++)
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(images, c.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName;
+            var pixels = Enumerable.Range(0, 32 * 32 * 3).Select(i => (byte)(i * (c + 1))).ToArray();
+            Microsoft.ML.TokenIdle.Imaging.PngEncoder.Save(new Microsoft.ML.TokenIdle.Imaging.PixelImage(32, 32, 3, pixels), Path.Combine(dir, "a.png"));
+        }
+
+        var (code, stdout, stderr) = CliRunner.Run("train", "--config", set.ConfigPath, "--weights", set.WeightsPath, "--data", images, "--epochs", "1", "--batch-size", "5",
+            "--method", "tome", "--merge", "8", "--output", Path.Combine(folder, "run"));
+        Assert.True(code == 0, stderr);
+        var summary = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(("tome", "8,8,8,8,8,8", false, 2L), (summary.GetProperty("method").GetString(), summary.GetProperty("merge_schedule").GetString(),
+            summary.GetProperty("proportional_attention").GetBoolean(), summary.GetProperty("steps").GetInt64()));
+        Assert.True(File.Exists(Path.Combine(folder, "run", "best.safetensors")) || File.Exists(Path.Combine(folder, "run", "last.ckpt.safetensors")));
+        Directory.Delete(folder, recursive: true);
+    }
+
     /// <summary>
     /// export-onnx writes the merging graph (metadata with its schedule) that ONNX Runtime scores as TorchSharp does,
     /// in float32 and int8; visualize draws the merged regions of each merging layer.
