@@ -61,16 +61,19 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     // False for a classifier made by WithTokenReduction: the network belongs to the classifier it came from.
     private readonly bool _ownsModel = true;
 
+    // False when WithTokenReduction was given a trained life predictor: it stays the caller's.
+    private readonly bool _ownsPredictor = true;
+
     internal VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, IReducedForward? reduction, string method, double keepRatio, LabelKeyValues labels,
         string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe, Precision precision)
         : this(env, model, reduction, method, keepRatio, labels, imageColumnName, scoreColumnName, predictedLabelColumnName, batchSize, tokenMaskColumnName, recipe)
         => SetPrecision(precision);
 
     // A classifier over another's network: it runs in that one's precision and keeps its float32 weights.
-    private VisionTransformerClassifier(VisionTransformerClassifier source, IReducedForward? reduction, string method, double keepRatio)
+    private VisionTransformerClassifier(VisionTransformerClassifier source, IReducedForward? reduction, string method, double keepRatio, bool ownsPredictor)
         : this(source.Host, source.Model, reduction, method, keepRatio, source._labels, source.ImageColumnName, source.ScoreColumnName, source.PredictedLabelColumnName,
             source.BatchSize, source.TokenMaskColumnName, source.Recipe)
-        => (_ownsModel, _float32Weights, Precision) = (false, source._float32Weights, source.Precision);
+        => (_ownsModel, _ownsPredictor, _float32Weights, Precision) = (false, ownsPredictor, source._float32Weights, source.Precision);
 
     private VisionTransformerClassifier(IHostEnvironment env, VisionTransformer model, IReducedForward? reduction, string method, double keepRatio, LabelKeyValues labels,
         string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int batchSize, string? tokenMaskColumnName, TrainerRecipe? recipe)
@@ -179,7 +182,8 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
     /// The same network scored with another token reduction, without training: token merging (ToMe) on any classifier,
     /// or the training-free forms of EViT, IdleViT and life regression (an untrained predictor unless one is given); null
     /// scores the full model. The result shares this classifier's weights and precision (dispose this one last: the
-    /// result does not free the network) and saves into a zip that records its reduction; a token-mask column is kept.
+    /// result does not free the network, nor a life predictor given in the options) and saves into a zip that records
+    /// its reduction; a token-mask column is kept.
     /// </summary>
     /// <param name="reduction">The method's settings, e.g. <c>new TokenMergingOptions { MergedPerLayer = 13 }</c>; its
     /// setting left to the context's default take the scoring one (ToMe: proportional attention on).</param>
@@ -189,13 +193,14 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (reduction is null)
         {
-            return new VisionTransformerClassifier(this, null, TokenReductionMethods.Names[(int)TokenReductionMethod.Full], 1);
+            return new VisionTransformerClassifier(this, null, TokenReductionMethods.Names[(int)TokenReductionMethod.Full], 1, ownsPredictor: true);
         }
 
         reduction.Validate(Model.Config.Depth);
         var forward = reduction.CreateForward(Model.Config, training: false);
         forward.PlaceWith(Model);
-        return new VisionTransformerClassifier(this, forward, reduction.Name, (reduction as TokenReductionOptions)?.KeepRatio ?? 1);
+        return new VisionTransformerClassifier(this, forward, reduction.Name, (reduction as TokenReductionOptions)?.KeepRatio ?? 1,
+            ownsPredictor: reduction is not LifeRegressionOptions { Predictor: not null });
     }
 
     /// <summary>The blocks that reduce tokens, in order (the rows of the token-mask column).</summary>
@@ -225,7 +230,11 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         }
 
         _disposed = true;
-        Reduction?.Predictor?.Dispose();
+        if (_ownsPredictor)
+        {
+            Reduction?.Predictor?.Dispose();
+        }
+
         if (_ownsModel)
         {
             Model.Dispose();

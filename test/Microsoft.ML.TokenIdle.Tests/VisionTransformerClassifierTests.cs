@@ -40,6 +40,33 @@ public sealed class VisionTransformerClassifierTests : IClassFixture<ImagePipeli
             ? new TransformerChain<ITransformer>(chain.ToArray())
             : throw new InvalidOperationException();
 
+    /// <summary>
+    /// WithTokenReduction gives the keep-ratio methods' training-free forms as well as ToMe (TokenMergingImageClassificationTests)
+    /// and, with null, the full model: each scores as float64 says its network and method do; a life predictor given in the
+    /// options stays the caller's after the derived classifier is disposed.
+    /// </summary>
+    [Fact]
+    public void WithTokenReductionGivesEveryMethodAndLeavesAGivenPredictorToItsCaller()
+    {
+        var context = new MLContext(seed: 1);
+        var (train, test) = _data.Data(context);
+        var chain = _data.Prepare(context).Append(context.MulticlassClassification.Trainers.TokenIdleImageClassification(_data.Recipe(new TokenIdleImageClassificationTrainer.Options { MaxEpoch = 1 }))).Fit(train);
+        var classifier = chain.LastTransformer;
+        var prepared = new TransformerChain<ITransformer>(chain.Take(chain.Count() - 1).ToArray()).Transform(test);
+        var rows = ImagePipelineData.RowsOf(context, test);
+        using var predictor = new LifePredictor(classifier.Model.Config.EmbedDim, classifier.Model.Config.LayerNormEps);
+        foreach (var options in new IReductionMethodOptions?[] { null, new TokenReorganizationOptions { KeepRatio = 0.5 }, new LifeRegressionOptions { KeepRatio = 0.5, Predictor = predictor } })
+        {
+            using var derived = classifier.WithTokenReduction(options);
+            Assert.Equal(options?.Name ?? "full", derived.Method);
+            var scores = Score(context, derived, prepared).Select(o => o.Score).ToList();
+            NumericBounds.Within(nameof(NumericBounds.Probability), NumericBounds.LargestDifference(scores, _data.Float64Scores(derived, rows)), NumericBounds.Probability, $"{derived.Method} through WithTokenReduction against float64");
+        }
+
+        Assert.True(float.IsFinite(predictor.parameters().First().sum().item<float>()), "the given predictor was freed");
+        Assert.Equal("idle", classifier.Method);
+    }
+
     [Theory]
     [InlineData("idle")]
     [InlineData("life")]
