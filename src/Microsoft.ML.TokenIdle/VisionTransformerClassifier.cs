@@ -196,7 +196,6 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
             return new VisionTransformerClassifier(this, null, TokenReductionMethods.Names[(int)TokenReductionMethod.Full], 1, ownsPredictor: true);
         }
 
-        reduction.Validate(Model.Config.Depth);
         var forward = reduction.CreateForward(Model.Config, training: false);
         forward.PlaceWith(Model);
         return new VisionTransformerClassifier(this, forward, reduction.Name, (reduction as TokenReductionOptions)?.KeepRatio ?? 1,
@@ -580,7 +579,7 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
                     var row = mask.AsSpan(b * maskSize + l * patches, patches);
                     if (record.Merges)
                     {
-                        MergedTokenSizes(record.PatchTokens.AsSpan(b * patches, patches), row);
+                        record.MergedSizes(b, patches).Select(size => (float)size).ToArray().CopyTo(row);
                         continue;
                     }
 
@@ -596,21 +595,6 @@ public sealed class VisionTransformerClassifier : RowToRowTransformerBase, ITran
         }
 
         return new ScoredBatch(probabilities, classes, mask, maskSize);
-    }
-
-    /// <summary>Per patch, the number of patches in the token that holds it (<paramref name="patchTokens"/>: the token of each patch).</summary>
-    private static void MergedTokenSizes(ReadOnlySpan<int> patchTokens, Span<float> sizes)
-    {
-        var counts = new Dictionary<int, int>();
-        foreach (var token in patchTokens)
-        {
-            counts[token] = counts.GetValueOrDefault(token) + 1;
-        }
-
-        for (var p = 0; p < patchTokens.Length; p++)
-        {
-            sizes[p] = counts[patchTokens[p]];
-        }
     }
 
     /// <summary>The added columns and their getters for one input schema.</summary>

@@ -88,7 +88,8 @@ public sealed class TokenSelectionRenderer
             if (record.Merges)
             {
                 var owners = record.PatchTokens.AsSpan(imageIndex * config.NumPatches, config.NumPatches).ToArray();
-                panels.Add(($"L{record.Layer}: {record.TokensOut - 1}/{record.TokensIn - 1}", (c, x, y) => DrawMerged(c, x, y, display, owners, grid, cell)));
+                var sizes = record.MergedSizes(imageIndex, config.NumPatches);
+                panels.Add(($"L{record.Layer}: {record.TokensOut - 1}/{record.TokensIn - 1}", (c, x, y) => DrawMerged(c, x, y, display, owners, sizes, grid, cell)));
                 continue;
             }
 
@@ -153,13 +154,12 @@ public sealed class TokenSelectionRenderer
     }
 
     /// <summary>Regions of patches held by one token: tinted (a colour per token) and outlined; a patch on its own stays clear.</summary>
-    private void DrawMerged(SKCanvas canvas, int x, int y, SKBitmap display, int[] owners, int grid, int cell)
+    private void DrawMerged(SKCanvas canvas, int x, int y, SKBitmap display, int[] owners, int[] sizes, int grid, int cell)
     {
         canvas.DrawBitmap(display, x, y);
-        var sizes = owners.GroupBy(o => o).ToDictionary(g => g.Key, g => g.Count());
         for (var p = 0; p < owners.Length; p++)
         {
-            if (sizes[owners[p]] > 1)
+            if (sizes[p] > 1)
             {
                 // Golden-angle hues keep neighbouring token numbers apart.
                 using var tint = new SKPaint { Color = SKColor.FromHsv(owners[p] * 137.508f % 360, 80, 95).WithAlpha((byte)Math.Round(DimAmount * 160)), IsAntialias = false };

@@ -69,15 +69,10 @@ public sealed partial class TokenMergingForward : IOnnxReducedForward
             Int("to", (long)global::Onnx.TensorProto.Types.DataType.Int64));
         var destination = g.Op("GatherElements", new[] { match, merged }, Int("axis", 1));
 
-        // x·size and size side by side, [B, n, E + 1]: one merge sums both.
-        var weighted = size is null
-            ? g.Op("Concat", new[] { x, g.Op("Slice", new[] { g.Op("Mul", new[] { x, g.Float(0) }), g.Int64s(0), g.Int64s(1), g.Int64s(-1) }) }, Int("axis", -1))
-            : g.Op("Concat", new[] { g.Op("Mul", new[] { x, size }), size }, Int("axis", -1));
-        if (size is null)
-        {
-            // Every size is 1: the last channel is 0 + 1.
-            weighted = g.Op("Add", new[] { weighted, g.Floats(Enumerable.Repeat(0f, (int)writer.Width).Append(1f).ToArray(), writer.Width + 1) });
-        }
+        // x·size and size side by side, [B, n, E + 1]: one merge sums both. Before the first merge every size is 1 (ones
+        // of the batch's size made from one channel of x).
+        var ones = size is null ? g.Op("Add", new[] { g.Op("Mul", new[] { g.Op("Slice", new[] { x, g.Int64s(0), g.Int64s(1), g.Int64s(-1) }), g.Float(0) }), g.Float(1) }) : null;
+        var weighted = g.Op("Concat", new[] { size is null ? x : g.Op("Mul", new[] { x, size }), size ?? ones! }, Int("axis", -1));
 
         var width = writer.Width + 1;
         var evenRows = g.Op("Reshape", new[] { Evens(weighted), g.Int64s(-1, width) });

@@ -42,13 +42,12 @@ public sealed partial class TokenMergingForward : IReducedForward
     public IReadOnlyList<LayerTokenCounts> Plan(VisionTransformerConfig config)
     {
         CheckDepth(config.Depth);
+        var tokensIn = config.NumPatches + 1;
         var layers = new LayerTokenCounts[config.Depth];
-        var tokens = config.NumPatches + 1;
-        for (var layer = 0; layer < layers.Length; layer++)
+        foreach (var (layer, tokensOut) in Schedule.TokensAfterLayers(tokensIn).Index())
         {
-            var r = Schedule.MergedAt(layer, tokens);
-            layers[layer] = new LayerTokenCounts(tokens, tokens, tokens, tokens - r, tokens - r, r, r > 0);
-            tokens -= r;
+            layers[layer] = new LayerTokenCounts(tokensIn, tokensIn, tokensIn, tokensOut, tokensOut, tokensIn - tokensOut, tokensOut < tokensIn);
+            tokensIn = tokensOut;
         }
 
         return layers;

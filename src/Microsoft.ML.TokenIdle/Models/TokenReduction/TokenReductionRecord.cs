@@ -44,6 +44,18 @@ public sealed class TokenReductionRecord
     /// <exception cref="InvalidOperationException">The trace was made without selections, or the layer did not merge.</exception>
     public int[] PatchTokens => _patchTokens ?? throw new InvalidOperationException($"layer {Layer}: this record holds no merges (a merging layer of a trace made with selections does)");
 
+    /// <summary>
+    /// Token merging: per patch of image <paramref name="image"/> (of <paramref name="patches"/> patches), the number of
+    /// patches in the token that holds it after the block (1: not merged yet).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The trace was made without selections, or the layer did not merge.</exception>
+    public int[] MergedSizes(int image, int patches)
+    {
+        var owners = PatchTokens.AsSpan(image * patches, patches).ToArray();
+        var counts = owners.CountBy(o => o).ToDictionary();
+        return owners.Select(o => counts[o]).ToArray();
+    }
+
     /// <summary>Whether the layer merged tokens (token merging) rather than choosing some: its record holds <see cref="PatchTokens"/>, not <see cref="Kept"/>.</summary>
     public bool Merges { get; init; }
 

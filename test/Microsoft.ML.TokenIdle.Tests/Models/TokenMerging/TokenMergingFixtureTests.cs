@@ -32,14 +32,10 @@ public sealed class TokenMergingFixtureTests
     [MemberData(nameof(Cases))]
     public void OurTokenMergingEqualsTheReference(string fixture, string name)
     {
-        var set = FixtureSet.Get(fixture);
-        var c = CasesOf(fixture).EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
-        var settings = c.GetProperty("settings");
-        var expected = SafetensorsFile.Read(Path.Combine(FixtureSet.Root, "tome", fixture, "tome-expected.safetensors"));
-        using var model = set.LoadModel();
-        var schedule = MergeSchedule.WithInflection(settings.GetProperty("r").GetInt32(), settings.GetProperty("inflection").GetDouble(), model.Blocks.Count);
-        Assert.Equal(settings.GetProperty("r_per_layer").EnumerateArray().Select(e => e.GetInt32()), schedule.PerLayer);
-        var merging = new TokenMergingForward(schedule, settings.GetProperty("proportional_attention").GetBoolean());
+        var (c, model, merging, expected) = Load(fixture, name);
+        using var _ = model;
+        var schedule = merging.Schedule;
+        Assert.Equal(c.GetProperty("settings").GetProperty("r_per_layer").EnumerateArray().Select(e => e.GetInt32()), schedule.PerLayer);
         var training = c.GetProperty("mode").GetString() == "training";
         if (training)
         {
@@ -133,6 +129,18 @@ public sealed class TokenMergingFixtureTests
         return counts;
     }
 
-    private static JsonElement CasesOf(string fixture)
+    /// <summary>The cases of a fixture's tome-cases.json.</summary>
+    internal static JsonElement CasesOf(string fixture)
         => JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureSet.Root, "tome", fixture, "tome-cases.json"))).RootElement;
+
+    /// <summary>Case <paramref name="name"/> of <paramref name="fixture"/>: its JSON, the fixture's model, the merging its settings say, and the expected tensors.</summary>
+    internal static (JsonElement Case, Microsoft.ML.TokenIdle.Models.VisionTransformer Model, TokenMergingForward Merging, IReadOnlyDictionary<string, SafetensorsEntry> Expected) Load(string fixture, string name)
+    {
+        var c = CasesOf(fixture).EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
+        var settings = c.GetProperty("settings");
+        var model = FixtureSet.Get(fixture).LoadModel();
+        var schedule = MergeSchedule.WithInflection(settings.GetProperty("r").GetInt32(), settings.GetProperty("inflection").GetDouble(), model.Blocks.Count);
+        var merging = new TokenMergingForward(schedule, settings.GetProperty("proportional_attention").GetBoolean());
+        return (c, model, merging, SafetensorsFile.Read(Path.Combine(FixtureSet.Root, "tome", fixture, "tome-expected.safetensors")));
+    }
 }

@@ -20,7 +20,7 @@ public sealed class TokenMergingOnnxTests(ITestOutputHelper output)
         var data = new TheoryData<string, string>();
         foreach (var fixture in new[] { "micro", "deit-tiny" })
         {
-            foreach (var c in CasesOf(fixture).EnumerateArray().Where(c => c.GetProperty("mode").GetString() != "training"))
+            foreach (var c in TokenMergingFixtureTests.CasesOf(fixture).EnumerateArray().Where(c => c.GetProperty("mode").GetString() != "training"))
             {
                 data.Add(fixture, c.GetProperty("name").GetString()!);
             }
@@ -105,18 +105,9 @@ public sealed class TokenMergingOnnxTests(ITestOutputHelper output)
 
     private static (Microsoft.ML.TokenIdle.Models.VisionTransformer Model, TokenMergingForward Merging, Tensor Input, Tensor Expected, float Atol) Case(string fixture, string name)
     {
-        var set = FixtureSet.Get(fixture);
-        var c = CasesOf(fixture).EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
-        var settings = c.GetProperty("settings");
-        var expected = SafetensorsFile.Read(Path.Combine(FixtureSet.Root, "tome", fixture, "tome-expected.safetensors"));
-        var model = set.LoadModel();
+        var (c, model, merging, expected) = TokenMergingFixtureTests.Load(fixture, name);
         model.eval();
-        var schedule = MergeSchedule.WithInflection(settings.GetProperty("r").GetInt32(), settings.GetProperty("inflection").GetDouble(), model.Blocks.Count);
-        var merging = new TokenMergingForward(schedule, settings.GetProperty("proportional_attention").GetBoolean());
         var atol = (float)c.GetProperty("checks").EnumerateArray().Single(e => e.GetProperty("tensor").GetString() == $"{name}.logits").GetProperty("atol").GetDouble();
         return (model, merging, expected["input"].ToTensor(), expected[$"{name}.logits"].ToTensor(), atol);
     }
-
-    private static JsonElement CasesOf(string fixture)
-        => JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureSet.Root, "tome", fixture, "tome-cases.json"))).RootElement;
 }
